@@ -1,0 +1,25 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'dist-renderer/**', 'node_modules/**', 'models/**', 'tools/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Layering (VS Code style): geo, inference and shared never import Electron or the renderer.
+    files: ['src/geo/**', 'src/inference/**', 'src/shared/**', 'src/cli/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['electron'], patterns: ['**/renderer/**', '**/main/electron/**'] }],
+    },
+  },
+  {
+    files: ['bin/**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+);
