@@ -26,6 +26,10 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   'FORBIDDEN_PATH',
   'INTERNAL',
+  // Model manager (download / import of model bundles).
+  'DOWNLOAD_FAILED',
+  'CHECKSUM_MISMATCH',
+  'DISK_FULL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
