@@ -35,8 +35,26 @@ export const BandInfoSchema = z.object({
   description: z.string(),
   noData: z.number().nullable(),
   overviews: z.array(z.tuple([z.number().int(), z.number().int()])),
+  /** true when the nodata value is NaN (then `noData` is null: NaN is not JSON-safe). */
+  noDataIsNaN: z.boolean().optional(),
+  /** GDAL mask flags of the band, e.g. ["ALL_VALID"], ["NODATA"], ["PER_DATASET", "ALPHA"]. */
+  maskFlags: z.array(z.string()).optional(),
+  /** Band has a colour table (palette image). */
+  hasColorTable: z.boolean().optional(),
+  /** Natural block size [width, height]. */
+  blockSize: z.tuple([z.number().int(), z.number().int()]).optional(),
 });
 export type BandInfo = z.infer<typeof BandInfoSchema>;
+
+/** The four corners and the centre of the raster, as gdalinfo's `cornerCoordinates` ([x, y] each). */
+export const CornersSchema = z.object({
+  upperLeft: z.tuple([z.number(), z.number()]),
+  lowerLeft: z.tuple([z.number(), z.number()]),
+  lowerRight: z.tuple([z.number(), z.number()]),
+  upperRight: z.tuple([z.number(), z.number()]),
+  center: z.tuple([z.number(), z.number()]),
+});
+export type Corners = z.infer<typeof CornersSchema>;
 
 export const RasterInfoSchema = z.object({
   path: z.string(),
@@ -57,5 +75,14 @@ export const RasterInfoSchema = z.object({
   /** Ground size of one pixel in metres at the raster centre [x, y]; null when not georeferenced. */
   pixelSizeMetres: z.tuple([z.number(), z.number()]).nullable(),
   warnings: z.array(z.string()),
+  /** Corners in the native CRS (pixel space when not georeferenced). */
+  corners: CornersSchema.optional(),
+  /** Corners in lon/lat (WGS 84), null when not georeferenced or not transformable. */
+  cornersLonLat: CornersSchema.nullable().optional(),
+  /** The geotransform has rotation/shear terms (gt[2] or gt[4] non-zero). */
+  rotated: z.boolean().optional(),
+  /** File size and modification time when opened (cache keys); 0 for GDAL virtual paths. */
+  fileSize: z.number().optional(),
+  mtimeMs: z.number().optional(),
 });
 export type RasterInfo = z.infer<typeof RasterInfoSchema>;
