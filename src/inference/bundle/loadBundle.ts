@@ -1,0 +1,96 @@
+/**
+ * @module inference/bundle/loadBundle
+ * Opens a model bundle folder for the runtime: reads `manifest.json`, validates it (zod; a format version this
+ * runtime does not know is `MODEL_VERSION`, anything else wrong `MODEL_INVALID`), checks that every listed file
+ * exists with its recorded size (hashes are the model manager's job at install time), and computes the bundle
+ * hash that results carry (sha256 of the manifest bytes: the manifest pins every file's sha256).
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SegEarthError } from '../../shared/errors.js';
+import { BUNDLE_FORMAT_VERSION, ManifestSchema, type Manifest } from './manifest.js';
+
+export interface BundleHandle {
+  /** Absolute folder of the bundle. */
+  dir: string;
+  manifest: Manifest;
+  /** sha256 of manifest.json (hex): identifies the exact bundle a result came from. */
+  hash: string;
+}
+
+export async function loadBundle(dirPath: string): Promise<BundleHandle> {
+  const dir = resolve(dirPath);
+  const st = await stat(dir).catch(() => null);
+  if (!st) {
+    throw new SegEarthError('MODEL_NOT_FOUND', `No model bundle at ${dir}.`, {
+      path: dir,
+      hint: 'Install a model (see README "Installing the SegEarth-R1 model") or pass --model <folder>.',
+    });
+  }
+  if (!st.isDirectory()) {
+    throw new SegEarthError('MODEL_NOT_FOUND', `${dir} is a file, not a model bundle folder.`, {
+      path: dir,
+      hint: 'Pass the folder that contains manifest.json.',
+    });
+  }
+  const manifestPath = join(dir, 'manifest.json');
+  const bytes = await readFile(manifestPath).catch(() => null);
+  if (!bytes) {
+    throw new SegEarthError('MODEL_NOT_FOUND', `${dir} has no manifest.json: it is not a model bundle.`, {
+      path: manifestPath,
+      hint: 'Pass the folder that contains manifest.json, or re-install the model.',
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (cause) {
+    throw new SegEarthError('MODEL_INVALID', `manifest.json is not valid JSON: ${(cause as Error).message}.`, {
+      path: manifestPath,
+      hint: 'Re-export or re-install the model bundle.',
+    });
+  }
+  const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version !== BUNDLE_FORMAT_VERSION) {
+    throw new SegEarthError(
+      'MODEL_VERSION',
+      `The model bundle has format version ${JSON.stringify(version)}; this SegEarth understands version ${BUNDLE_FORMAT_VERSION}.`,
+      {
+        path: manifestPath,
+        hint:
+          typeof version === 'number' && version > BUNDLE_FORMAT_VERSION
+            ? 'Update SegEarth Desktop, or re-export the model with the exporter that ships with this version.'
+            : 'Re-export the model with the exporter that ships with this version (tools/export).',
+      },
+    );
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new SegEarthError('MODEL_INVALID', `manifest.json is invalid: ${issues.join('; ')}.`, {
+      path: manifestPath,
+      hint: 'Re-export or re-install the model bundle.',
+    });
+  }
+  const manifest = parsed.data;
+  for (const file of manifest.files) {
+    const p = join(dir, file.path);
+    const fst = await stat(p).catch(() => null);
+    if (!fst) {
+      throw new SegEarthError('MODEL_INVALID', `The model bundle is incomplete: ${file.path} is missing.`, {
+        path: p,
+        hint: 'Re-install the model (the download or export did not finish).',
+      });
+    }
+    if (fst.size !== file.bytes) {
+      throw new SegEarthError(
+        'MODEL_INVALID',
+        `The model bundle is corrupt: ${file.path} has ${fst.size} bytes, the manifest says ${file.bytes}.`,
+        { path: p, hint: 'Re-install the model (the file was truncated or replaced).' },
+      );
+    }
+  }
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  return { dir, manifest, hash };
+}
