@@ -1,0 +1,67 @@
+/**
+ * @module main/services/backends
+ * What the backend services need from the geo engine (`src/geo`) and the inference runtime
+ * (`src/inference`), as narrow interfaces. The composition root plugs in the real modules; tests plug in
+ * fakes. Nothing here imports Electron.
+ */
+import type { Aoi, ModelStatus, ResultFeatures, TileGridSpec } from '../../shared/api/dto.js';
+import type { RasterInfo } from '../../shared/rasterInfo.js';
+
+export interface GeoBackend {
+  openRaster(path: string): Promise<RasterInfo>;
+  getTileGrid(info: RasterInfo): TileGridSpec;
+  /** PNG (RGBA) of one tile of the layer's grid. */
+  renderTile(path: string, z: number, x: number, y: number): Promise<Uint8Array>;
+  /** Polygons from a probability raster (values 0..1) at a probability threshold, in the raster's CRS. */
+  vectorizeProbability(probabilityPath: string, options: { threshold: number; minAreaM2: number }): Promise<ResultFeatures>;
+  /** Coloured PNG of a probability raster (transparent below `floor`), for the heatmap layer. */
+  renderProbabilityPng(probabilityPath: string, options: { maxSize: number }): Promise<{ png: Uint8Array; maxProbability: number }>;
+  writeFeatures(
+    layers: ReadonlyArray<{ name: string; features: ResultFeatures }>,
+    outPath: string,
+    options: { format: 'geojson' | 'shapefile' | 'gpkg'; overwrite: boolean },
+  ): Promise<string[]>;
+  /** Binary mask GeoTIFF (1 = inside, 0 = outside, 255 = nodata outside the AOI) from a probability raster. */
+  writeMaskGeoTiff(probabilityPath: string, outPath: string, options: { threshold: number; overwrite: boolean }): Promise<string[]>;
+  gdalVersion(): string | null;
+}
+
+export interface InferenceProgress {
+  stage: 'loading-model' | 'reading' | 'image' | 'question' | 'tiles' | 'stitching' | 'vectorizing';
+  message: string;
+  tileIndex: number;
+  tileCount: number;
+  fraction: number;
+  etaSeconds: number | null;
+}
+
+export interface InferenceRunRequest {
+  rasterPath: string;
+  info: RasterInfo;
+  question: string;
+  aoi: Aoi;
+  strategy: 'auto' | 'single-pass' | 'tiled' | 'coarse-to-fine';
+  /** Where to write the probability GeoTIFF (float32, 0..1, the raster's grid cropped to the AOI). */
+  probabilityPath: string;
+  signal: AbortSignal;
+  onProgress(progress: InferenceProgress): void;
+}
+
+export interface InferenceRunResult {
+  modelId: string;
+  executionProvider: string;
+}
+
+export interface EpStatus {
+  active: string | null;
+  fallbackReason: string | null;
+}
+
+export interface InferenceRuntime {
+  /** Whether a usable model bundle is configured, and questions to start from. */
+  modelStatus(modelDir: string | null): Promise<ModelStatus>;
+  executionProvider(requested: string): Promise<EpStatus>;
+  /** Runs the model; rejects with CANCELLED when `signal` aborts. */
+  run(request: InferenceRunRequest, settings: { modelDir: string | null; executionProvider: string }): Promise<InferenceRunResult>;
+  version(): string | null;
+}

@@ -1,0 +1,117 @@
+/**
+ * @module main/services/createApi
+ * The composition root of the backend: builds every service from its dependencies (plain constructor
+ * injection) and binds them to the contract's {@link ApiImplementation}. Used by both the Electron main
+ * process and server mode; nothing here imports Electron.
+ */
+import { cpus, homedir } from 'node:os';
+import { join } from 'node:path';
+import type { ApiImplementation } from '../../shared/api/contract.js';
+import type { SystemInfo } from '../../shared/api/dto.js';
+import { createEventBus, type EventBus } from '../events.js';
+import type { GeoBackend, InferenceRuntime } from './backends.js';
+import { exportResults } from './exportService.js';
+import { listFolder } from './fileService.js';
+import { createInferenceService, type InferenceService } from './inferenceService.js';
+import { createPathGuard, type PathGuard } from './pathGuard.js';
+import { createSettingsService, type SettingsService } from './settingsService.js';
+import { createWorkspaceService, type WorkspaceService } from './workspaceService.js';
+
+export interface BackendOptions {
+  mode: 'electron' | 'server';
+  appVersion: string;
+  /** Allowed folders (server mode); empty = unrestricted. */
+  roots: string[];
+  /** Settings and caches live here. */
+  dataDir: string;
+  logsDir: string | null;
+  geo: GeoBackend;
+  runtime: InferenceRuntime;
+  testHooks: boolean;
+  /** Native file dialog (desktop only). */
+  pickPath?: (purpose: 'open-raster' | 'export', defaultName: string | undefined) => Promise<string | null>;
+}
+
+export interface Backend {
+  api: ApiImplementation;
+  events: EventBus;
+  guard: PathGuard;
+  workspace: WorkspaceService;
+  inference: InferenceService;
+  settings: SettingsService;
+  /** PNG bytes for a map resource (tile or heatmap). */
+  systemInfo(): Promise<SystemInfo>;
+}
+
+export async function createBackend(options: BackendOptions): Promise<Backend> {
+  const events = createEventBus();
+  const guard = await createPathGuard(options.roots);
+  const settings = createSettingsService(options.dataDir, events);
+  const workspace = createWorkspaceService(options.geo, guard, (path) => {
+    void settings.addRecent(path);
+  });
+  const inference = createInferenceService({
+    workspace,
+    geo: options.geo,
+    runtime: options.runtime,
+    events,
+    settings,
+    cacheDir: join(options.dataDir, 'cache', 'results'),
+  });
+
+  const systemInfo = async (): Promise<SystemInfo> => {
+    const current = await settings.get();
+    const [model, ep] = await Promise.all([
+      options.runtime.modelStatus(current.modelDir),
+      options.runtime.executionProvider(current.executionProvider),
+    ]);
+    return {
+      appVersion: options.appVersion,
+      mode: options.mode,
+      platform: process.platform,
+      arch: process.arch,
+      nodeVersion: process.versions.node,
+      gdalVersion: options.geo.gdalVersion(),
+      onnxruntimeVersion: options.runtime.version(),
+      cpuCount: cpus().length,
+      model,
+      executionProvider: { requested: current.executionProvider, active: ep.active, fallbackReason: ep.fallbackReason },
+      roots: [...guard.roots],
+      logsDir: options.logsDir,
+      testHooks: options.testHooks,
+    };
+  };
+
+  const ok = { ok: true as const };
+  const api: ApiImplementation = {
+    workspace: {
+      openRaster: ({ path }) => workspace.openRaster(path),
+      listLayers: async () => workspace.listLayers(),
+      removeLayer: async ({ layerId }) => (workspace.removeLayer(layerId), ok),
+    },
+    files: {
+      list: ({ dir }) => listFolder(guard, dir, homedir()),
+      pickPath: async ({ purpose, defaultName }) => ({ path: options.pickPath ? await options.pickPath(purpose, defaultName) : null }),
+    },
+    inference: {
+      ask: (args) => inference.ask(args),
+      cancel: async ({ jobId }) => ({ cancelled: inference.cancel(jobId) }),
+      revectorize: ({ resultId, threshold, minAreaM2 }) => inference.revectorize(resultId, threshold, minAreaM2),
+      listResults: async ({ layerId }) => inference.listResults(layerId),
+      getFeatures: async ({ resultId }) => inference.getFeatures(resultId),
+      deleteResult: async ({ resultId }) => (await inference.deleteResult(resultId), ok),
+    },
+    export: {
+      results: (args) => exportResults(args, { geo: options.geo, inference, guard }),
+    },
+    settings: {
+      get: () => settings.get(),
+      update: (patch) => settings.update(patch),
+    },
+    system: {
+      info: () => systemInfo(),
+    },
+  };
+
+  return { api, events, guard, workspace, inference, settings, systemInfo };
+}

@@ -1,0 +1,71 @@
+/**
+ * @module main/services/pathGuard
+ * Confines file access to allowed root folders (server mode). Paths are resolved (`..` collapsed), relative
+ * paths are taken from the first root, and symbolic links are followed before the check, so neither
+ * `root/../etc/passwd` nor a link inside a root that points outside it gets through. With no roots (the
+ * desktop app, where the analyst picks files in native dialogs) every path is allowed.
+ */
+import { realpath, lstat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { SegEarthError } from '../../shared/errors.js';
+
+export interface PathGuard {
+  /** The allowed roots (real paths); empty when unrestricted. */
+  readonly roots: readonly string[];
+  /** Real path of an existing file or folder inside a root. */
+  resolveExisting(path: string): Promise<string>;
+  /** Path to write to: its folder must exist inside a root; an existing target must not lead outside. */
+  resolveForWrite(path: string): Promise<string>;
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const rel = relative(root, candidate);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`));
+}
+
+function forbidden(path: string, roots: readonly string[]): SegEarthError {
+  return new SegEarthError('FORBIDDEN_PATH', `${path} is outside the folders this server may access.`, {
+    hint: `Allowed folders: ${roots.join(', ')}. Start the server with --root <folder> to allow another one.`,
+    path,
+  });
+}
+
+async function realOrNotFound(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new SegEarthError('NOT_FOUND', `${path} does not exist.`, { hint: 'Check the file name and folder.', path });
+    }
+    throw err;
+  }
+}
+
+export async function createPathGuard(roots: readonly string[]): Promise<PathGuard> {
+  const realRoots = await Promise.all(roots.map((r) => realOrNotFound(resolve(r))));
+
+  const absolute = (path: string): string => (realRoots.length > 0 && !isAbsolute(path) ? resolve(realRoots[0]!, path) : resolve(path));
+  const check = (original: string, real: string): string => {
+    if (realRoots.length > 0 && !realRoots.some((root) => isInside(root, real))) throw forbidden(original, realRoots);
+    return real;
+  };
+
+  return {
+    roots: realRoots,
+    async resolveExisting(path) {
+      const abs = absolute(path);
+      // Refuse before touching the file system, so probing outside the roots reveals nothing.
+      if (realRoots.length > 0 && !realRoots.some((root) => isInside(root, abs))) throw forbidden(path, realRoots);
+      return check(path, await realOrNotFound(abs));
+    },
+    async resolveForWrite(path) {
+      const abs = absolute(path);
+      if (realRoots.length > 0 && !realRoots.some((root) => isInside(root, abs))) throw forbidden(path, realRoots);
+      const folder = check(path, await realOrNotFound(dirname(abs)));
+      const target = resolve(folder, basename(abs));
+      const existing = await lstat(target).catch(() => null);
+      if (existing?.isSymbolicLink()) check(path, await realOrNotFound(target));
+      return target;
+    },
+  };
+}

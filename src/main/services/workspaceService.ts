@@ -1,0 +1,67 @@
+/**
+ * @module main/services/workspaceService
+ * The open raster layers of one workspace: opening (through the path guard and `src/geo`), listing,
+ * removing, and rendering their map tiles.
+ */
+import { basename } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { RasterLayer } from '../../shared/api/dto.js';
+import { SegEarthError } from '../../shared/errors.js';
+import type { GeoBackend } from './backends.js';
+import type { PathGuard } from './pathGuard.js';
+
+export interface WorkspaceService {
+  openRaster(path: string): Promise<RasterLayer>;
+  listLayers(): RasterLayer[];
+  getLayer(layerId: string): RasterLayer;
+  removeLayer(layerId: string): void;
+  renderTile(layerId: string, z: number, x: number, y: number): Promise<Uint8Array>;
+  /** Called after a layer is removed (the inference service forgets its results). */
+  onRemoved(listener: (layerId: string) => void): void;
+}
+
+export function createWorkspaceService(geo: GeoBackend, guard: PathGuard, onOpened: (path: string) => void = () => {}): WorkspaceService {
+  const layers = new Map<string, RasterLayer>();
+  const removedListeners: Array<(layerId: string) => void> = [];
+
+  const getLayer = (layerId: string): RasterLayer => {
+    const layer = layers.get(layerId);
+    if (!layer) throw new SegEarthError('NOT_FOUND', 'This layer is no longer open.', { hint: 'Open the raster again.' });
+    return layer;
+  };
+
+  return {
+    async openRaster(path) {
+      const real = await guard.resolveExisting(path);
+      const info = await geo.openRaster(real);
+      const layer: RasterLayer = {
+        id: randomUUID().replaceAll('-', '').slice(0, 16),
+        name: basename(real),
+        path: real,
+        info,
+        tileGrid: geo.getTileGrid(info),
+        openedAt: new Date().toISOString(),
+      };
+      layers.set(layer.id, layer);
+      onOpened(real);
+      return layer;
+    },
+    listLayers: () => [...layers.values()],
+    getLayer,
+    removeLayer(layerId) {
+      getLayer(layerId);
+      layers.delete(layerId);
+      for (const listener of removedListeners) listener(layerId);
+    },
+    async renderTile(layerId, z, x, y) {
+      const layer = getLayer(layerId);
+      if (z >= layer.tileGrid.resolutions.length) {
+        throw new SegEarthError('BAD_ARGUMENT', `Zoom level ${z} is beyond the finest level of ${layer.name}.`);
+      }
+      return geo.renderTile(layer.path, z, x, y);
+    },
+    onRemoved(listener) {
+      removedListeners.push(listener);
+    },
+  };
+}

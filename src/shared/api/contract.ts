@@ -1,0 +1,143 @@
+/**
+ * @module shared/api/contract
+ * The one typed API between the workspace (renderer) and the backend (Electron main process or server mode).
+ * Every method has a zod schema for its argument and its result, every event a schema for its payload; both
+ * transports validate against these. The types the renderer and the backend program against are derived
+ * from this object, so a change here is a change of the API (see the surface snapshot in
+ * test/shared/apiSurface.test.ts).
+ */
+import { z } from 'zod';
+import {
+  AppCommandSchema,
+  AskRequestSchema,
+  ExportReportSchema,
+  ExportRequestSchema,
+  ResultFeaturesSchema,
+  FileListingSchema,
+  IdSchema,
+  JobEventSchema,
+  PathSchema,
+  RasterLayerSchema,
+  ResultSummarySchema,
+  ResultWithFeaturesSchema,
+  RevectorizeRequestSchema,
+  SettingsPatchSchema,
+  SettingsSchema,
+  SystemInfoSchema,
+} from './dto.js';
+
+export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  readonly input: I;
+  readonly output: O;
+  /** One line for the API surface listing. */
+  readonly summary: string;
+}
+
+function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O, summary: string): MethodSpec<I, O> {
+  return { input, output, summary };
+}
+
+const Empty = z.object({}).strict();
+const Ok = z.object({ ok: z.literal(true) });
+
+export const api = {
+  workspace: {
+    openRaster: method(z.object({ path: PathSchema }), RasterLayerSchema, 'Open a raster file as a map layer'),
+    listLayers: method(Empty, z.array(RasterLayerSchema), 'Raster layers open in this workspace'),
+    removeLayer: method(z.object({ layerId: IdSchema }), Ok, 'Close a raster layer and forget its results'),
+  },
+  files: {
+    list: method(
+      z.object({ dir: PathSchema.optional() }),
+      FileListingSchema,
+      'List a folder (the allowed roots when none is given) for the file picker',
+    ),
+    pickPath: method(
+      z.object({ purpose: z.enum(['open-raster', 'export']), defaultName: z.string().optional() }),
+      z.object({ path: z.string().nullable() }),
+      'Native file dialog (desktop); null when cancelled or when there is no native dialog (browser)',
+    ),
+  },
+  inference: {
+    ask: method(AskRequestSchema, z.object({ jobId: IdSchema }), 'Ask a question about a raster; progress and result arrive as inference.job events'),
+    cancel: method(z.object({ jobId: IdSchema }), z.object({ cancelled: z.boolean() }), 'Cancel a running question'),
+    revectorize: method(RevectorizeRequestSchema, ResultWithFeaturesSchema, 'Redraw polygons from the cached probability raster with another threshold / minimum area'),
+    listResults: method(z.object({ layerId: IdSchema }), z.array(ResultSummarySchema), 'Question history of a scene, newest first'),
+    getFeatures: method(z.object({ resultId: IdSchema }), ResultFeaturesSchema, 'Polygons of a result, in the raster CRS'),
+    deleteResult: method(z.object({ resultId: IdSchema }), Ok, 'Delete a result and its cached probability raster'),
+  },
+  export: {
+    results: method(ExportRequestSchema, ExportReportSchema, 'Write results as GeoJSON, Shapefile, GeoPackage or a mask GeoTIFF'),
+  },
+  settings: {
+    get: method(Empty, SettingsSchema, 'Current settings'),
+    update: method(SettingsPatchSchema, SettingsSchema, 'Change settings (model folder, execution provider, basemap, defaults)'),
+  },
+  system: {
+    info: method(Empty, SystemInfoSchema, 'Versions, model status, execution provider (and why it fell back)'),
+  },
+} as const;
+
+/** Events pushed from the backend, named `<service>.<event>`. */
+export const apiEvents = {
+  'inference.job': JobEventSchema,
+  'workspace.command': AppCommandSchema,
+  'settings.changed': SettingsSchema,
+} as const;
+
+export type Api = typeof api;
+export type ServiceName = keyof Api;
+export type MethodName<S extends ServiceName> = keyof Api[S] & string;
+type Spec<S extends ServiceName, M extends MethodName<S>> = Api[S][M] extends MethodSpec<infer I, infer O> ? { i: I; o: O } : never;
+/** What a caller passes (defaults may be left out). */
+export type MethodInput<S extends ServiceName, M extends MethodName<S>> = z.input<Spec<S, M>['i']>;
+/** What the implementation receives (after validation and defaults). */
+export type MethodArgs<S extends ServiceName, M extends MethodName<S>> = z.output<Spec<S, M>['i']>;
+export type MethodResult<S extends ServiceName, M extends MethodName<S>> = z.output<Spec<S, M>['o']>;
+
+export type EventName = keyof typeof apiEvents;
+export type EventPayload<E extends EventName> = z.output<(typeof apiEvents)[E]>;
+
+/** Per-call facts the transports know about the caller. */
+export interface CallContext {
+  readonly transport: 'ipc' | 'http' | 'direct';
+}
+
+/** What the backend implements: one async function per method. */
+export type ApiImplementation = {
+  [S in ServiceName]: {
+    [M in MethodName<S>]: (args: MethodArgs<S, M>, ctx: CallContext) => Promise<MethodResult<S, M>>;
+  };
+};
+
+/** What the renderer calls. */
+export type ApiClient = {
+  [S in ServiceName]: {
+    [M in MethodName<S>]: (args: MethodInput<S, M>) => Promise<MethodResult<S, M>>;
+  };
+} & {
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+};
+
+export function isServiceName(value: string): value is ServiceName {
+  return Object.prototype.hasOwnProperty.call(api, value);
+}
+
+export function getMethodSpec(service: string, methodName: string): MethodSpec | undefined {
+  if (!isServiceName(service)) return undefined;
+  const methods = api[service] as Record<string, MethodSpec>;
+  return Object.prototype.hasOwnProperty.call(methods, methodName) ? methods[methodName] : undefined;
+}
+
+export function isEventName(value: string): value is EventName {
+  return Object.prototype.hasOwnProperty.call(apiEvents, value);
+}
+
+/** `service.method` for every method, sorted: the API surface. */
+export function listApiSurface(): { methods: string[]; events: string[] } {
+  const methods: string[] = [];
+  for (const [service, specs] of Object.entries(api)) {
+    for (const name of Object.keys(specs)) methods.push(`${service}.${name}`);
+  }
+  return { methods: methods.sort(), events: Object.keys(apiEvents).sort() };
+}

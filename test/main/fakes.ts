@@ -1,0 +1,71 @@
+/**
+ * Fakes of the geo engine and inference runtime for the backend's unit tests (transports, dispatcher,
+ * path confinement): they record calls and answer fixed, known values.
+ */
+import type { GeoBackend, InferenceRuntime } from '../../src/main/services/backends.js';
+import type { RasterInfo } from '../../src/shared/rasterInfo.js';
+import { SegEarthError } from '../../src/shared/errors.js';
+import { stat } from 'node:fs/promises';
+
+export function fakeRasterInfo(path: string): RasterInfo {
+  return {
+    path,
+    driver: 'GTiff',
+    driverLongName: 'GeoTIFF',
+    width: 512,
+    height: 256,
+    bandCount: 3,
+    bands: [1, 2, 3].map((index) => ({ index, dataType: 'Byte', colorInterpretation: ['Red', 'Green', 'Blue'][index - 1]!, description: '', noData: null, overviews: [] })),
+    crs: { wkt: 'PROJCRS["WGS 84 / UTM zone 33N"]', code: 'EPSG:32633', proj4: '+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs', name: 'WGS 84 / UTM zone 33N', isGeographic: false, units: 'metre' },
+    geoTransform: [500000, 10, 0, 5000000, 0, -10],
+    georeferenced: true,
+    bounds: [500000, 4997440, 505120, 5000000],
+    boundsLonLat: [15, 45.1, 15.06, 45.13],
+    pixelSizeMetres: [10, 10],
+    warnings: [],
+  };
+}
+
+export function fakeGeo(calls: string[] = []): GeoBackend {
+  return {
+    async openRaster(path) {
+      calls.push(`openRaster ${path}`);
+      const info = await stat(path);
+      if (info.isDirectory()) throw new SegEarthError('IS_DIRECTORY', `${path} is a folder.`);
+      return fakeRasterInfo(path);
+    },
+    getTileGrid: (info) => ({ extent: info.bounds, origin: [info.bounds[0], info.bounds[3]], resolutions: [20, 10], tileSize: 256 }),
+    async renderTile(path, z, x, y) {
+      calls.push(`renderTile ${z}/${x}/${y}`);
+      return Uint8Array.from([0x89, 0x50, 0x4e, 0x47, z, x, y]);
+    },
+    async vectorizeProbability() {
+      return { crsWkt: null, crsCode: 'EPSG:32633', features: [] };
+    },
+    async renderProbabilityPng() {
+      return { png: Uint8Array.from([0x89, 0x50]), maxProbability: 0.1 };
+    },
+    async writeFeatures() {
+      return [];
+    },
+    async writeMaskGeoTiff() {
+      return [];
+    },
+    gdalVersion: () => 'fake',
+  };
+}
+
+export function noRuntime(): InferenceRuntime {
+  return {
+    async modelStatus() {
+      return { state: 'missing', dir: null, id: null, name: null, variant: null, examples: [], problem: 'No model bundle found.' };
+    },
+    async executionProvider() {
+      return { active: null, fallbackReason: null };
+    },
+    async run() {
+      throw new SegEarthError('MODEL_NOT_FOUND', 'No model bundle found.');
+    },
+    version: () => null,
+  };
+}
