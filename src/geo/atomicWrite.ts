@@ -1,0 +1,128 @@
+/**
+ * @module geo/atomicWrite
+ * All-or-nothing output files.
+ *
+ * A writer produces its file(s) inside a hidden temporary folder created next to the target (same
+ * filesystem, so the final move is a `rename`), then every produced file is renamed into place. Before
+ * anything is written, and again before the move, existing targets are refused with OUTPUT_EXISTS unless
+ * `overwrite` is set. On any error the temporary folder is removed and files already moved in this call are
+ * taken back, so no partial output is left behind (a shapefile never loses its .dbf half way).
+ */
+import { constants } from 'node:fs';
+import { access, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SegEarthError } from '../shared/errors.js';
+
+export interface AtomicOutputOptions {
+  overwrite?: boolean;
+  /**
+   * File names (in the target folder) the writer will produce, checked before writing; defaults to the
+   * target's own name. Shapefile writers list their .shp/.shx/.dbf/.prj/.cpg here.
+   */
+  expectedNames?: string[];
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function notWritable(folder: string, target: string, cause?: unknown): SegEarthError {
+  return new SegEarthError('OUTPUT_NOT_WRITABLE', `Cannot write into the folder ${folder}.`, {
+    hint: 'Choose an existing folder you have write permission for (or create it first).',
+    path: target,
+    cause,
+  });
+}
+
+function alreadyExists(path: string): SegEarthError {
+  return new SegEarthError('OUTPUT_EXISTS', `${path} already exists.`, {
+    hint: 'Choose another output name, or allow overwriting (--overwrite).',
+    path,
+  });
+}
+
+/** Refuses targets that exist (unless overwrite) and folders that cannot be written. */
+export async function checkOutputTargets(targetPath: string, options: AtomicOutputOptions = {}): Promise<void> {
+  const target = resolve(targetPath);
+  const folder = dirname(target);
+  let folderStat;
+  try {
+    folderStat = await stat(folder);
+  } catch (cause) {
+    throw notWritable(folder, target, cause);
+  }
+  if (!folderStat.isDirectory()) throw notWritable(folder, target);
+  try {
+    await access(folder, constants.W_OK);
+  } catch (cause) {
+    throw notWritable(folder, target, cause);
+  }
+  if ((await exists(target)) && (await stat(target)).isDirectory()) {
+    throw new SegEarthError('OUTPUT_NOT_WRITABLE', `${target} is a folder.`, {
+      hint: 'Give a file name such as result.gpkg.',
+      path: target,
+    });
+  }
+  if (!options.overwrite) {
+    for (const name of options.expectedNames ?? [basename(target)]) {
+      const path = join(folder, name);
+      if (await exists(path)) throw alreadyExists(path);
+    }
+  }
+}
+
+/**
+ * Runs `write(tempPath)` where `tempPath` has the target's file name inside a temporary folder next to the
+ * target; then moves every file the writer produced into the target folder. Returns the final paths.
+ */
+export async function writeAtomically(
+  targetPath: string,
+  options: AtomicOutputOptions,
+  write: (tempPath: string) => Promise<void>,
+): Promise<string[]> {
+  const target = resolve(targetPath);
+  const folder = dirname(target);
+  await checkOutputTargets(target, options);
+  let tempDir: string;
+  try {
+    tempDir = await mkdtemp(join(folder, `.segearth-tmp-${basename(target)}-`));
+  } catch (cause) {
+    throw notWritable(folder, target, cause);
+  }
+  const moved: string[] = [];
+  try {
+    await write(join(tempDir, basename(target)));
+    const produced = (await readdir(tempDir)).sort();
+    if (produced.length === 0) {
+      throw new SegEarthError('INTERNAL', `Writing ${target} produced no file.`, {
+        hint: 'This is a bug in SegEarth Desktop; please report it.',
+        path: target,
+      });
+    }
+    if (!options.overwrite) {
+      for (const name of produced) if (await exists(join(folder, name))) throw alreadyExists(join(folder, name));
+    }
+    for (const name of produced) {
+      const finalPath = join(folder, name);
+      await rename(join(tempDir, name), finalPath);
+      moved.push(finalPath);
+    }
+    return moved;
+  } catch (err) {
+    // Without overwrite nothing we moved existed before, so taking it back restores the folder exactly.
+    if (!options.overwrite) await Promise.all(moved.map((path) => rm(path, { force: true })));
+    if (err instanceof SegEarthError) throw err;
+    throw new SegEarthError('OUTPUT_NOT_WRITABLE', `Writing ${target} failed: ${(err as Error).message}`, {
+      hint: 'Check free disk space and permissions, then try again.',
+      path: target,
+      cause: err,
+    });
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * @module geo/maskSource
+ * Turns what a model (or an analyst) hands us — a mask/probability raster file, or an in-memory array with
+ * its georeferencing — into a binary 0/1 Byte raster in memory, ready for GDAL Polygonize.
+ *
+ * Threshold rule (foreground = 1), chosen from the data type so an analyst gets what they expect:
+ * - **floating-point data** (Float32/Float64 files, `Float32Array`) is a probability: foreground when
+ *   `p >= threshold`, default threshold 0.5. NaN is background.
+ * - **integer data** (Byte/UInt16/... files, `Uint8Array`) is a mask (0/1, 0/255, or class ids): foreground
+ *   when `value > 0` by default; when a threshold is given it is in the data's own scale: `value >= threshold`
+ *   (e.g. 128 for a 0–255 probability; 0.5 still means "non-zero").
+ * Pixels equal to the band's nodata value are background in both cases.
+ */
+import { stat } from 'node:fs/promises';
+import gdal from 'gdal-async';
+import type { Dataset, SpatialReference } from 'gdal-async';
+import { SegEarthError } from '../shared/errors.js';
+import type { GeoTransform } from '../shared/rasterInfo.js';
+
+export type MaskInput =
+  | { kind: 'file'; path: string; band?: number }
+  | {
+      kind: 'array';
+      data: Float32Array | Uint8Array;
+      width: number;
+      height: number;
+      geoTransform: GeoTransform;
+      crsWkt: string | null;
+    };
+
+export interface ThresholdRule {
+  /** 'probability' → `value >= threshold`; 'integer' → `value >= threshold` (default: `value > 0`). */
+  kind: 'probability' | 'integer';
+  /** The threshold actually applied, in the data's own scale. */
+  threshold: number;
+  /** Human-readable rule, e.g. "p >= 0.5". */
+  description: string;
+}
+
+export interface BinaryMask {
+  /** In-memory (MEM) single-band Byte dataset holding 0/1, carrying the geotransform. */
+  dataset: Dataset;
+  width: number;
+  height: number;
+  geoTransform: GeoTransform;
+  /** null when the source is not georeferenced (coordinates are then pixel/line). */
+  srs: SpatialReference | null;
+  rule: ThresholdRule;
+  foregroundPixels: number;
+}
+
+/** Largest mask held in memory (one byte per pixel). */
+export const MAX_MASK_PIXELS = 2 ** 31 - 1;
+const IDENTITY: GeoTransform = [0, 1, 0, 0, 0, 1];
+
+export function thresholdRule(kind: ThresholdRule['kind'], threshold: number | undefined): ThresholdRule {
+  if (threshold !== undefined && !Number.isFinite(threshold)) {
+    throw new SegEarthError('BAD_ARGUMENT', `The threshold ${threshold} is not a number.`, {
+      hint: 'Give a threshold such as 0.5 for probabilities, or 128 for a 0-255 mask.',
+    });
+  }
+  if (kind === 'probability') {
+    const t = threshold ?? 0.5;
+    return { kind, threshold: t, description: `p >= ${t}` };
+  }
+  if (threshold === undefined) return { kind, threshold: Number.MIN_VALUE, description: 'value > 0' };
+  return { kind, threshold, description: `value >= ${threshold}` };
+}
+
+/** Writes 1 where `value >= threshold` (and value is not nodata/NaN), else 0; returns the foreground count. */
+function applyThreshold(
+  src: ArrayLike<number>,
+  dst: Uint8Array,
+  threshold: number,
+  noData: number | null,
+): number {
+  let count = 0;
+  const n = dst.length;
+  if (noData === null || Number.isNaN(noData)) {
+    for (let i = 0; i < n; i++) {
+      const on = src[i] >= threshold ? 1 : 0; // NaN compares false
+      dst[i] = on;
+      count += on;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      const on = v >= threshold && v !== noData ? 1 : 0;
+      dst[i] = on;
+      count += on;
+    }
+  }
+  return count;
+}
+
+function checkSize(width: number, height: number, what: string): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new SegEarthError('BAD_ARGUMENT', `${what} has an invalid size ${width}×${height}.`, {
+      hint: 'Width and height must be positive integers.',
+    });
+  }
+  if (width * height > MAX_MASK_PIXELS) {
+    throw new SegEarthError('RASTER_TOO_LARGE', `${what} is ${width}×${height} pixels, too large to vectorize at once.`, {
+      hint: 'Crop the mask (gdal_translate -srcwin) or vectorize it tile by tile.',
+    });
+  }
+}
+
+async function createByteMem(width: number, height: number, geoTransform: GeoTransform, srs: SpatialReference | null) {
+  const ds = await gdal.drivers.get('MEM').createAsync('', width, height, 1, gdal.GDT_Byte);
+  ds.geoTransform = geoTransform;
+  if (srs) ds.srs = srs;
+  return ds;
+}
+
+async function fromArray(input: Extract<MaskInput, { kind: 'array' }>, threshold: number | undefined): Promise<BinaryMask> {
+  const { data, width, height, geoTransform, crsWkt } = input;
+  checkSize(width, height, 'The mask array');
+  if (data.length !== width * height) {
+    throw new SegEarthError('BAD_ARGUMENT', `The mask array holds ${data.length} values, not ${width}×${height}.`, {
+      hint: 'Pass one value per pixel, row by row.',
+    });
+  }
+  const rule = thresholdRule(data instanceof Float32Array ? 'probability' : 'integer', threshold);
+  let srs: SpatialReference | null = null;
+  if (crsWkt !== null) {
+    try {
+      srs = gdal.SpatialReference.fromWKT(crsWkt);
+    } catch (cause) {
+      throw new SegEarthError('CRS_ERROR', 'The CRS given with the mask is not valid WKT.', {
+        hint: 'Pass the raster CRS as WKT (RasterInfo.crs.wkt), or null for pixel coordinates.',
+        cause,
+      });
+    }
+  }
+  const dataset = await createByteMem(width, height, geoTransform, srs);
+  const binary = new Uint8Array(width * height);
+  const foregroundPixels = applyThreshold(data, binary, rule.threshold, null);
+  await dataset.bands.get(1).pixels.writeAsync(0, 0, width, height, binary);
+  return { dataset, width, height, geoTransform: [...geoTransform], srs, rule, foregroundPixels };
+}
+
+async function openMaskFile(path: string): Promise<Dataset> {
+  let isDir = false;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch {
+    throw new SegEarthError('NOT_FOUND', `The mask raster ${path} does not exist.`, {
+      hint: 'Check the path (relative paths start from the current folder).',
+      path,
+    });
+  }
+  if (isDir) {
+    throw new SegEarthError('IS_DIRECTORY', `${path} is a folder, not a mask raster.`, {
+      hint: 'Give the path of a raster file such as mask.tif.',
+      path,
+    });
+  }
+  try {
+    return await gdal.openAsync(path);
+  } catch (cause) {
+    throw new SegEarthError('NOT_A_RASTER', `GDAL cannot read ${path} as a raster.`, {
+      hint: 'Give a raster file GDAL can open (GeoTIFF, PNG, JPEG2000, VRT...).',
+      path,
+      cause,
+    });
+  }
+}
+
+const STRIP_PIXELS = 4 * 1024 * 1024;
+
+async function fromFile(
+  input: Extract<MaskInput, { kind: 'file' }>,
+  threshold: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<BinaryMask> {
+  const source = await openMaskFile(input.path);
+  try {
+    const bandIndex = input.band ?? 1;
+    if (!Number.isInteger(bandIndex) || bandIndex < 1 || bandIndex > source.bands.count()) {
+      throw new SegEarthError('BAD_ARGUMENT', `${input.path} has no band ${bandIndex}.`, {
+        hint: `Choose a band between 1 and ${source.bands.count()}.`,
+        path: input.path,
+      });
+    }
+    const { x: width, y: height } = source.rasterSize;
+    checkSize(width, height, input.path);
+    const band = source.bands.get(bandIndex);
+    const isFloat = band.dataType === gdal.GDT_Float32 || band.dataType === gdal.GDT_Float64;
+    const rule = thresholdRule(isFloat ? 'probability' : 'integer', threshold);
+    const geoTransform = (source.geoTransform as GeoTransform | null) ?? IDENTITY;
+    const srs = source.srs ? gdal.SpatialReference.fromWKT(source.srs.toWKT()) : null;
+    const dataset = await createByteMem(width, height, geoTransform, srs);
+    const out = dataset.bands.get(1);
+    const rows = Math.max(1, Math.floor(STRIP_PIXELS / width));
+    const values = new Float64Array(rows * width);
+    const binary = new Uint8Array(rows * width);
+    let foregroundPixels = 0;
+    for (let y = 0; y < height; y += rows) {
+      if (signal?.aborted) throw new SegEarthError('CANCELLED', 'Vectorizing was cancelled.');
+      const h = Math.min(rows, height - y);
+      const strip = values.subarray(0, h * width);
+      await band.pixels.readAsync(0, y, width, h, strip, { data_type: gdal.GDT_Float64 });
+      const bin = binary.subarray(0, h * width);
+      foregroundPixels += applyThreshold(strip, bin, rule.threshold, band.noDataValue);
+      await out.pixels.writeAsync(0, y, width, h, bin);
+    }
+    return { dataset, width, height, geoTransform, srs, rule, foregroundPixels };
+  } catch (err) {
+    if (err instanceof SegEarthError) throw err;
+    throw new SegEarthError('CORRUPT_RASTER', `Reading ${input.path} failed: ${(err as Error).message}`, {
+      hint: 'The file may be truncated or damaged; check it with gdalinfo -checksum.',
+      path: input.path,
+      cause: err,
+    });
+  } finally {
+    source.close();
+  }
+}
+
+/** Reads and thresholds the input into an in-memory 0/1 mask (see the module comment for the rule). */
+export function loadBinaryMask(
+  input: MaskInput,
+  threshold?: number,
+  signal?: AbortSignal,
+): Promise<BinaryMask> {
+  return input.kind === 'file' ? fromFile(input, threshold, signal) : fromArray(input, threshold);
+}

@@ -1,0 +1,191 @@
+/**
+ * @module geo/maskToPolygons
+ * Mask or probability raster → georeferenced polygons, in the raster's native CRS.
+ *
+ * Pipeline: threshold (see `geo/maskSource`) → GDAL Polygonize with 8-connectivity, the mask being its own
+ * mask band so background is never polygonized → invalid rings (pixels touching only at a corner) repaired
+ * with GEOS MakeValid into MultiPolygons → holes smaller than `fillHolesM2` filled → features smaller than
+ * `minAreaM2` dropped (both measured on the unsimplified pixel outlines) → all polygons simplified together
+ * with GEOS topology preservation (`geo/simplify`) → `id`, `area_m2`, `perimeter_m` measured on the final
+ * geometry (`geo/measure`). Features are numbered 1..n in raster scan order of their first pixel.
+ *
+ * @example
+ * const fs = await maskToPolygons({ kind: 'file', path: 'roads.tif' }, { simplify: { value: 1, unit: 'px' } });
+ * fs.features[0].properties; // { id: 1, area_m2: 5831.2, perimeter_m: 2210.4 }
+ */
+import gdal from 'gdal-async';
+import type { Geometry, Layer, LinearRing } from 'gdal-async';
+import { SegEarthError } from '../shared/errors.js';
+import type { AreaGeometry, FeatureSet, VectorFeature } from '../shared/featureSet.js';
+import { crsCodeOf } from './gisOrderTransform.js';
+import { loadBinaryMask, type BinaryMask, type MaskInput } from './maskSource.js';
+import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
+import { simplifyTogether, toleranceInMapUnits, type SimplifyTolerance } from './simplify.js';
+
+export type { MaskInput } from './maskSource.js';
+export type { SimplifyTolerance } from './simplify.js';
+
+export interface MaskToPolygonsOptions {
+  /** See `geo/maskSource`: probabilities `p >= threshold` (default 0.5); integer masks `value > 0` by default. */
+  threshold?: number;
+  /** Topology-preserving simplification tolerance; none when absent or 0. */
+  simplify?: SimplifyTolerance;
+  /** Drop features whose area (before simplification) is below this many m². */
+  minAreaM2?: number;
+  /** Fill holes whose area is below this many m². */
+  fillHolesM2?: number;
+  /** How areas and perimeters are measured (see `geo/measure`); default 'auto'. */
+  measure?: MeasureMode;
+  signal?: AbortSignal;
+  /** Called with a fraction in [0, 1] and the current stage. */
+  onProgress?: (fraction: number, stage: 'threshold' | 'polygonize' | 'clean' | 'simplify' | 'measure') => void;
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new SegEarthError('CANCELLED', 'Vectorizing was cancelled.', { hint: 'Run it again when needed.' });
+  }
+}
+
+function checkArea(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+    throw new SegEarthError('BAD_ARGUMENT', `${name} must be a positive number of m², not ${value}.`, {
+      hint: `Give ${name} in square metres, e.g. 100.`,
+    });
+  }
+}
+
+async function polygonize(mask: BinaryMask, onProgress: MaskToPolygonsOptions['onProgress']): Promise<Layer> {
+  const memory = gdal.open('segearth-polygons', 'w', 'Memory');
+  const layer = memory.layers.create('polygons', mask.srs, gdal.wkbPolygon);
+  layer.fields.add(new gdal.FieldDefn('value', gdal.OFTInteger));
+  const band = mask.dataset.bands.get(1);
+  await gdal.polygonizeAsync({
+    src: band,
+    mask: band,
+    dst: layer,
+    pixValField: 0,
+    connectedness: 8,
+    ...(onProgress ? { progress_cb: (complete: number) => onProgress(complete, 'polygonize') } : {}),
+  });
+  return layer;
+}
+
+/** Polygonal part of a geometry as Polygon or MultiPolygon (MakeValid may return a collection). */
+function polygonalPart(geometry: Geometry): Geometry | null {
+  if (geometry instanceof gdal.Polygon || geometry instanceof gdal.MultiPolygon) return geometry;
+  if (geometry instanceof gdal.GeometryCollection) {
+    const multi = new gdal.MultiPolygon();
+    for (const child of geometry.children) {
+      const part = polygonalPart(child);
+      if (part instanceof gdal.Polygon) multi.children.add(part);
+      else if (part instanceof gdal.MultiPolygon) for (const p of part.children) multi.children.add(p);
+    }
+    return multi.children.count() === 0 ? null : multi.children.count() === 1 ? multi.children.get(0) : multi;
+  }
+  return null;
+}
+
+function repaired(geometry: Geometry): Geometry | null {
+  return polygonalPart(geometry.isValid() ? geometry : geometry.makeValid());
+}
+
+/** Copy of a polygon without the holes whose ground area is below `limitM2`. */
+function fillSmallHoles(geometry: Geometry, limitM2: number, measurer: GroundMeasurer): Geometry {
+  if (geometry instanceof gdal.MultiPolygon) {
+    const out = new gdal.MultiPolygon();
+    for (const part of geometry.children) out.children.add(fillSmallHoles(part, limitM2, measurer));
+    return out;
+  }
+  if (!(geometry instanceof gdal.Polygon) || geometry.rings.count() < 2) return geometry;
+  const out = new gdal.Polygon();
+  let index = 0;
+  for (const ring of geometry.rings as Iterable<LinearRing>) {
+    if (index++ === 0) {
+      out.rings.add(ring);
+      continue;
+    }
+    const hole = new gdal.Polygon();
+    hole.rings.add(ring);
+    if (measurer.areaM2(hole) >= limitM2) out.rings.add(ring);
+  }
+  return out;
+}
+
+function toAreaGeometry(geometry: Geometry): AreaGeometry {
+  return JSON.parse(geometry.toJSON()) as AreaGeometry;
+}
+
+/** Vectorizes a mask or probability raster (see the module comment for the pipeline). */
+export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOptions = {}): Promise<FeatureSet> {
+  const { signal, onProgress } = options;
+  checkArea('The minimum area', options.minAreaM2);
+  checkArea('The hole-filling area', options.fillHolesM2);
+  throwIfCancelled(signal);
+
+  onProgress?.(0, 'threshold');
+  const mask = await loadBinaryMask(input, options.threshold, signal);
+  const measurer = mask.srs ? createGroundMeasurer(mask.srs, options.measure ?? 'auto') : null;
+  const needsGround = (options.minAreaM2 ?? 0) > 0 || (options.fillHolesM2 ?? 0) > 0 || options.simplify?.unit === 'm';
+  if (!measurer && needsGround) {
+    throw new SegEarthError('NOT_GEOREFERENCED', 'The mask has no CRS, so areas and distances in metres are unknown.', {
+      hint: 'Drop --min-area / --fill-holes, give the tolerance in px, or georeference the mask first.',
+    });
+  }
+  throwIfCancelled(signal);
+
+  const layer = await polygonize(mask, onProgress);
+  throwIfCancelled(signal);
+
+  onProgress?.(0, 'clean');
+  const kept: Geometry[] = [];
+  const minArea = options.minAreaM2 ?? 0;
+  const fillBelow = options.fillHolesM2 ?? 0;
+  for (const feature of layer.features) {
+    const raw = feature.getGeometry();
+    let geometry = raw ? repaired(raw) : null;
+    if (!geometry) continue;
+    if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
+    if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;
+    kept.push(geometry);
+  }
+  throwIfCancelled(signal);
+
+  let finals = kept;
+  if (options.simplify && options.simplify.value > 0) {
+    onProgress?.(0, 'simplify');
+    const groundPixel = measurer ? groundPixelSizeM(mask, measurer) : null;
+    finals = await simplifyTogether(kept, toleranceInMapUnits(options.simplify, mask.geoTransform, groundPixel));
+    throwIfCancelled(signal);
+  }
+
+  onProgress?.(0, 'measure');
+  const features: VectorFeature[] = finals.map((geometry, index) => {
+    const id = index + 1;
+    const size = measurer ? measurer.measure(geometry) : null;
+    return {
+      id,
+      geometry: toAreaGeometry(geometry),
+      properties: { id, area_m2: size ? size.areaM2 : null, perimeter_m: size ? size.perimeterM : null },
+    };
+  });
+  onProgress?.(1, 'measure');
+  mask.dataset.close();
+  return {
+    crsWkt: mask.srs ? mask.srs.toWKT() : null,
+    crsCode: mask.srs ? crsCodeOf(mask.srs) : null,
+    features,
+  };
+}
+
+/** Ground side of the central pixel in metres (square root of its ground area). */
+function groundPixelSizeM(mask: BinaryMask, measurer: GroundMeasurer): number {
+  const [x0, a, b, y0, d, e] = mask.geoTransform;
+  const col = Math.floor(mask.width / 2);
+  const row = Math.floor(mask.height / 2);
+  const corner = (c: number, r: number) => `${x0 + c * a + r * b} ${y0 + c * d + r * e}`;
+  const pixel = gdal.Geometry.fromWKT(
+    `POLYGON((${corner(col, row)},${corner(col + 1, row)},${corner(col + 1, row + 1)},${corner(col, row + 1)},${corner(col, row)}))`,
+  );
+  return Math.sqrt(Math.abs(measurer.areaM2(pixel)));
+}

@@ -1,0 +1,48 @@
+/**
+ * @module geo/writers/geojson
+ * GeoJSON per RFC 7946: coordinates in EPSG:4326 longitude/latitude (reprojected here with
+ * `geo/reproject`), polygons wound by the right-hand rule (GDAL's RFC7946=YES), `precision` decimals
+ * (default 7). A GeoJSON file holds one FeatureCollection: several results are merged into it and each
+ * feature gets a `layer` property naming its result.
+ */
+import gdal from 'gdal-async';
+import { SegEarthError } from '../../shared/errors.js';
+import type { FeatureSet } from '../../shared/featureSet.js';
+import { writeAtomically } from '../atomicWrite.js';
+import { reprojectFeatureSet } from '../reproject.js';
+import { checkLayers, countFeatures, type FeatureWriter } from './featureWriter.js';
+import { buildMemoryDataset } from './memoryDataset.js';
+
+export const DEFAULT_GEOJSON_PRECISION = 7;
+
+export const writeGeoJson: FeatureWriter = async (layers, outPath, options) => {
+  checkLayers(layers);
+  const precision = options.precision ?? DEFAULT_GEOJSON_PRECISION;
+  if (!Number.isInteger(precision) || precision < 0 || precision > 15) {
+    throw new SegEarthError('BAD_ARGUMENT', `A precision of ${precision} decimals is not possible.`, {
+      hint: 'Give a whole number of decimals between 0 and 15 (7 keeps ~1 cm).',
+    });
+  }
+  const merged: FeatureSet = { crsWkt: gdal.SpatialReference.fromEPSG(4326).toWKT(), crsCode: 'EPSG:4326', features: [] };
+  for (const { name, features } of layers) {
+    const lonLat = reprojectFeatureSet(features, 'EPSG:4326');
+    for (const feature of lonLat.features) {
+      merged.features.push(layers.length > 1 ? { ...feature, properties: { ...feature.properties, layer: name } } : feature);
+    }
+  }
+  const layerName = layers.length === 1 ? layers[0].name : 'results';
+  const paths = await writeAtomically(outPath, { overwrite: options.overwrite ?? false }, async (tempPath) => {
+    const memory = buildMemoryDataset([{ name: layerName, features: merged }], { multi: false });
+    const out = await gdal.vectorTranslateAsync(tempPath, memory, [
+      '-f',
+      'GeoJSON',
+      '-lco',
+      'RFC7946=YES',
+      '-lco',
+      `COORDINATE_PRECISION=${precision}`,
+    ]);
+    out.close();
+    memory.close();
+  });
+  return { format: 'geojson', paths, featureCount: countFeatures(layers) };
+};
