@@ -17,6 +17,7 @@ import gdal from 'gdal-async';
 import type { Geometry, Layer, LinearRing } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
 import type { AreaGeometry, FeatureSet, VectorFeature } from '../shared/featureSet.js';
+import { configureGdalEnvironment } from './env.js';
 import { crsCodeOf } from './gisOrderTransform.js';
 import { loadBinaryMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
@@ -118,6 +119,7 @@ function toAreaGeometry(geometry: Geometry): AreaGeometry {
 
 /** Vectorizes a mask or probability raster (see the module comment for the pipeline). */
 export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOptions = {}): Promise<FeatureSet> {
+  configureGdalEnvironment();
   const { signal, onProgress } = options;
   checkArea('The minimum area', options.minAreaM2);
   checkArea('The hole-filling area', options.fillHolesM2);

@@ -8,6 +8,7 @@
 import gdal from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
 import type { AreaGeometry, FeatureSet } from '../shared/featureSet.js';
+import { configureGdalEnvironment } from './env.js';
 import { createGisOrderTransform, crsCodeOf, srsFromUserInput } from './gisOrderTransform.js';
 
 /**
@@ -15,6 +16,7 @@ import { createGisOrderTransform, crsCodeOf, srsFromUserInput } from './gisOrder
  * @example reprojectFeatureSet(utmResult, 'EPSG:4326').features[0].geometry.coordinates[0][0] // [lon, lat]
  */
 export function reprojectFeatureSet(features: FeatureSet, targetCrs: string): FeatureSet {
+  configureGdalEnvironment();
   if (features.crsWkt === null) {
     throw new SegEarthError('NOT_GEOREFERENCED', 'These polygons are in pixel coordinates and cannot be reprojected.', {
       hint: 'Georeference the source raster first, or export in the native (pixel) coordinates.',

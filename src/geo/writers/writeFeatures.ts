@@ -8,6 +8,7 @@
  */
 import { extname } from 'node:path';
 import { SegEarthError } from '../../shared/errors.js';
+import { configureGdalEnvironment } from '../env.js';
 import type { FeatureWriteOptions, FeatureWriter, LayerInput, VectorFormat, WriteResult } from './featureWriter.js';
 import { writeGeoJson } from './geojson.js';
 import { writeGeoPackage } from './geopackage.js';
@@ -45,6 +46,7 @@ export async function writeFeatures(
   outPath: string,
   options: FeatureWriteOptions & { format?: VectorFormat } = {},
 ): Promise<WriteResult> {
+  configureGdalEnvironment();
   const format = options.format ?? vectorFormatFor(outPath);
   return WRITERS[format](layers, outPath, options);
 }
