@@ -1,0 +1,108 @@
+/**
+ * @module inference/pipeline
+ * `SegEarthPipeline`: a loaded model plus the per-view cache, turning an RGB window and a question into mask
+ * logits in the window's own grid (processor → model → post-process, as in transformers.js pipelines).
+ *
+ * Views are cached in a byte-bounded LRU under a caller-chosen key (raster path, window, output size, band
+ * mapping): a follow-up question on the same view only runs the question tokens through the LLM and the head.
+ */
+import { ByteLru } from './lruCache.js';
+import { SegEarthModel, throwIfAborted, type LoadOptions, type ViewState } from './model.js';
+import { letterbox, unletterbox, type Letterbox } from './preprocess.js';
+
+export interface PipelineOptions extends LoadOptions {
+  /** Upper bound of the bytes kept by cached views (image features + KV). Default 1 GiB. */
+  viewCacheBytes?: number;
+}
+
+/** An RGB window ready for the model: HWC uint8 plus its size. */
+export interface RgbWindow {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  /** 1 where the source has data (kept with the cached view, returned with every prediction). */
+  valid?: Uint8Array;
+}
+
+export interface WindowPrediction {
+  /** Mask logits of the model, `maskSize²`, in the letterboxed frame. */
+  logits: Float32Array;
+  maskSize: number;
+  letterbox: Letterbox;
+  /** Whether the view came from the cache (the image graph did not run). */
+  cached: boolean;
+  /** The window's valid mask (read grid), when the reader gave one. */
+  valid: Uint8Array | undefined;
+}
+
+type CachedView = ViewState & { letterbox: Letterbox; valid: Uint8Array | undefined };
+
+export class SegEarthPipeline {
+  private readonly views: ByteLru<CachedView>;
+
+  private constructor(
+    readonly model: SegEarthModel,
+    cacheBytes: number,
+  ) {
+    this.views = new ByteLru(cacheBytes);
+  }
+
+  static async create(modelDir: string, options: PipelineOptions = {}): Promise<SegEarthPipeline> {
+    const model = await SegEarthModel.load(modelDir, options);
+    return new SegEarthPipeline(model, options.viewCacheBytes ?? 2 ** 30);
+  }
+
+  /** Whether a view is cached (no image graph run needed). */
+  hasView(key: string): boolean {
+    return this.views.get(key) !== undefined;
+  }
+
+  /**
+   * Logits for `question` on a window. `key` identifies the view for the cache (null: do not cache, e.g.
+   * one-off tiles); `read` is only called when the view is not cached.
+   */
+  async predict(
+    key: string | null,
+    read: () => Promise<RgbWindow>,
+    question: string,
+    signal?: AbortSignal,
+  ): Promise<WindowPrediction> {
+    // Validate the question before any expensive work.
+    this.model.prompt.referIds(question);
+    let view = key === null ? undefined : this.views.get(key);
+    const cached = view !== undefined;
+    if (!view) {
+      const window = await read();
+      throwIfAborted(signal);
+      const { pixelValues, letterbox: lb } = letterbox(window.rgb, window.width, window.height, {
+        size: this.model.manifest.image.size,
+        normalize: { mean: this.model.manifest.image.mean, std: this.model.manifest.image.std },
+      });
+      const state = await this.model.encodeView(pixelValues, signal);
+      view = { ...state, bytes: state.bytes + (window.valid?.byteLength ?? 0), letterbox: lb, valid: window.valid };
+      if (key !== null) this.views.set(key, view);
+    }
+    throwIfAborted(signal);
+    const logits = await this.model.ask(view, question, signal);
+    return { logits, maskSize: this.model.manifest.architecture.maskSize, letterbox: view.letterbox, cached, valid: view.valid };
+  }
+
+  /** Logits of a prediction resampled onto a `width × height` grid covering the same window. */
+  static toGrid(prediction: WindowPrediction, width: number, height: number): Float32Array {
+    return unletterbox(prediction.logits, prediction.maskSize, { ...prediction.letterbox, srcWidth: width, srcHeight: height });
+  }
+
+  /** Drops every cached view (frees their memory). */
+  clearViews(): void {
+    this.views.clear();
+  }
+
+  get cacheInfo(): { views: number; bytes: number; evictions: number } {
+    return { views: this.views.size, bytes: this.views.bytes, evictions: this.views.evictions };
+  }
+
+  async dispose(): Promise<void> {
+    this.views.clear();
+    await this.model.dispose();
+  }
+}
