@@ -23,7 +23,7 @@ const GENERATOR_DIR = join(REPO_ROOT, 'tools', 'export');
 async function generatorHash(): Promise<string> {
   const hash = createHash('sha256');
   const files = (await readdir(GENERATOR_DIR, { recursive: true }))
-    .filter((f) => f.endsWith('.py') || f.endsWith('.json'))
+    .filter((f) => f.endsWith('.py') || f.endsWith('.mjs') || f.endsWith('.json'))
     .sort();
   for (const f of files) {
     hash.update(f);

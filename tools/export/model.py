@@ -25,6 +25,8 @@ UNUSED_PATTERNS = [
     "seg_query", "lm_head.*", "predictor.query_feat.*", "predictor.query_embed.*", "predictor.SEG_query_embed.*",
     "predictor.new_query_embed.*", "predictor.SEG_proj.*", "predictor.CLASS_proj.*", "predictor.class_embed.*",
     "seg_query_projector.*",
+    # recomputed from the window size; load_weights checks that the checkpoint holds the same values
+    "*.attn.relative_position_index",
 ]
 EMBED_KEY = "model.embed_tokens.weight"
 
@@ -106,4 +108,7 @@ def load_weights(module: nn.Module, state: Mapping[str, torch.Tensor], *, strict
             used.append(name)
     if strict and missing:
         raise KeyError(f"checkpoint lacks {len(missing)} tensors, e.g. {missing[:5]}")
+    for name, buf in module.named_buffers():
+        if name in state and name not in own and not torch.equal(state[name].to(buf.dtype), buf):
+            raise ValueError(f"{name}: checkpoint value differs from the one derived from the config")
     return used

@@ -52,7 +52,8 @@ class WindowAttention(nn.Module):
         self.window = window
         self.scale = (dim // heads) ** -0.5
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
-        self.register_buffer("relative_position_index", self._index(window))
+        # recomputed from the window size (the checkpoint copy is verified, not loaded)
+        self.register_buffer("relative_position_index", self._index(window), persistent=False)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 

@@ -1,0 +1,185 @@
+"""Writes a model bundle folder (docs/MODEL_BUNDLE.md, schema in src/inference/bundle/manifest.ts)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from . import EXPORTER_VERSION, st
+from .config import ModelConfig
+from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph, is_unused, load_weights
+from .onnx_export import OPSET, ExportedGraph, export_graph
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SYSTEM = ("You are a helpful language and vision assistant. You are able to understand the visual content that "
+          "the user provides, and assist the user with a variety of tasks using natural language.")
+TASKS = {"earthreason": "Reasoning Segmentation", "rrsis-d": "Referring Segmentation",
+         "refsegrs": "Referring Segmentation", "tiny-test": "Reasoning Segmentation"}
+
+KV = {"pastKey": "past_key_values.{i}.key", "pastValue": "past_key_values.{i}.value",
+      "presentKey": "present.{i}.key", "presentValue": "present.{i}.value"}
+
+
+def prompt_chunks(variant: str) -> list[dict[str, str]]:
+    """The official evaluation prompt (conv_llava_phi, LLAMA_2 style), split at the placeholders; it ends at
+    <refer> because nothing after it can influence the [SEG] state (causal attention)."""
+    return [
+        {"kind": "text", "text": f"[INST] <<SYS>>\n{SYSTEM}\n<</SYS>>\n\nThis is an image "},
+        {"kind": "image"},
+        {"kind": "text", "text": f", Please doing {TASKS[variant]} according to the following instruction:\n"},
+        {"kind": "refer"},
+    ]
+
+
+def tokenize(tokenizer_json: Path, texts: list[str]) -> list[list[int]]:
+    """Encodes with the runtime's tokenizer library (node + @huggingface/tokenizers)."""
+    res = subprocess.run(["node", str(REPO_ROOT / "tools/export/tokenize.mjs"), str(tokenizer_json)],
+                         input=json.dumps(texts), capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    return json.loads(res.stdout)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _graph_spec(g: ExportedGraph, precision: str) -> dict[str, Any]:
+    return {"file": g.file, "externalData": [g.data_file] if g.weights else [], "opset": OPSET,
+            "precision": precision,
+            "inputs": [asdict(t) for t in g.inputs], "outputs": [asdict(t) for t in g.outputs]}
+
+
+def export_graphs(cfg: ModelConfig, state: Mapping[str, torch.Tensor] | None, out: Path,
+                  write_data: bool = True) -> tuple[dict[str, ExportedGraph], dict[str, torch.nn.Module]]:
+    """Exports image/llm/head. With `state` None, weights stay at their init values and no data is written."""
+    torch.manual_seed(0)
+    mods: dict[str, torch.nn.Module] = {"image": ImageGraph(cfg).eval(), "llm": LlmGraph(cfg).eval(),
+                                        "head": HeadGraph(cfg).eval()}
+    if state is not None:
+        for m in mods.values():
+            load_weights(m, state)
+    p, m, s = cfg.phi, cfg.mask, cfg.image_size
+    c5 = cfg.swin.channels[-1]
+    g: dict[str, ExportedGraph] = {}
+    keys = {k: set(mod.state_dict().keys()) for k, mod in mods.items()}
+    g["image"] = export_graph(mods["image"], (torch.zeros(1, 3, s, s),), ["pixel_values"],
+                              ["image_tokens", "res5", "mask_features", "ms0", "ms1", "ms2"], {}, out, "image",
+                              "image", keys["image"], write_data)
+    past = []
+    past_names, present_names, dyn = [], [], {"inputs_embeds": {1: "T"}, "position_ids": {1: "T"},
+                                               "last_hidden_state": {1: "T"}}
+    for i in range(p.num_layers):
+        for kind in ("Key", "Value"):
+            past.append(torch.zeros(1, p.num_kv_heads, 2, p.head_dim))
+            pn, qn = KV[f"past{kind}"].format(i=i), KV[f"present{kind}"].format(i=i)
+            past_names.append(pn)
+            present_names.append(qn)
+            dyn[pn] = {2: "P"}
+            dyn[qn] = {2: "P+T"}
+    g["llm"] = export_graph(mods["llm"], (torch.zeros(1, 3, p.hidden_size), torch.arange(2, 5)[None], *past),
+                            ["inputs_embeds", "position_ids", *past_names], ["last_hidden_state", *present_names],
+                            dyn, out, "llm", "llm", keys["llm"], write_data)
+    q = s // cfg.swin.patch_size
+    g["head"] = export_graph(
+        mods["head"],
+        (torch.zeros(1, 4, p.hidden_size), torch.zeros(1, c5, s // 32, s // 32), torch.zeros(1, m.mask_dim, q, q),
+         torch.zeros(1, m.conv_dim, s // 32, s // 32), torch.zeros(1, m.conv_dim, s // 16, s // 16),
+         torch.zeros(1, m.conv_dim, s // 8, s // 8)),
+        ["refer_hidden", "res5", "mask_features", "ms0", "ms1", "ms2"], ["mask_logits_256", "q_desc"],
+        {"refer_hidden": {1: "L"}}, out, "head", "head", keys["head"], write_data)
+    return g, mods
+
+
+def prefix_cache(llm: LlmGraph, embed: torch.Tensor, ids: list[int]) -> dict[str, torch.Tensor]:
+    body = llm.model
+    with torch.no_grad():
+        x = embed[torch.tensor(ids, dtype=torch.long)][None].float()
+        _, present = body(x, torch.arange(len(ids))[None], body.empty_past())
+    out: dict[str, torch.Tensor] = {}
+    for i, (k, v) in enumerate(present):
+        out[KV["pastKey"].format(i=i)] = k
+        out[KV["pastValue"].format(i=i)] = v
+    return out
+
+
+def seg_token_id(tokenizer: dict[str, Any]) -> int:
+    for t in tokenizer.get("added_tokens", []):
+        if t["content"] == "[SEG]":
+            return int(t["id"])
+    vocab = tokenizer.get("model", {}).get("vocab", {})
+    if "[SEG]" in vocab:
+        return int(vocab["[SEG]"])
+    raise ValueError("tokenizer.json has no [SEG] token: not a SegEarth-R1 tokenizer")
+
+
+def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokenizer_json: Path, out: Path,
+                 model_id: str, name: str, variant: str, source: dict[str, Any], test_fixture: bool = False,
+                 graphs_only: bool = False) -> dict[str, Any]:
+    """Writes the bundle into `out` (created; existing bundle files are replaced). Returns the manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    graphs, mods = export_graphs(cfg, None if graphs_only else state, out, write_data=not graphs_only)
+    entries = [w for g in graphs.values() for w in g.weights]
+    p = cfg.phi
+    embed = state[EMBED_KEY] if EMBED_KEY in state else None
+    if embed is None or tuple(embed.shape) != (p.vocab_size, p.hidden_size):
+        raise ValueError(f"checkpoint lacks {EMBED_KEY} of shape [{p.vocab_size}, {p.hidden_size}]")
+    embed_bytes = embed.shape[0] * embed.shape[1] * 4
+    entries.append({"key": EMBED_KEY, "target": "embeddings", "file": "embed_tokens.bin", "offset": 0,
+                    "length": embed_bytes, "dtype": "float32", "shape": list(embed.shape),
+                    "transform": {"kind": "cast"}})
+    exported = {e["key"] for e in entries}
+    unused = sorted(k for k in state if k not in exported)
+    unexpected = [k for k in unused if not is_unused(k)]
+    if unexpected:
+        raise ValueError(f"checkpoint tensors used by no graph and not known as unused: {unexpected[:8]}")
+    weight_map = {"formatVersion": 1, "unused": unused, "entries": entries}
+    (out / "weights.json").write_text(json.dumps(weight_map, indent=1) + "\n")
+    if graphs_only:
+        return weight_map
+
+    (out / "embed_tokens.bin").write_bytes(embed.detach().float().contiguous().numpy().astype("<f4").tobytes())
+    shutil.copyfile(tokenizer_json, out / "tokenizer.json")
+    tok = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
+    seg_id = seg_token_id(tok)
+    chunks = prompt_chunks(variant)
+    prefix_ids = tokenize(out / "tokenizer.json", [chunks[0]["text"]])[0]
+    st.save(prefix_cache(mods["llm"], embed, prefix_ids) if True else {}, out / "prefix_kv.safetensors")
+    # reload weights into the llm module was done by export_graphs (state given)
+    files = ["image.onnx", "image.onnx.data", "llm.onnx", "llm.onnx.data", "head.onnx", "head.onnx.data",
+             "embed_tokens.bin", "prefix_kv.safetensors", "tokenizer.json", "weights.json"]
+    manifest = {
+        "formatVersion": 1,
+        "id": model_id,
+        "name": name,
+        "testFixture": test_fixture,
+        "source": {**source, "exporter": {"name": "segearth-tools-export", "version": EXPORTER_VERSION}},
+        "variant": variant,
+        "prompt": {"chunks": chunks, "referPrefix": " ", "prefixChunks": 1},
+        "tokenizer": {"file": "tokenizer.json", "vocabSize": p.vocab_size, "addSpecialTokens": False,
+                      "specialTokens": {"seg": {"content": "[SEG]", "id": seg_id}}},
+        "image": {"size": cfg.image_size, "channels": "RGB", "mean": [123.675, 116.28, 103.53],
+                  "std": [58.395, 57.12, 57.375],
+                  "letterbox": {"resize": "longest-side", "interpolation": "bilinear", "pad": "center", "padValue": 0}},
+        "architecture": {"hiddenSize": p.hidden_size, "numLayers": p.num_layers, "numHeads": p.num_heads,
+                         "numKeyValueHeads": p.num_kv_heads, "headDim": p.head_dim,
+                         "imageTokens": cfg.image_tokens, "maskSize": cfg.image_size // cfg.swin.patch_size,
+                         "maskThreshold": 0, "maxPositions": p.max_positions},
+        "graphs": {k: _graph_spec(g, "fp32") for k, g in graphs.items()},
+        "embeddings": {"file": "embed_tokens.bin", "dtype": "float32", "shape": [p.vocab_size, p.hidden_size]},
+        "kvCache": {**KV, "layout": "batch,heads,seq,headDim", "dtype": "float32"},
+        "prefixCache": {"file": "prefix_kv.safetensors", "tokenIds": prefix_ids, "length": len(prefix_ids)},
+        "weightMap": "weights.json",
+        "files": [{"path": f, "bytes": (out / f).stat().st_size, "sha256": sha256_file(out / f)} for f in files],
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
