@@ -1,0 +1,155 @@
+/**
+ * @module geo/readRegion
+ * `readRegion(path, request)` → an 8-bit RGB image of any window of a raster at any output size, with a
+ * validity mask and the geotransform of the output grid, ready for display or as model input.
+ *
+ * - Window: pixel (fractional allowed), map extent in the raster's native CRS, or the full raster. Windows may
+ *   extend beyond the raster; outside pixels are invalid (0 in `valid`, 0 in `rgb`).
+ * - GDAL does the resampling (default bilinear) and uses overviews when the output is smaller than the
+ *   window; nothing is read at full resolution to make a small image (see geo/windowRead).
+ * - Bands: geo/bandMapping (colour interpretation default, or an override such as [4, 3, 2]).
+ * - Radiometry: the per-raster stretch of geo/radiometry, identical for every window.
+ */
+import type { Extent, GeoTransform } from '../shared/rasterInfo.js';
+import { SegEarthError } from '../shared/errors.js';
+import { acquireRaster } from './datasetCache.js';
+import { resolveBandMapping } from './bandMapping.js';
+import { stretchFor, stretchValue } from './radiometry.js';
+import { invertGeoTransform } from './crs.js';
+import { RESAMPLINGS, readWindow, throwIfAborted, type PixelWindow, type Resampling } from './windowRead.js';
+
+export type { PixelWindow, Resampling } from './windowRead.js';
+
+export interface RegionRequest {
+  window: { kind: 'pixel'; window: PixelWindow } | { kind: 'map'; extent: Extent /* native CRS */ } | { kind: 'full' };
+  outWidth: number;
+  outHeight: number;
+  /** Default bilinear. */
+  resampling?: Resampling;
+  /** 1-based band mapping override (1 or 3 bands). */
+  bands?: number[];
+  signal?: AbortSignal;
+}
+
+export interface Region {
+  width: number;
+  height: number;
+  /** HWC interleaved RGB, width*height*3, stretched. */
+  rgb: Uint8Array;
+  /** width*height, 1 = valid data, 0 = nodata/outside raster. */
+  valid: Uint8Array;
+  /** Geotransform of THIS output grid. */
+  geoTransform: GeoTransform;
+  /** Window read from the source, in full-resolution pixels (may extend beyond the raster). */
+  sourceWindow: PixelWindow;
+}
+
+/** Largest output side readRegion accepts. */
+export const MAX_OUT_SIDE = 16384;
+
+function badArgument(message: string, hint: string): SegEarthError {
+  return new SegEarthError('BAD_ARGUMENT', message, { hint });
+}
+
+/** Source window (full-resolution pixels) of a map extent: bounding box of its corners in pixel space. */
+export function mapExtentToPixelWindow(gt: GeoTransform, extent: Extent): PixelWindow {
+  const [minX, minY, maxX, maxY] = extent;
+  const pts = [
+    invertGeoTransform(gt, minX, minY),
+    invertGeoTransform(gt, minX, maxY),
+    invertGeoTransform(gt, maxX, minY),
+    invertGeoTransform(gt, maxX, maxY),
+  ];
+  const xs = pts.map((p) => p[0]);
+  const ys = pts.map((p) => p[1]);
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
+}
+
+/** Geotransform of an outW × outH grid covering `win` of a raster with geotransform `gt`. */
+export function windowGeoTransform(gt: GeoTransform, win: PixelWindow, outW: number, outH: number): GeoTransform {
+  const sx = win.width / outW;
+  const sy = win.height / outH;
+  return [
+    gt[0] + win.x * gt[1] + win.y * gt[2],
+    gt[1] * sx,
+    gt[2] * sy,
+    gt[3] + win.x * gt[4] + win.y * gt[5],
+    gt[4] * sx,
+    gt[5] * sy,
+  ];
+}
+
+function validateRequest(req: RegionRequest): void {
+  for (const [name, v] of [
+    ['outWidth', req.outWidth],
+    ['outHeight', req.outHeight],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > MAX_OUT_SIDE) {
+      throw badArgument(`${name} must be an integer from 1 to ${MAX_OUT_SIDE}, got ${v}.`, 'Ask for a smaller output or read the area in tiles.');
+    }
+  }
+  if (req.resampling !== undefined && !RESAMPLINGS.includes(req.resampling)) {
+    throw badArgument(`Unknown resampling "${req.resampling}".`, `Use one of ${RESAMPLINGS.join(', ')}.`);
+  }
+}
+
+/** Read a window of `path` as stretched RGB + validity mask (see module doc). */
+export async function readRegion(path: string, req: RegionRequest): Promise<Region> {
+  validateRequest(req);
+  throwIfAborted(req.signal);
+  const handle = await acquireRaster(path);
+  const { info } = handle;
+  let win: PixelWindow;
+  switch (req.window.kind) {
+    case 'full':
+      win = { x: 0, y: 0, width: info.width, height: info.height };
+      break;
+    case 'pixel':
+      win = { ...req.window.window };
+      break;
+    case 'map':
+      win = mapExtentToPixelWindow(info.geoTransform, req.window.extent);
+      break;
+  }
+  if (![win.x, win.y, win.width, win.height].every(Number.isFinite) || win.width <= 0 || win.height <= 0) {
+    throw badArgument(
+      `The requested window ${JSON.stringify(req.window)} is empty or not finite.`,
+      'Give a window with a positive width and height (pixel windows are {x, y, width, height}; map extents are [minX, minY, maxX, maxY] in the raster CRS).',
+    );
+  }
+  const mapping = resolveBandMapping(info, req.bands);
+  const stretch = await stretchFor(handle, mapping);
+  throwIfAborted(req.signal);
+  const W = req.outWidth;
+  const H = req.outHeight;
+  const srcBands = [...new Set(mapping.rgb)];
+  const raw = await readWindow(handle, win, W, H, {
+    resampling: req.resampling ?? 'bilinear',
+    bands: srcBands,
+    palette: mapping.palette,
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
+  const n = W * H;
+  const rgb = new Uint8Array(n * 3);
+  const valid = raw.valid;
+  const channels = mapping.palette ? [1, 2, 3] : mapping.rgb;
+  for (let c = 0; c < 3; c++) {
+    const data = raw.bands.get(channels[c])!;
+    const s = stretch.rgb[c];
+    if (s.identity && data instanceof Uint8Array) {
+      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? data[i] : 0;
+    } else {
+      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? stretchValue(s, data[i]) : 0;
+    }
+  }
+  return {
+    width: W,
+    height: H,
+    rgb,
+    valid,
+    geoTransform: windowGeoTransform(info.geoTransform, win, W, H),
+    sourceWindow: win,
+  };
+}
