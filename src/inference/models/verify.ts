@@ -1,0 +1,155 @@
+/**
+ * @module inference/models/verify
+ * Checks every file of a bundle against the sha256 its manifest records. Hashes are streamed (bundles hold
+ * multi-gigabyte weight files) and cached by path + size + mtime in a JSON file in the data folder, so
+ * listing a bundle that was verified before costs one `stat` per file.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { BundleFacts, FileProblem, ProgressListener, VerifyReport } from './types.js';
+
+/** sha256 of a file, streamed; `onBytes` receives each chunk's length. */
+export async function sha256File(file: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  const stream = createReadStream(file, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    onBytes?.(chunk.length);
+  }
+  return hash.digest('hex');
+}
+
+const CacheEntry = z.object({ size: z.number(), mtimeMs: z.number(), sha256: z.string() });
+const CacheFile = z.object({ version: z.literal(1), entries: z.record(z.string(), CacheEntry) });
+type CacheEntry = z.infer<typeof CacheEntry>;
+
+/** sha256 results keyed by absolute path, valid while size and mtime are unchanged. */
+export class HashCache {
+  private entries = new Map<string, CacheEntry>();
+  private loaded = false;
+  private dirty = false;
+
+  constructor(private readonly file: string | null) {}
+
+  async lookup(file: string, size: number, mtimeMs: number): Promise<string | undefined> {
+    await this.load();
+    const e = this.entries.get(file);
+    return e && e.size === size && e.mtimeMs === mtimeMs ? e.sha256 : undefined;
+  }
+
+  async store(file: string, size: number, mtimeMs: number, sha256: string): Promise<void> {
+    await this.load();
+    this.entries.set(file, { size, mtimeMs, sha256 });
+    this.dirty = true;
+  }
+
+  /** Forgets every entry under `dir` (after a bundle is removed or replaced). */
+  async forgetDir(dir: string): Promise<void> {
+    await this.load();
+    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
+    for (const key of this.entries.keys()) {
+      if (key.startsWith(prefix)) {
+        this.entries.delete(key);
+        this.dirty = true;
+      }
+    }
+  }
+
+  /** Writes the cache atomically (temp file + rename). A cache that cannot be written is not an error. */
+  async flush(): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    const body = JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) });
+    try {
+      await mkdir(path.dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
+      await writeFile(tmp, body);
+      await rename(tmp, this.file);
+      this.dirty = false;
+    } catch {
+      // Read-only data folder: verification still works, it is just not remembered.
+    }
+  }
+
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    if (!this.file) return;
+    try {
+      const parsed = CacheFile.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
+      if (parsed.success) this.entries = new Map(Object.entries(parsed.data.entries));
+    } catch {
+      // Missing or damaged cache: start empty.
+    }
+  }
+}
+
+export interface VerifyOptions {
+  /** Hash files that are not in the cache (default true). False only reads the cache: a quick state for lists. */
+  readonly hash?: boolean;
+  /** Ignore cached results and hash everything again (catches edits that kept size and mtime). */
+  readonly force?: boolean;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+/** Checks `facts.files` inside `dir`. `state` is `unverified` only when `hash: false` left files unchecked. */
+export async function verifyBundle(
+  dir: string,
+  facts: BundleFacts,
+  cache: HashCache,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
+  const { hash = true, force = false, onProgress, signal } = options;
+  const problems: FileProblem[] = [];
+  let hashedFiles = 0;
+  let unknown = 0;
+  const total = facts.files.reduce((s, f) => s + (f.bytes ?? 0), 0);
+  let done = 0;
+  for (const f of facts.files) {
+    signal?.throwIfAborted();
+    const file = path.join(dir, ...f.path.split('/'));
+    let st;
+    try {
+      st = await stat(file);
+    } catch {
+      problems.push({ path: f.path, problem: 'missing', detail: `${f.path} is missing` });
+      continue;
+    }
+    if (!st.isFile()) {
+      problems.push({ path: f.path, problem: 'missing', detail: `${f.path} is not a regular file` });
+      continue;
+    }
+    if (f.bytes !== undefined && st.size !== f.bytes) {
+      problems.push({ path: f.path, problem: 'size', detail: `${f.path} has ${st.size} bytes, the manifest says ${f.bytes}` });
+      continue;
+    }
+    let digest = force ? undefined : await cache.lookup(file, st.size, st.mtimeMs);
+    if (digest === undefined) {
+      if (!hash) {
+        unknown++;
+        continue;
+      }
+      digest = await sha256File(
+        file,
+        (n) => {
+          done += n;
+          onProgress?.({ phase: 'verify', done, total: total || null, message: f.path });
+        },
+        signal,
+      );
+      hashedFiles++;
+      await cache.store(file, st.size, st.mtimeMs, digest);
+    } else {
+      done += st.size;
+    }
+    if (digest !== f.sha256) {
+      problems.push({ path: f.path, problem: 'sha256', detail: `${f.path} has sha256 ${digest}, the manifest says ${f.sha256}` });
+    }
+  }
+  await cache.flush();
+  const state = problems.length > 0 ? 'failed' : unknown > 0 ? 'unverified' : 'verified';
+  return { state, hashedFiles, checkedFiles: facts.files.length - unknown, problems };
+}

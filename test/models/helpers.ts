@@ -1,0 +1,188 @@
+/**
+ * @module test/models/helpers
+ * Fixtures for the model-manager tests: small fake bundles (a manifest with the real sha256 of each file),
+ * a temporary store, and a local HTTP server that honours Range requests and can cut connections.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { create as tarCreate } from 'tar';
+import { resolveModelLocations, type ModelLocations } from '../../src/inference/models/locations.js';
+
+export function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export interface FakeBundle {
+  readonly id: string;
+  readonly variant?: 'EarthReason' | 'RRSIS-D' | 'RefSegRS';
+  readonly precision?: string;
+  readonly files?: Record<string, Buffer | string>;
+}
+
+/** Deterministic pseudo-random bytes (so sizes and hashes are stable). */
+export function bytes(n: number, seed = 1): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+/** Writes `<parent>/<id>/` with manifest.json and the files; returns the bundle folder. */
+export async function writeBundle(parent: string, spec: FakeBundle): Promise<string> {
+  const dir = path.join(parent, spec.id);
+  const files = spec.files ?? { 'image.onnx': bytes(3000, 7), 'weights/llm.onnx.data': bytes(5000, 9), 'tokenizer.json': '{"model":{}}' };
+  await mkdir(dir, { recursive: true });
+  const listed = [];
+  for (const [rel, content] of Object.entries(files)) {
+    const file = path.join(dir, ...rel.split('/'));
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+    listed.push({ path: rel, sha256: sha256(content), bytes: Buffer.byteLength(content) });
+  }
+  const manifest = {
+    formatVersion: 1,
+    id: spec.id,
+    variant: spec.variant ?? 'EarthReason',
+    precision: spec.precision ?? 'fp32',
+    source: { checkpoint: 'earth-insights/SegEarth-R1-EarthReason' },
+    files: listed,
+  };
+  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  return dir;
+}
+
+/** `tar czf <out> -C <parent> <id>` (or the bundle's contents at the top level with `flat`). */
+export async function packBundle(bundleDir: string, out: string, options: { gzip?: boolean; flat?: boolean } = {}): Promise<string> {
+  const gzip = options.gzip ?? true;
+  if (options.flat) {
+    const { readdir } = await import('node:fs/promises');
+    await tarCreate({ gzip, file: out, cwd: bundleDir, portable: true }, await readdir(bundleDir));
+  } else {
+    await tarCreate({ gzip, file: out, cwd: path.dirname(bundleDir), portable: true }, [path.basename(bundleDir)]);
+  }
+  return out;
+}
+
+export interface TempStore {
+  readonly root: string;
+  readonly locations: ModelLocations;
+  cleanup(): Promise<void>;
+}
+
+/** A store under a fresh temp folder: data dir, one install folder, and a read-only "shipped" folder. */
+export async function tempStore(): Promise<TempStore> {
+  const root = await mkdtemp(path.join(tmpdir(), 'segearth-models-'));
+  const locations = resolveModelLocations({
+    env: { SEGEARTH_DATA_DIR: path.join(root, 'data') },
+    platform: process.platform,
+    shippedDir: path.join(root, 'shipped'),
+  });
+  return { root, locations, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+export interface ServedRequest {
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+export interface FileServer {
+  readonly url: string;
+  readonly requests: ServedRequest[];
+  /** Bytes of body written per request. */
+  readonly sent: number[];
+  /** Cut the next `count` responses after `afterBytes` bytes of body (socket destroyed). */
+  cutNext(count: number, afterBytes: number): void;
+  /** Replace the served content (and its ETag). */
+  setContent(content: Buffer): void;
+  close(): Promise<void>;
+}
+
+export interface FileServerOptions {
+  /** Ignore Range headers and always answer 200 with the whole file. */
+  readonly ignoreRange?: boolean;
+  readonly etag?: boolean;
+}
+
+/** A local HTTP server for one file at /bundle.tar.gz, honouring Range and If-Range like a CDN. */
+export async function serveFile(content: Buffer, options: FileServerOptions = {}): Promise<FileServer> {
+  let body = content;
+  let etag = `"${sha256(body).slice(0, 16)}"`;
+  const requests: ServedRequest[] = [];
+  const sent: number[] = [];
+  let cuts = 0;
+  let cutAfter = 0;
+  const server: Server = createServer((req, res) => {
+    requests.push({ method: req.method ?? 'GET', headers: req.headers });
+    const idx = sent.push(0) - 1;
+    if (req.url !== '/bundle.tar.gz') {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    let start = 0;
+    let status = 200;
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    if (range && !options.ignoreRange && (ifRange === undefined || ifRange === etag)) {
+      start = Number(range[1]);
+      if (start >= body.length) {
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+        return;
+      }
+      status = 206;
+    }
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/gzip',
+      'content-length': body.length - start,
+      'accept-ranges': 'bytes',
+    };
+    if (options.etag !== false) headers.etag = etag;
+    if (status === 206) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const slice = body.subarray(start);
+    if (cuts > 0) {
+      cuts--;
+      const part = slice.subarray(0, cutAfter);
+      sent[idx] = part.length;
+      res.write(part, () => {
+        // Give the bytes a moment to leave, then drop the connection mid-body.
+        setImmediate(() => res.socket?.destroy());
+      });
+      return;
+    }
+    sent[idx] = slice.length;
+    res.end(slice);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/bundle.tar.gz`,
+    requests,
+    sent,
+    cutNext(count, afterBytes) {
+      cuts = count;
+      cutAfter = afterBytes;
+    },
+    setContent(c) {
+      body = c;
+      etag = `"${sha256(body).slice(0, 16)}"`;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
