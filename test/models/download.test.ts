@@ -17,7 +17,7 @@ beforeEach(async () => {
   const src = path.join(ts.root, 'src');
   const dir = await writeBundle(src, {
     id: 'er-fp32',
-    files: { 'image.onnx': bytes(150_000, 3), 'llm.onnx.data': bytes(250_000, 5), 'tokenizer.json': '{}' },
+    files: { 'image.onnx': bytes(150_000, 3), 'llm.onnx.data': bytes(250_000, 5) },
   });
   archive = await readFile(await packBundle(dir, path.join(ts.root, 'er-fp32.tar.gz')));
 });

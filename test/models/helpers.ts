@@ -18,8 +18,9 @@ export function sha256(data: Buffer | string): string {
 
 export interface FakeBundle {
   readonly id: string;
-  readonly variant?: 'EarthReason' | 'RRSIS-D' | 'RefSegRS';
-  readonly precision?: string;
+  readonly variant?: 'earthreason' | 'rrsis-d' | 'refsegrs' | 'tiny-test';
+  readonly precision?: 'fp32' | 'fp16' | 'int8-weight-only';
+  /** Overrides / extra files (path -> content); the ten files a manifest references always exist. */
   readonly files?: Record<string, Buffer | string>;
 }
 
@@ -36,10 +37,39 @@ export function bytes(n: number, seed = 1): Buffer {
   return b;
 }
 
-/** Writes `<parent>/<id>/` with manifest.json and the files; returns the bundle folder. */
+const HIDDEN = 8;
+
+function graph(file: string, precision: string): Record<string, unknown> {
+  return {
+    file,
+    externalData: [`${file}.data`],
+    opset: 17,
+    precision,
+    inputs: [{ name: 'x', dtype: 'float32', shape: [1] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
+  };
+}
+
+/**
+ * Writes `<parent>/<id>/` with a manifest that passes the runtime's ManifestSchema and the files it lists
+ * (random bytes: the model manager never parses them). Returns the bundle folder.
+ */
 export async function writeBundle(parent: string, spec: FakeBundle): Promise<string> {
   const dir = path.join(parent, spec.id);
-  const files = spec.files ?? { 'image.onnx': bytes(3000, 7), 'weights/llm.onnx.data': bytes(5000, 9), 'tokenizer.json': '{"model":{}}' };
+  const precision = spec.precision ?? 'fp32';
+  const files: Record<string, Buffer | string> = {
+    'image.onnx': bytes(3000, 7),
+    'image.onnx.data': bytes(5000, 9),
+    'llm.onnx': bytes(1000, 11),
+    'llm.onnx.data': bytes(4000, 13),
+    'head.onnx': bytes(900, 15),
+    'head.onnx.data': bytes(700, 17),
+    'embed_tokens.bin': bytes(16 * HIDDEN * 4, 19),
+    'prefix_kv.safetensors': bytes(300, 21),
+    'tokenizer.json': '{"model":{}}',
+    'weights.json': '{"formatVersion":1,"unused":[],"entries":[]}',
+    ...spec.files,
+  };
   await mkdir(dir, { recursive: true });
   const listed = [];
   for (const [rel, content] of Object.entries(files)) {
@@ -48,12 +78,40 @@ export async function writeBundle(parent: string, spec: FakeBundle): Promise<str
     await writeFile(file, content);
     listed.push({ path: rel, sha256: sha256(content), bytes: Buffer.byteLength(content) });
   }
+  const variant = spec.variant ?? 'earthreason';
   const manifest = {
     formatVersion: 1,
     id: spec.id,
-    variant: spec.variant ?? 'EarthReason',
-    precision: spec.precision ?? 'fp32',
-    source: { checkpoint: 'earth-insights/SegEarth-R1-EarthReason' },
+    name: `Test bundle ${spec.id}`,
+    testFixture: variant === 'tiny-test',
+    source: {
+      checkpoint: variant === 'rrsis-d' ? 'earth-insights/SegEarth-R1-RRSIS-D' : 'earth-insights/SegEarth-R1-EarthReason',
+      files: [{ name: 'model.safetensors', sha256: sha256('checkpoint') }],
+      exporter: { name: 'test', version: '0' },
+    },
+    variant,
+    prompt: { chunks: [{ kind: 'text', text: 'sys' }, { kind: 'image' }, { kind: 'refer' }], referPrefix: ' ', prefixChunks: 1 },
+    tokenizer: { file: 'tokenizer.json', vocabSize: 16, addSpecialTokens: false, specialTokens: { seg: { content: '[SEG]', id: 15 } } },
+    image: {
+      size: 1024,
+      channels: 'RGB',
+      mean: [123.675, 116.28, 103.53],
+      std: [58.395, 57.12, 57.375],
+      letterbox: { resize: 'longest-side', interpolation: 'bilinear', pad: 'center', padValue: 0 },
+    },
+    architecture: { hiddenSize: HIDDEN, numLayers: 1, numHeads: 1, numKeyValueHeads: 1, headDim: 8, imageTokens: 64, maskSize: 256, maskThreshold: 0, maxPositions: 512 },
+    graphs: { image: graph('image.onnx', 'fp32'), llm: graph('llm.onnx', precision), head: graph('head.onnx', 'fp32') },
+    embeddings: { file: 'embed_tokens.bin', dtype: 'float32', shape: [16, HIDDEN] },
+    kvCache: {
+      pastKey: 'past_key_values.{i}.key',
+      pastValue: 'past_key_values.{i}.value',
+      presentKey: 'present.{i}.key',
+      presentValue: 'present.{i}.value',
+      layout: 'batch,heads,seq,headDim',
+      dtype: 'float32',
+    },
+    prefixCache: { file: 'prefix_kv.safetensors', tokenIds: [1, 2], length: 2 },
+    weightMap: 'weights.json',
     files: listed,
   };
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));

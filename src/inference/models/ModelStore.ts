@@ -88,10 +88,12 @@ export class ModelStore {
       });
       models.push({
         id: f.facts.id,
+        name: f.facts.name,
         dir: f.dir,
         location: f.where.kind,
         writable: f.where.writable,
         variant: f.facts.variant,
+        testFixture: f.facts.testFixture,
         precision: f.facts.precision,
         sourceCheckpoint: f.facts.sourceCheckpoint,
         formatVersion: f.facts.formatVersion,
@@ -217,7 +219,7 @@ export class ModelStore {
   }
 
   /**
-   * The bundle the runtime should load for `variant` (any variant when omitted: EarthReason first): the
+   * The bundle the runtime should load for `variant` (any variant when omitted, in the order earthreason, rrsis-d, refsegrs, tiny-test): the
    * chosen default if it is installed, otherwise the first installed bundle of that variant; null when none.
    */
   async resolveDefault(variant?: Variant): Promise<InstalledModel | null> {

@@ -1,58 +1,55 @@
 /**
  * @module inference/models/bundleFacts
  * Reads a bundle's `manifest.json` and keeps only what the model manager needs ({@link BundleFacts}): id,
- * variant, precision, source checkpoint and the sha256 of every file. The full schema (graphs, prompt,
- * tokens) belongs to the runtime; this module is the one place that maps it onto the manager's view.
+ * variant, precision, source checkpoint and the sha256 of every file. The manifest is validated with the
+ * runtime's own schema (`inference/bundle/manifest`, documented in docs/MODEL_BUNDLE.md), so a bundle the
+ * manager installs is one the runtime can load; this module is the one place that maps it onto the
+ * manager's view.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { SegEarthError } from '../../shared/errors.js';
-import { type BundleFacts, BundleFactsSchema, BundleFileSchema, VariantSchema } from './types.js';
+import { BUNDLE_FORMAT_VERSION, type Manifest, ManifestSchema } from '../bundle/manifest.js';
+import type { BundleFacts } from './types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
-/**
- * Local view of the manifest until `inference/bundle/manifest.ts` lands: the fields the manager reads,
- * everything else passed through untouched.
- */
-const ManifestView = z.looseObject({
-  formatVersion: z.number().int().positive(),
-  id: z.string(),
-  variant: VariantSchema,
-  precision: z.string().optional(),
-  source: z.looseObject({ checkpoint: z.string(), sha256: z.string().optional() }),
-  files: z.array(BundleFileSchema),
-  graphs: z.record(z.string(), z.looseObject({ precision: z.string().optional() })).optional(),
-});
-
-/** Maps a parsed manifest onto the manager's view; throws MODEL_INVALID with the zod issues otherwise. */
+/** Maps a parsed manifest onto the manager's view; MODEL_VERSION / MODEL_INVALID (with the zod issues) otherwise. */
 export function bundleFactsFromManifest(json: unknown, where: string): BundleFacts {
-  const parsed = ManifestView.safeParse(json);
+  const version = (json as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version !== BUNDLE_FORMAT_VERSION) {
+    throw new SegEarthError(
+      'MODEL_VERSION',
+      `${where} has bundle format version ${JSON.stringify(version)}; this SegEarth understands version ${BUNDLE_FORMAT_VERSION}.`,
+      { hint: 'Re-export the bundle with this version of tools/export, or update SegEarth Desktop.', path: where },
+    );
+  }
+  const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     throw new SegEarthError('MODEL_INVALID', `${where} is not a valid model bundle manifest: ${summarize(parsed.error)}.`, {
       hint: 'Re-export the bundle with `python3 -m tools.export`, or import a bundle made by this version.',
       path: where,
     });
   }
-  const m = parsed.data;
-  const graphPrecisions = [...new Set(Object.values(m.graphs ?? {}).flatMap((g) => (g.precision ? [g.precision] : [])))];
-  const precision = m.precision ?? (graphPrecisions.length === 1 ? graphPrecisions[0] : graphPrecisions.length > 1 ? 'mixed' : 'unknown');
-  const facts = {
+  return factsOf(parsed.data);
+}
+
+/** The manager's view of a validated manifest. */
+export function factsOf(m: Manifest): BundleFacts {
+  const graphs = Object.entries(m.graphs) as [string, { precision: string }][];
+  const precisions = [...new Set(graphs.map(([, g]) => g.precision))];
+  return {
     id: m.id,
+    name: m.name,
     formatVersion: m.formatVersion,
     variant: m.variant,
-    precision,
+    testFixture: m.testFixture,
+    precision: precisions.length === 1 ? precisions[0] : graphs.map(([name, g]) => `${name} ${g.precision}`).join(', '),
     sourceCheckpoint: m.source.checkpoint,
-    ...(m.source.sha256 !== undefined ? { sourceSha256: m.source.sha256 } : {}),
+    sourceFiles: m.source.files,
     files: m.files.filter((f) => f.path !== MANIFEST_FILE),
   };
-  const checked = BundleFactsSchema.safeParse(facts);
-  if (!checked.success) {
-    throw new SegEarthError('MODEL_INVALID', `${where}: ${summarize(checked.error)}.`, { path: where });
-  }
-  for (const f of checked.data.files) assertInsideBundle(f.path, where);
-  return checked.data;
 }
 
 /** Reads `<dir>/manifest.json`; MODEL_NOT_FOUND when it is missing, MODEL_INVALID when it is not a manifest. */
@@ -79,17 +76,6 @@ export async function readBundleFacts(dir: string): Promise<BundleFacts> {
     });
   }
   return bundleFactsFromManifest(json, file);
-}
-
-/** Rejects absolute paths and `..` so a manifest cannot make the manager read or write outside the bundle. */
-function assertInsideBundle(rel: string, where: string): void {
-  const norm = path.posix.normalize(rel.replaceAll('\\', '/'));
-  if (path.posix.isAbsolute(norm) || /^[A-Za-z]:/.test(norm) || norm === '..' || norm.startsWith('../')) {
-    throw new SegEarthError('MODEL_INVALID', `${where} lists a file outside the bundle: "${rel}".`, {
-      hint: 'File paths in a manifest are relative to the bundle folder.',
-      path: where,
-    });
-  }
 }
 
 function summarize(error: z.ZodError): string {

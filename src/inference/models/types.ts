@@ -1,37 +1,46 @@
 /**
  * @module inference/models/types
  * The model manager's data shapes, as zod schemas: what `segearth models list --json` prints and what the
- * app's Model & device dialog receives. JSON-safe and free of Node imports, so the renderer can import them.
+ * app's Model & device dialog receives. JSON-safe and free of Node imports (zod only), so the renderer can
+ * import them.
  */
 import { z } from 'zod';
+import { FileEntrySchema, VariantSchema } from '../bundle/manifest.js';
 
-export const VARIANTS = ['EarthReason', 'RRSIS-D', 'RefSegRS'] as const;
-export const VariantSchema = z.enum(VARIANTS);
+/** Bundle variants, as manifest.json spells them (`inference/bundle/manifest`). */
+export const VARIANTS = VariantSchema.options;
+export { VariantSchema };
 export type Variant = z.infer<typeof VariantSchema>;
 
-/** A bundle id doubles as its folder name: keep it portable and free of path tricks. */
-export const BundleIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a bundle id is 1-128 letters, digits, ".", "_" or "-"');
+/** How each variant is named to people (the Hugging Face checkpoint names). */
+export const VARIANT_LABELS: Readonly<Record<Variant, string>> = {
+  earthreason: 'EarthReason',
+  'rrsis-d': 'RRSIS-D',
+  refsegrs: 'RefSegRS',
+  'tiny-test': 'tiny test fixture',
+};
+
+/** A bundle id doubles as its folder name (same rule as the manifest's `id`). */
+export const BundleIdSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'a bundle id is lower-case letters, digits, ".", "_" or "-"');
 
 /** One file the manifest vouches for (path relative to the bundle folder, POSIX separators). */
-export const BundleFileSchema = z.object({
-  path: z.string().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  bytes: z.number().int().nonnegative().optional(),
-});
+export const BundleFileSchema = FileEntrySchema;
 export type BundleFile = z.infer<typeof BundleFileSchema>;
 
 /** What the model manager needs to know about a bundle; read from its manifest by `bundleFacts`. */
 export const BundleFactsSchema = z.object({
   id: BundleIdSchema,
+  name: z.string(),
   formatVersion: z.number().int().positive(),
   variant: VariantSchema,
-  /** e.g. fp32, fp16, int8, int4, or "mixed" when graphs differ. */
+  /** Generated test fixture (random weights): never present it as a model. */
+  testFixture: z.boolean(),
+  /** `fp32`, `fp16`, `int8-weight-only` when all graphs agree, else e.g. `image fp32, llm int8-weight-only, head fp32`. */
   precision: z.string(),
-  /** e.g. earth-insights/SegEarth-R1-EarthReason; "tiny test fixture" for generated bundles. */
+  /** e.g. earth-insights/SegEarth-R1-EarthReason; `synthetic` for generated fixtures. */
   sourceCheckpoint: z.string(),
-  sourceSha256: z.string().optional(),
+  /** sha256 of the checkpoint's weight files, by name. */
+  sourceFiles: z.array(z.object({ name: z.string(), sha256: z.string() })),
   /** Every file the manifest lists, manifest.json itself excluded. */
   files: z.array(BundleFileSchema),
 });
@@ -58,10 +67,12 @@ export type VerifyReport = z.infer<typeof VerifyReportSchema>;
 
 export const InstalledModelSchema = z.object({
   id: BundleIdSchema,
+  name: z.string(),
   dir: z.string(),
   location: z.enum(['env', 'user', 'shipped']),
   writable: z.boolean(),
   variant: VariantSchema,
+  testFixture: z.boolean(),
   precision: z.string(),
   sourceCheckpoint: z.string(),
   formatVersion: z.number().int(),
