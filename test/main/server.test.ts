@@ -53,13 +53,19 @@ afterAll(async () => {
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+interface Body {
+  ok: boolean;
+  result?: { mode?: string };
+  error: { code: string; message: string };
+}
+const json = async (res: Response): Promise<Body> => (await json(res)) as Body;
 const auth = (): Record<string, string> => ({ authorization: `Bearer ${server.token}` });
 
 function httpClient() {
   return createApiClient({
     async request(req) {
       const res = await post(`/api/${req.service}/${req.method}`, req.args, auth());
-      return { ...(await res.json()), id: req.id };
+      return { ...(await json(res)), id: req.id };
     },
     subscribe: () => () => {},
   });
@@ -74,7 +80,7 @@ describe('server mode: authentication', () => {
   it('refuses an API call without the token, or with a wrong one (401)', async () => {
     const none = await post('/api/system/info', {});
     expect(none.status).toBe(401);
-    expect((await none.json()).error.code).toBe('UNAUTHORIZED');
+    expect((await json(none)).error.code).toBe('UNAUTHORIZED');
     expect((await post('/api/system/info', {}, { authorization: 'Bearer nope' })).status).toBe(401);
     expect((await post(`/api/system/info?token=${server.token}x`, {})).status).toBe(401);
   });
@@ -82,7 +88,7 @@ describe('server mode: authentication', () => {
   it('answers with the token in the header or the query', async () => {
     const viaHeader = await post('/api/system/info', {}, auth());
     expect(viaHeader.status).toBe(200);
-    expect((await viaHeader.json()).result.mode).toBe('server');
+    expect((await json(viaHeader)).result?.mode).toBe('server');
     expect((await post(`/api/system/info?token=${server.token}`, {})).status).toBe(200);
   });
 
@@ -186,7 +192,7 @@ describe('server mode: round trip', () => {
   it('answers a bad argument with a typed error that names the field', async () => {
     const res = await post('/api/workspace/openRaster', { path: '' }, auth());
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.error.code).toBe('BAD_ARGUMENT');
     expect(body.error.message).toContain('a file path is required');
   });
@@ -201,6 +207,6 @@ describe('server mode: round trip', () => {
   it('rejects unknown methods', async () => {
     const res = await post('/api/workspace/format', {}, auth());
     expect(res.status).toBe(400);
-    expect((await res.json()).error.message).toContain('Unknown API method workspace.format');
+    expect((await json(res)).error.message).toContain('Unknown API method workspace.format');
   });
 });

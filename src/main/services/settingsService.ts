@@ -23,6 +23,7 @@ export interface SettingsService {
   get(): Promise<Settings>;
   update(patch: SettingsPatch): Promise<Settings>;
   addRecent(path: string): Promise<void>;
+  clearRecent(): Promise<void>;
 }
 
 export function createSettingsService(dataDir: string, events: EventBus, log: (m: string) => void = console.warn): SettingsService {
@@ -40,6 +41,9 @@ export function createSettingsService(dataDir: string, events: EventBus, log: (m
         recentFiles: [path, ...current.recentFiles.filter((p) => p !== path)].slice(0, MAX_RECENT),
       }));
       events.emit('settings.changed', next);
+    },
+    async clearRecent() {
+      events.emit('settings.changed', await store.update((current) => ({ ...current, recentFiles: [] })));
     },
   };
 }

@@ -1,0 +1,156 @@
+/**
+ * @module main/services/runtimeAdapter
+ * The real {@link InferenceRuntime}: `src/inference` (SegEarth-R1 on onnxruntime-node) behind the narrow
+ * interface of the inference service. One pipeline per (model folder, execution provider) is kept loaded,
+ * so follow-up questions reuse the cached image features. The model folder is the one in the settings, else
+ * `SEGEARTH_MODEL_DIR`, else the default bundle of the model manager.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { openRaster } from '../../geo/openRaster.js';
+import { readRegion } from '../../geo/readRegion.js';
+import { maskToPolygons } from '../../geo/maskToPolygons.js';
+import { ManifestSchema } from '../../inference/bundle/manifest.js';
+import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from '../../inference/executionProvider.js';
+import { SegEarthPipeline } from '../../inference/pipeline.js';
+import { askScene, type Strategy } from '../../inference/scene.js';
+import { ModelStore } from '../../inference/models/ModelStore.js';
+import type { ModelStatus } from '../../shared/api/dto.js';
+import { SegEarthError } from '../../shared/errors.js';
+import type { EpStatus, InferenceRuntime } from './backends.js';
+
+const STRATEGY: Record<string, Strategy> = { auto: 'auto', 'single-pass': 'view', tiled: 'tiled', 'coarse-to-fine': 'coarse-to-fine' };
+
+function describeFallback(choice: EpChoice, requested: string): string | null {
+  if (requested !== 'auto' || choice.skipped.length === 0) return null;
+  return choice.skipped.map((s) => `${EP_LABEL[s.provider]}: ${s.reason}`).join('; ');
+}
+
+export function createRuntimeAdapter(options: { defaultModelDir?: string | null } = {}): InferenceRuntime {
+  const pipelines = new Map<string, Promise<SegEarthPipeline>>();
+  const epChoices = new Map<string, Promise<EpChoice>>();
+
+  const chooseEp = (requested: string): Promise<EpChoice> => {
+    let choice = epChoices.get(requested);
+    if (!choice) {
+      choice = selectExecutionProvider({ request: requested as EpRequest });
+      choice.catch(() => epChoices.delete(requested));
+      epChoices.set(requested, choice);
+    }
+    return choice;
+  };
+
+  const resolveDir = async (modelDir: string | null): Promise<string | null> => {
+    if (modelDir) return modelDir;
+    if (options.defaultModelDir) return options.defaultModelDir;
+    if (process.env.SEGEARTH_MODEL_DIR) return process.env.SEGEARTH_MODEL_DIR;
+    try {
+      const { models } = await new ModelStore().list();
+      const usable = models.find((m) => m.isDefault && m.verify.state !== 'failed') ?? models.find((m) => m.verify.state !== 'failed');
+      return usable?.dir ?? null;
+    } catch {
+      return null;
+    }
+  };
+
+  const status = async (modelDir: string | null): Promise<ModelStatus> => {
+    const dir = await resolveDir(modelDir);
+    const none: ModelStatus = { state: 'missing', dir, id: null, name: null, variant: null, examples: [], problem: null };
+    if (!dir) return { ...none, problem: 'No SegEarth-R1 model bundle is installed.' };
+    let text: string;
+    try {
+      text = await readFile(join(dir, 'manifest.json'), 'utf8');
+    } catch {
+      return { ...none, problem: `${dir} holds no model bundle (manifest.json is missing).` };
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return { ...none, state: 'invalid', problem: `${join(dir, 'manifest.json')} is not valid JSON.` };
+    }
+    const parsed = ManifestSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return { ...none, state: 'invalid', problem: `The bundle in ${dir} has an invalid manifest (${issue?.path.join('.')}: ${issue?.message}). Re-export it with tools/export.` };
+    }
+    const m = parsed.data;
+    return {
+      state: 'ready',
+      dir,
+      id: m.id,
+      name: m.testFixture ? `${m.name} (test fixture, random weights)` : m.name,
+      variant: m.variant,
+      examples: [],
+      problem: null,
+    };
+  };
+
+  return {
+    modelStatus: status,
+    async executionProvider(requested): Promise<EpStatus> {
+      try {
+        const choice = await chooseEp(requested);
+        return { active: EP_LABEL[choice.provider], fallbackReason: describeFallback(choice, requested) };
+      } catch (err) {
+        return { active: null, fallbackReason: err instanceof Error ? err.message : String(err) };
+      }
+    },
+    async run(request, settings) {
+      const st = await status(settings.modelDir);
+      if (st.state !== 'ready' || !st.dir) {
+        throw new SegEarthError(st.state === 'invalid' ? 'MODEL_INVALID' : 'MODEL_NOT_FOUND', st.problem ?? 'No model is installed.');
+      }
+      const dir = st.dir;
+      request.onProgress({ stage: 'loading-model', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
+      const epChoice = await chooseEp(settings.executionProvider);
+      const key = `${dir}\u0000${epChoice.provider}`;
+      let pipeline = pipelines.get(key);
+      if (!pipeline) {
+        pipeline = SegEarthPipeline.create(dir, { epChoice });
+        pipeline.catch(() => pipelines.delete(key));
+        pipelines.set(key, pipeline);
+      }
+      const aoi = request.aoi;
+      const extent =
+        aoi.kind === 'scene'
+          ? undefined
+          : aoi.kind === 'polygon'
+            ? ([
+                Math.min(...aoi.ring.map((p) => p[0])),
+                Math.min(...aoi.ring.map((p) => p[1])),
+                Math.max(...aoi.ring.map((p) => p[0])),
+                Math.max(...aoi.ring.map((p) => p[1])),
+              ] as [number, number, number, number])
+            : aoi.extent;
+      await askScene(
+        await pipeline,
+        {
+          rasterPath: request.rasterPath,
+          question: request.question,
+          ...(extent ? { aoi: extent } : {}),
+          strategy: STRATEGY[request.strategy] ?? 'auto',
+          probabilityPath: request.probabilityPath,
+          skipPolygons: true,
+          signal: request.signal,
+          onProgress: (p) => request.onProgress({ ...p }),
+        },
+        {
+          openRaster,
+          readRegion: (path, o) => readRegion(path, { ...o, bands: o.bands ? [...o.bands] : undefined }),
+          maskToPolygons,
+        },
+      );
+      return { modelId: st.id ?? 'unknown', executionProvider: EP_LABEL[epChoice.provider] };
+    },
+    version() {
+      try {
+        const require = createRequire(import.meta.url);
+        return (require('onnxruntime-node/package.json') as { version: string }).version;
+      } catch {
+        return null;
+      }
+    },
+  };
+}

@@ -1,0 +1,453 @@
+/**
+ * @module renderer/App
+ * The workspace: toolbar, layers panel and question panel on the left, the map in the middle, status bar at
+ * the bottom. Talks to the backend only through the typed API client of {@link Connection}.
+ */
+import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from 'react';
+import type { Aoi, AppCommand, JobEvent, RasterLayer } from '../shared/api/dto';
+import { toErrorPayload, type ErrorPayload } from '../shared/errors';
+import type { Connection } from './api';
+import { MapController, resultColor, type PointerInfo } from './map/mapController';
+import { crsLabel } from './map/proj';
+import { LayersPanel } from './panels/LayersPanel';
+import { QuestionPanel, type AoiMode } from './panels/QuestionPanel';
+import { FilePicker } from './panels/FilePicker';
+import { ExportDialog } from './panels/ExportDialog';
+import { ModelDialog } from './panels/ModelDialog';
+import { Dialog } from './panels/Dialog';
+import { StatusBar } from './StatusBar';
+import { initialState, reducer, type ResultView } from './state';
+import { installTestHooks } from './testHooks';
+
+function payloadOf(err: unknown): ErrorPayload {
+  if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
+    const e = err as { code: ErrorPayload['code']; message: string; hint?: string; path?: string };
+    return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  }
+  return toErrorPayload(err);
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+export function App({ connection }: { connection: Connection }) {
+  const { client } = connection;
+  const [state, dispatch] = useReducer(reducer, initialState);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const mapElement = useRef<HTMLDivElement>(null);
+  const popupElement = useRef<HTMLDivElement>(null);
+  const controllerRef = useRef<MapController | null>(null);
+  const ciEvent = useRef<(name: string) => void>(() => {});
+  const currentJob = useRef<string | null>(null);
+  const earlyEvents = useRef(new Map<string, JobEvent[]>());
+  const [pointer, setPointer] = useState<PointerInfo | null>(null);
+  const [popup, setPopup] = useState<Record<string, unknown> | null>(null);
+  const [aoiMode, setAoiMode] = useState<AoiMode>('scene');
+  const [drawnAoi, setDrawnAoi] = useState<Aoi | null>(null);
+  const [dragging, setDragging] = useState(false);
+
+  const controller = (): MapController => {
+    if (!controllerRef.current) throw new Error('map not ready');
+    return controllerRef.current;
+  };
+
+  const showError = useCallback((err: unknown, title: string) => {
+    dispatch({ type: 'error', error: { ...payloadOf(err), title } });
+    ciEvent.current('error');
+  }, []);
+
+  const addLayerToMap = useCallback((layer: RasterLayer) => {
+    controller().addRaster(layer);
+    dispatch({ type: 'layer-opened', layer });
+  }, []);
+
+  const openPath = useCallback(
+    async (path: string) => {
+      try {
+        const layer = await client.workspace.openRaster({ path });
+        addLayerToMap(layer);
+        dispatch({ type: 'dialog', dialog: null });
+        ciEvent.current('layer-opened');
+      } catch (err) {
+        showError(err, `Could not open ${baseName(path)}`);
+      }
+    },
+    [client, addLayerToMap, showError],
+  );
+
+  const refreshSystem = useCallback(() => {
+    void client.system.info({}).then((system) => dispatch({ type: 'system', system }));
+  }, [client]);
+
+  const onJobEvent = useCallback(
+    (event: JobEvent) => {
+      if (currentJob.current !== event.jobId) {
+        const list = earlyEvents.current.get(event.jobId) ?? [];
+        list.push(event);
+        earlyEvents.current.set(event.jobId, list);
+        return;
+      }
+      const color = resultColor(stateRef.current.results.length);
+      dispatch({ type: 'job-event', event, color });
+      if (event.type === 'progress') return;
+      currentJob.current = null;
+      if (event.type === 'error') {
+        ciEvent.current(event.error.code === 'CANCELLED' ? 'cancelled' : 'error');
+        return;
+      }
+      client.inference
+        .getFeatures({ resultId: event.result.id })
+        .then((features) => {
+          controller().showResult(event.result, features, color);
+          ciEvent.current('result');
+        })
+        .catch((err: unknown) => showError(err, 'Could not load the polygons of the result'));
+    },
+    [client, showError],
+  );
+
+  // Map, first data, events.
+  useEffect(() => {
+    if (!mapElement.current || !popupElement.current) return;
+    const c = new MapController(mapElement.current, popupElement.current, {
+      resourceUrl: connection.resourceUrl,
+      onPointer: setPointer,
+      onFeatureClick: (props) => setPopup(props),
+      onTileError: () => ciEvent.current('tile-error'),
+    });
+    controllerRef.current = c;
+    const offJob = client.on('inference.job', onJobEvent);
+    const offSettings = client.on('settings.changed', (settings) => {
+      dispatch({ type: 'settings', settings });
+      c.setBasemap(settings.basemap);
+      refreshSystem();
+    });
+    void (async () => {
+      try {
+        const [system, settings, layers] = await Promise.all([client.system.info({}), client.settings.get({}), client.workspace.listLayers({})]);
+        dispatch({ type: 'system', system });
+        dispatch({ type: 'settings', settings });
+        c.setBasemap(settings.basemap);
+        if (system.testHooks) ciEvent.current = installTestHooks(c, () => stateRef.current);
+        for (const layer of [...layers].reverse()) addLayerToMap(layer);
+        ciEvent.current('app-loaded');
+      } catch (err) {
+        showError(err, 'Cannot reach the SegEarth backend');
+      }
+    })();
+    return () => {
+      offJob();
+      offSettings();
+      c.dispose();
+      controllerRef.current = null;
+    };
+  }, [client, connection, onJobEvent, addLayerToMap, refreshSystem, showError]);
+
+  const pickAndOpen = useCallback(() => {
+    if (connection.kind === 'ipc') {
+      void client.files.pickPath({ purpose: 'open-raster' }).then((r) => {
+        if (r.path) void openPath(r.path);
+      });
+    } else dispatch({ type: 'dialog', dialog: 'open' });
+  }, [client, connection.kind, openPath]);
+
+  // Menu commands (desktop).
+  useEffect(() => {
+    return client.on('workspace.command', (cmd: AppCommand) => {
+      switch (cmd.command) {
+        case 'open-raster':
+          void openPath(cmd.path);
+          break;
+        case 'export-results':
+          dispatch({ type: 'dialog', dialog: 'export' });
+          break;
+        case 'zoom-to-layer':
+          if (stateRef.current.activeLayerId) controllerRef.current?.zoomToRaster(stateRef.current.activeLayerId);
+          break;
+        case 'toggle-basemap':
+          void client.settings.update({ basemap: !(stateRef.current.settings?.basemap ?? false) });
+          break;
+        case 'model-settings':
+          dispatch({ type: 'dialog', dialog: 'model' });
+          break;
+        case 'about':
+          dispatch({ type: 'dialog', dialog: 'about' });
+          break;
+      }
+    });
+  }, [client, openPath]);
+
+  // Layer order on the map follows the panel.
+  const layerOrder = state.layers.map((l) => l.layer.id).join(',');
+  useEffect(() => {
+    controllerRef.current?.setRasterOrder(layerOrder ? layerOrder.split(',') : []);
+  }, [layerOrder]);
+
+  // AOI drawing follows the chosen tool.
+  useEffect(() => {
+    const c = controllerRef.current;
+    if (!c) return;
+    setDrawnAoi(null);
+    if ((aoiMode === 'rectangle' || aoiMode === 'polygon') && state.activeLayerId) {
+      c.drawAoi(state.activeLayerId, aoiMode, (aoi) => setDrawnAoi(aoi));
+    } else c.clearAoi();
+  }, [aoiMode, state.activeLayerId]);
+
+  const ask = useCallback(
+    async (question: string, aoiOverride?: Aoi, threshold?: number, minAreaM2?: number) => {
+      const s = stateRef.current;
+      const layerId = s.activeLayerId;
+      if (!layerId) return;
+      let aoi: Aoi | null = aoiOverride ?? null;
+      if (!aoi) {
+        if (aoiMode === 'scene') aoi = { kind: 'scene' };
+        else if (aoiMode === 'view') {
+          const extent = controller().viewExtentIn(layerId);
+          aoi = extent ? { kind: 'view', extent } : { kind: 'scene' };
+        } else aoi = drawnAoi;
+      }
+      if (!aoi) return;
+      try {
+        const { jobId } = await client.inference.ask({
+          layerId,
+          question,
+          aoi,
+          threshold: threshold ?? s.settings?.defaultThreshold ?? 0.5,
+          minAreaM2: minAreaM2 ?? s.settings?.defaultMinAreaM2 ?? 0,
+        });
+        currentJob.current = jobId;
+        dispatch({ type: 'job-started', job: { jobId, layerId, question, progress: null, cancelling: false } });
+        ciEvent.current('job-started');
+        const early = earlyEvents.current.get(jobId) ?? [];
+        earlyEvents.current.delete(jobId);
+        for (const e of early) onJobEvent(e);
+      } catch (err) {
+        showError(err, 'The question could not be asked');
+      }
+    },
+    [client, aoiMode, drawnAoi, onJobEvent, showError],
+  );
+
+  const revectorize = useCallback(
+    async (resultId: string, threshold: number, minAreaM2: number) => {
+      try {
+        const { result, features } = await client.inference.revectorize({ resultId, threshold, minAreaM2 });
+        const view = stateRef.current.results.find((r) => r.summary.id === resultId);
+        controllerRef.current?.showResult(result, features, view?.color ?? resultColor(0));
+        dispatch({ type: 'result-updated', summary: result });
+        ciEvent.current('revectorized');
+      } catch (err) {
+        showError(err, 'Could not redraw the polygons');
+      }
+    },
+    [client, showError],
+  );
+
+  const onDrop = (e: DragEvent<HTMLDivElement>): void => {
+    e.preventDefault();
+    setDragging(false);
+    const file = e.dataTransfer.files[0];
+    const path = file ? connection.pathForFile(file) : e.dataTransfer.getData('text/plain').trim();
+    if (path) void openPath(path);
+    else if (file) {
+      dispatch({
+        type: 'notice',
+        notice: `The browser does not tell the server where “${file.name}” is. Use Open raster… to pick it from the server's folders.`,
+      });
+    }
+  };
+
+  const active = state.layers.find((l) => l.layer.id === state.activeLayerId)?.layer ?? null;
+  const resultsOfScene: ResultView[] = state.results.filter((r) => r.summary.layerId === state.activeLayerId);
+  const viewLayer = state.layers[state.layers.length - 1]?.layer ?? null;
+  const units = viewLayer?.info.crs ? (viewLayer.info.crs.isGeographic ? 'degrees' : 'm') : 'pixels';
+  const defaultFolder = state.system?.roots[0] ?? (active ? active.path.replace(/[\\/][^\\/]*$/, '') : '.');
+
+  return (
+    <div className="app">
+      <header className="toolbar">
+        <span className="brand">SegEarth</span>
+        <button type="button" onClick={pickAndOpen}>
+          Open raster…
+        </button>
+        <button type="button" onClick={() => dispatch({ type: 'dialog', dialog: 'export' })} disabled={state.results.length === 0}>
+          Export…
+        </button>
+        <label className="toggle" title="Online OpenStreetMap tiles under the scene (needs internet)">
+          <input
+            type="checkbox"
+            checked={state.settings?.basemap ?? false}
+            onChange={(e) => void client.settings.update({ basemap: e.target.checked })}
+            data-testid="basemap"
+          />
+          Basemap (online)
+        </label>
+        <span className="grow" />
+        <button type="button" onClick={() => dispatch({ type: 'dialog', dialog: 'model' })}>
+          Model &amp; device…
+        </button>
+        <button type="button" onClick={() => dispatch({ type: 'dialog', dialog: 'about' })}>
+          About
+        </button>
+      </header>
+      <aside className="sidebar">
+        <LayersPanel
+          layers={state.layers}
+          activeLayerId={state.activeLayerId}
+          onActivate={(id) => dispatch({ type: 'activate-layer', layerId: id })}
+          onVisible={(id, visible) => {
+            controllerRef.current?.setRasterVisible(id, visible);
+            dispatch({ type: 'layer-visible', layerId: id, visible });
+          }}
+          onOpacity={(id, opacity) => {
+            controllerRef.current?.setRasterOpacity(id, opacity);
+            dispatch({ type: 'layer-opacity', layerId: id, opacity });
+          }}
+          onMove={(id, delta) => dispatch({ type: 'layer-move', layerId: id, delta })}
+          onZoom={(id) => controllerRef.current?.zoomToRaster(id)}
+          onRemove={(id) => {
+            void client.workspace
+              .removeLayer({ layerId: id })
+              .then(() => {
+                controllerRef.current?.removeRaster(id);
+                dispatch({ type: 'layer-removed', layerId: id });
+              })
+              .catch((err: unknown) => showError(err, 'Could not remove the layer'));
+          }}
+          onOpen={pickAndOpen}
+        />
+        <QuestionPanel
+          model={state.system?.model ?? null}
+          hasLayer={active !== null}
+          job={state.job}
+          aoiMode={aoiMode}
+          drawnAoi={drawnAoi}
+          results={resultsOfScene}
+          selectedResultId={state.selectedResultId}
+          notice={state.notice}
+          onAoiMode={setAoiMode}
+          onAsk={(q) => void ask(q)}
+          onCancel={() => {
+            if (!state.job) return;
+            dispatch({ type: 'job-cancelling' });
+            void client.inference.cancel({ jobId: state.job.jobId }).catch((err: unknown) => showError(err, 'Could not cancel'));
+          }}
+          onRerun={(r) => void ask(r.summary.question, r.summary.aoi, r.summary.threshold, r.summary.minAreaM2)}
+          onDelete={(id) => {
+            void client.inference
+              .deleteResult({ resultId: id })
+              .then(() => {
+                controllerRef.current?.removeResult(id);
+                dispatch({ type: 'result-removed', resultId: id });
+              })
+              .catch((err: unknown) => showError(err, 'Could not delete the result'));
+          }}
+          onSelect={(id) => dispatch({ type: 'select-result', resultId: id })}
+          onVisible={(id, visible) => {
+            controllerRef.current?.setResultVisible(id, visible);
+            dispatch({ type: 'result-visible', resultId: id, visible });
+          }}
+          onHeatmap={(id, on) => {
+            controllerRef.current?.setHeatmap(id, on);
+            dispatch({ type: 'result-heatmap', resultId: id, heatmap: on });
+          }}
+          onRevectorize={revectorize}
+          onZoom={(id) => controllerRef.current?.zoomToResult(id)}
+          onExport={() => dispatch({ type: 'dialog', dialog: 'export' })}
+          onModelSettings={() => dispatch({ type: 'dialog', dialog: 'model' })}
+        />
+      </aside>
+      <main
+        className={dragging ? 'map-area dragging' : 'map-area'}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <div ref={mapElement} className="map" data-testid="map" />
+        {state.layers.length === 0 ? (
+          <div className="map-empty">
+            <p>Open a raster or drop it here.</p>
+            <button type="button" onClick={pickAndOpen}>
+              Open raster…
+            </button>
+          </div>
+        ) : null}
+        {state.error ? (
+          <div className="error-banner" role="alert" data-testid="error-banner">
+            <div>
+              <strong>{state.error.title ?? 'Something went wrong'}</strong>
+              <p data-testid="error-message">{state.error.message}</p>
+              {state.error.hint ? <p className="hint">{state.error.hint}</p> : null}
+            </div>
+            <button type="button" className="icon" onClick={() => dispatch({ type: 'error', error: null })} aria-label="Dismiss">
+              ✕
+            </button>
+          </div>
+        ) : null}
+        <div ref={popupElement} className={popup ? 'popup' : 'popup hidden'} data-testid="popup">
+          {popup ? (
+            <>
+              <button type="button" className="icon popup-close" onClick={() => { controllerRef.current?.closePopup(); setPopup(null); }} aria-label="Close">
+                ✕
+              </button>
+              <table>
+                <tbody>
+                  {Object.entries(popup).map(([k, v]) => (
+                    <tr key={k}>
+                      <th>{k}</th>
+                      <td>{typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : String(v)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          ) : null}
+        </div>
+      </main>
+      <StatusBar
+        pointer={pointer}
+        units={units}
+        crsLabel={viewLayer ? crsLabel(viewLayer.info) : null}
+        system={state.system}
+        onModel={() => dispatch({ type: 'dialog', dialog: 'model' })}
+      />
+      {state.dialog === 'open' ? (
+        <FilePicker client={client} onOpen={(p) => void openPath(p)} onClose={() => dispatch({ type: 'dialog', dialog: null })} recent={state.settings?.recentFiles ?? []} />
+      ) : null}
+      {state.dialog === 'export' ? (
+        <ExportDialog
+          client={client}
+          results={resultsOfScene}
+          selectedResultId={state.selectedResultId}
+          defaultFolder={defaultFolder}
+          canPickNative={connection.kind === 'ipc'}
+          onClose={() => dispatch({ type: 'dialog', dialog: null })}
+        />
+      ) : null}
+      {state.dialog === 'model' && state.settings && state.system ? (
+        <ModelDialog
+          client={client}
+          settings={state.settings}
+          system={state.system}
+          canPickNative={connection.kind === 'ipc'}
+          onSaved={refreshSystem}
+          onClose={() => dispatch({ type: 'dialog', dialog: null })}
+        />
+      ) : null}
+      {state.dialog === 'about' ? (
+        <Dialog title="About SegEarth Desktop" onClose={() => dispatch({ type: 'dialog', dialog: null })}>
+          <p>SegEarth Desktop {state.system?.appVersion} — answers questions about satellite and aerial scenes with SegEarth-R1 and returns georeferenced polygons.</p>
+          <p className="hint">
+            GDAL {state.system?.gdalVersion ?? '?'} · onnxruntime {state.system?.onnxruntimeVersion ?? 'not loaded'} · Node {state.system?.nodeVersion} ·{' '}
+            {state.system?.platform}/{state.system?.arch} · {state.system?.mode === 'server' ? 'server mode' : 'desktop'}
+          </p>
+        </Dialog>
+      ) : null}
+    </div>
+  );
+}

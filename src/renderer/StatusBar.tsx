@@ -1,0 +1,35 @@
+/**
+ * @module renderer/StatusBar
+ * Bottom bar: pointer position in the map's CRS and in lon/lat, the CRS, and which model runs on which
+ * execution provider (with the reason when it fell back to another one).
+ */
+import type { SystemInfo } from '../shared/api/dto';
+import type { PointerInfo } from './map/mapController';
+import { formatLonLat, formatMapCoordinate } from './format';
+
+export function StatusBar(props: { pointer: PointerInfo | null; units: string; crsLabel: string | null; system: SystemInfo | null; onModel(): void }) {
+  const { pointer, system } = props;
+  const ep = system?.executionProvider;
+  return (
+    <footer className="status-bar">
+      <span className="coords" data-testid="coords">
+        {pointer ? (
+          <>
+            {formatMapCoordinate(pointer.x, props.units)}, {formatMapCoordinate(pointer.y, props.units)}
+            {pointer.lonLat ? <span className="lonlat"> · {formatLonLat(pointer.lonLat[0], pointer.lonLat[1])}</span> : null}
+          </>
+        ) : (
+          '—'
+        )}
+      </span>
+      <span className="crs">{props.crsLabel ?? 'no raster open'}</span>
+      <button type="button" className="status-model" onClick={props.onModel} title={ep?.fallbackReason ?? undefined} data-testid="status-model">
+        {system
+          ? system.model.state === 'ready'
+            ? `${system.model.name ?? system.model.id} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` (${ep.fallbackReason})` : ''}`
+            : 'No model installed'
+          : 'connecting…'}
+      </button>
+    </footer>
+  );
+}

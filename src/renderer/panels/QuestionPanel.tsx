@@ -1,0 +1,183 @@
+/**
+ * @module renderer/panels/QuestionPanel
+ * Ask a question about the active scene: the first-run explanation when no model is installed, example
+ * questions for the installed model variant, the area of interest, progress with stage and ETA (and
+ * cancel), and the question history of the scene (show, re-run, delete).
+ */
+import { useState } from 'react';
+import type { Aoi, ModelStatus } from '../../shared/api/dto';
+import type { ResultView, RunningJob } from '../state';
+import { exampleQuestions } from '../examples';
+import { formatArea, formatDuration } from '../format';
+import { ResultTools } from './ResultTools';
+
+export type AoiMode = 'scene' | 'view' | 'rectangle' | 'polygon';
+
+export interface QuestionPanelProps {
+  model: ModelStatus | null;
+  hasLayer: boolean;
+  job: RunningJob | null;
+  aoiMode: AoiMode;
+  drawnAoi: Aoi | null;
+  results: ResultView[];
+  selectedResultId: string | null;
+  notice: string | null;
+  onAoiMode(mode: AoiMode): void;
+  onAsk(question: string): void;
+  onCancel(): void;
+  onRerun(result: ResultView): void;
+  onDelete(resultId: string): void;
+  onSelect(resultId: string): void;
+  onVisible(resultId: string, visible: boolean): void;
+  onHeatmap(resultId: string, on: boolean): void;
+  onRevectorize(resultId: string, threshold: number, minAreaM2: number): Promise<void>;
+  onZoom(resultId: string): void;
+  onExport(): void;
+  onModelSettings(): void;
+}
+
+function NoModel(props: { model: ModelStatus; onModelSettings(): void }) {
+  return (
+    <div className="first-run" data-testid="no-model">
+      <h3>{props.model.state === 'invalid' ? 'The model bundle cannot be used' : 'No model installed yet'}</h3>
+      <p>
+        SegEarth answers questions with a SegEarth-R1 model bundle (a folder with <code>manifest.json</code> and ONNX graphs). You can open and
+        inspect rasters without it.
+      </p>
+      {props.model.problem ? <p className="error-text">{props.model.problem}</p> : null}
+      <p>
+        Convert a checkpoint with <code>tools/export</code> (see <code>models/README.md</code>), put the bundle in <code>models/</code>, or choose
+        its folder:
+      </p>
+      <button type="button" onClick={props.onModelSettings}>
+        Model &amp; device…
+      </button>
+    </div>
+  );
+}
+
+export function QuestionPanel(props: QuestionPanelProps) {
+  const [question, setQuestion] = useState('');
+  const model = props.model;
+  const ready = model?.state === 'ready';
+  const examples = model ? exampleQuestions(model.variant, model.examples) : [];
+  const progress = props.job?.progress;
+  const needsDrawing = (props.aoiMode === 'rectangle' || props.aoiMode === 'polygon') && !props.drawnAoi;
+  const selected = props.results.find((r) => r.summary.id === props.selectedResultId) ?? null;
+
+  return (
+    <section className="panel question-panel" aria-label="Question">
+      <header className="panel-title">
+        <span>Ask about this scene</span>
+      </header>
+      {model && !ready ? <NoModel model={model} onModelSettings={props.onModelSettings} /> : null}
+      {ready && !props.hasLayer ? <p className="hint">Open a raster first, then ask a question about it.</p> : null}
+      {ready && props.hasLayer ? (
+        <>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (question.trim()) props.onAsk(question.trim());
+            }}
+          >
+            <textarea
+              value={question}
+              onChange={(e) => setQuestion(e.target.value)}
+              placeholder="e.g. Where could flood water spread?"
+              rows={3}
+              maxLength={2000}
+              aria-label="Question"
+              data-testid="question-input"
+              onKeyDown={(e) => {
+                if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && question.trim()) props.onAsk(question.trim());
+              }}
+            />
+            {examples.length > 0 ? (
+              <div className="examples">
+                {examples.map((q) => (
+                  <button key={q} type="button" className="chip" onClick={() => setQuestion(q)}>
+                    {q}
+                  </button>
+                ))}
+              </div>
+            ) : null}
+            <fieldset className="aoi">
+              <legend>Area of interest</legend>
+              {(
+                [
+                  ['scene', 'Whole scene'],
+                  ['view', 'Current view'],
+                  ['rectangle', 'Rectangle'],
+                  ['polygon', 'Polygon'],
+                ] as const
+              ).map(([mode, label]) => (
+                <label key={mode}>
+                  <input type="radio" name="aoi" value={mode} checked={props.aoiMode === mode} onChange={() => props.onAoiMode(mode)} data-testid={`aoi-${mode}`} />
+                  {label}
+                </label>
+              ))}
+              {needsDrawing ? <p className="hint">Draw the {props.aoiMode} on the map{props.aoiMode === 'polygon' ? ' (double-click to finish)' : ''}.</p> : null}
+            </fieldset>
+            <button type="submit" className="primary" disabled={!!props.job || !question.trim() || needsDrawing} data-testid="ask">
+              Ask
+            </button>
+          </form>
+          {props.job ? (
+            <div className="progress" data-testid="progress">
+              <div className="progress-text">
+                <strong>{progress?.message ?? 'Starting…'}</strong>
+                {progress && progress.tileCount > 1 ? (
+                  <span>
+                    {' '}
+                    · tile {Math.min(progress.tileIndex + 1, progress.tileCount)} of {progress.tileCount}
+                  </span>
+                ) : null}
+                {progress?.etaSeconds != null ? <span> · about {formatDuration(progress.etaSeconds)} left</span> : null}
+              </div>
+              <progress max={1} value={progress?.fraction ?? 0} />
+              <button type="button" onClick={props.onCancel} disabled={props.job.cancelling} data-testid="cancel">
+                {props.job.cancelling ? 'Cancelling…' : 'Cancel'}
+              </button>
+            </div>
+          ) : null}
+        </>
+      ) : null}
+      {props.notice ? <p className="notice" data-testid="notice">{props.notice}</p> : null}
+      {selected ? (
+        <ResultTools
+          key={selected.summary.id}
+          view={selected}
+          onHeatmap={props.onHeatmap}
+          onRevectorize={props.onRevectorize}
+          onZoom={props.onZoom}
+          onExport={props.onExport}
+        />
+      ) : null}
+      {props.results.length > 0 ? (
+        <>
+          <h4>History of this scene</h4>
+          <ul className="history" data-testid="history">
+            {props.results.map((r) => (
+              <li key={r.summary.id} className={r.summary.id === props.selectedResultId ? 'selected' : ''}>
+                <span className="swatch" style={{ background: r.color }} />
+                <input type="checkbox" checked={r.visible} onChange={(e) => props.onVisible(r.summary.id, e.target.checked)} aria-label="Show result" />
+                <button type="button" className="history-question" onClick={() => props.onSelect(r.summary.id)} title={r.summary.question}>
+                  {r.summary.question}
+                </button>
+                <span className="history-count">
+                  {r.summary.featureCount === 0 ? 'nothing found' : `${r.summary.featureCount} · ${formatArea(r.summary.totalAreaM2)}`}
+                </span>
+                <button type="button" className="icon" title="Ask again" disabled={!!props.job || !ready} onClick={() => props.onRerun(r)}>
+                  ↻
+                </button>
+                <button type="button" className="icon" title="Delete" onClick={() => props.onDelete(r.summary.id)}>
+                  🗑
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  );
+}
