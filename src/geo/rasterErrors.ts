@@ -106,10 +106,15 @@ export function classifyOpenError(p: string, err: unknown): SegEarthError {
   });
 }
 
-/** Map a failure while reading pixels to a typed error (damaged data unless it is already typed). */
+/** Map a failure while reading pixels to a typed error: damaged data when GDAL says so, else INTERNAL. */
 export function classifyReadError(p: string, err: unknown): SegEarthError {
   if (err instanceof SegEarthError) return err;
-  return corruptRasterError(p, err);
+  if (CORRUPT_PATTERNS.some((re) => re.test(message(err)))) return corruptRasterError(p, err);
+  return new SegEarthError('INTERNAL', `Reading pixels of ${p} failed: ${message(err)}`, {
+    hint: 'This is probably a bug in SegEarth Desktop; please report it with the log file.',
+    path: p,
+    cause: err,
+  });
 }
 
 export function noRasterBandsError(p: string): SegEarthError {

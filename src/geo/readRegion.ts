@@ -14,9 +14,10 @@ import type { Extent, GeoTransform } from '../shared/rasterInfo.js';
 import { SegEarthError } from '../shared/errors.js';
 import { acquireRaster } from './datasetCache.js';
 import { resolveBandMapping } from './bandMapping.js';
-import { stretchFor, stretchValue } from './radiometry.js';
+import { stretchFor, stretchValue, type Stretch } from './radiometry.js';
 import { invertGeoTransform } from './crs.js';
-import { RESAMPLINGS, readWindow, throwIfAborted, type PixelWindow, type Resampling } from './windowRead.js';
+import { RESAMPLINGS, readWindow, throwIfAborted, type PixelWindow, type RawWindow, type Resampling } from './windowRead.js';
+import type { BandMapping } from './bandMapping.js';
 
 export type { PixelWindow, Resampling } from './windowRead.js';
 
@@ -95,6 +96,24 @@ function validateRequest(req: RegionRequest): void {
   }
 }
 
+/** Interleaved, stretched RGB of raw band values; invalid pixels are black. */
+export function composeRgb(raw: RawWindow, mapping: BandMapping, stretch: Stretch): Uint8Array {
+  const n = raw.width * raw.height;
+  const rgb = new Uint8Array(n * 3);
+  const valid = raw.valid;
+  const channels = mapping.palette ? [1, 2, 3] : mapping.rgb;
+  for (let c = 0; c < 3; c++) {
+    const data = raw.bands.get(channels[c])!;
+    const s = stretch.rgb[c];
+    if (s.identity && data instanceof Uint8Array) {
+      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? data[i] : 0;
+    } else {
+      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? stretchValue(s, data[i]) : 0;
+    }
+  }
+  return rgb;
+}
+
 /** Read a window of `path` as stretched RGB + validity mask (see module doc). */
 export async function readRegion(path: string, req: RegionRequest): Promise<Region> {
   validateRequest(req);
@@ -131,24 +150,11 @@ export async function readRegion(path: string, req: RegionRequest): Promise<Regi
     palette: mapping.palette,
     ...(req.signal ? { signal: req.signal } : {}),
   });
-  const n = W * H;
-  const rgb = new Uint8Array(n * 3);
-  const valid = raw.valid;
-  const channels = mapping.palette ? [1, 2, 3] : mapping.rgb;
-  for (let c = 0; c < 3; c++) {
-    const data = raw.bands.get(channels[c])!;
-    const s = stretch.rgb[c];
-    if (s.identity && data instanceof Uint8Array) {
-      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? data[i] : 0;
-    } else {
-      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? stretchValue(s, data[i]) : 0;
-    }
-  }
   return {
     width: W,
     height: H,
-    rgb,
-    valid,
+    rgb: composeRgb(raw, mapping, stretch),
+    valid: raw.valid,
     geoTransform: windowGeoTransform(info.geoTransform, win, W, H),
     sourceWindow: win,
   };

@@ -99,6 +99,62 @@ function insideMask(info: RasterInfo, win: PixelWindow, outW: number, outH: numb
   return valid;
 }
 
+function tooLargeError(info: RasterInfo, win: PixelWindow, outW: number, outH: number, touched: number): SegEarthError {
+  return new SegEarthError(
+    'RASTER_TOO_LARGE',
+    `Reading this ${Math.round(win.width)}×${Math.round(win.height)} px area of ${info.path} at ${outW}×${outH} would read ${Math.round(touched / 1e6)} million full-resolution pixels: the raster has no overviews (pyramids) at this scale.`,
+    { hint: 'Build overviews first (Raster → Build overviews, or `gdaladdo -ro <file>`), or zoom in / read a smaller area.', path: info.path },
+  );
+}
+
+function markNaN(info: RasterInfo, srcBands: number[], bands: Map<number, BandData>, valid: Uint8Array): void {
+  for (const b of srcBands) {
+    const t = info.bands[b - 1]?.dataType ?? '';
+    if (!t.startsWith('Float') && !t.startsWith('CFloat')) continue;
+    const d = bands.get(b)!;
+    for (let i = 0; i < valid.length; i++) if (Number.isNaN(d[i])) valid[i] = 0;
+  }
+}
+
+/**
+ * Warp the raster onto a north-up outW × outH grid covering `extent` (native CRS) — for rotated/sheared
+ * geotransforms, where a pixel window is not a map rectangle. `win` is the pixel bounding box of `extent`
+ * (for the overview guard). Validity comes from GDAL's destination alpha (nodata, masks, outside footprint).
+ */
+export async function readWarpedWindow(
+  handle: RasterHandle,
+  extent: readonly [number, number, number, number],
+  win: PixelWindow,
+  outW: number,
+  outH: number,
+  opts: WindowReadOptions,
+): Promise<RawWindow> {
+  const { info } = handle;
+  throwIfAborted(opts.signal);
+  const touched = sourcePixelsTouched(info, win, outW, outH);
+  if (touched > MAX_SOURCE_PIXELS) throw tooLargeError(info, win, outW, outH, touched);
+  const args = ['-of', 'MEM', '-te', ...extent.map(num), '-ts', String(outW), String(outH), '-r', opts.resampling, '-dstalpha'];
+  let out: gdal.Dataset;
+  try {
+    out = await handle.use((ds) => gdal.warpAsync('segearth-warp', null, [ds], args));
+  } catch (err) {
+    throw classifyReadError(info.path, err);
+  }
+  try {
+    throwIfAborted(opts.signal);
+    const count = out.bands.count();
+    const alpha = out.bands.get(count).pixels.read(0, 0, outW, outH) as BandData;
+    const valid = new Uint8Array(outW * outH);
+    for (let i = 0; i < valid.length; i++) valid[i] = alpha[i] >= 128 ? 1 : 0;
+    const bands = new Map<number, BandData>();
+    for (const b of opts.bands) bands.set(b, out.bands.get(b).pixels.read(0, 0, outW, outH) as BandData);
+    markNaN(info, opts.bands, bands, valid);
+    return { width: outW, height: outH, bands, valid };
+  } finally {
+    out.close();
+  }
+}
+
 /** Read `win` of the raster behind `handle`, resampled to outW × outH. */
 export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: number, outH: number, opts: WindowReadOptions): Promise<RawWindow> {
   const { info } = handle;
@@ -114,13 +170,7 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
     return { width: outW, height: outH, bands, valid: new Uint8Array(n) };
   }
   const touched = sourcePixelsTouched(info, win, outW, outH);
-  if (touched > MAX_SOURCE_PIXELS) {
-    throw new SegEarthError(
-      'RASTER_TOO_LARGE',
-      `Reading this ${Math.round(win.width)}×${Math.round(win.height)} px area of ${info.path} at ${outW}×${outH} would read ${Math.round(touched / 1e6)} million full-resolution pixels: the raster has no overviews (pyramids) at this scale.`,
-      { hint: 'Build overviews first (Raster → Build overviews, or `gdaladdo -ro <file>`), or zoom in / read a smaller area.', path: info.path },
-    );
-  }
+  if (touched > MAX_SOURCE_PIXELS) throw tooLargeError(info, win, outW, outH, touched);
 
   // Masks: one for per-dataset masks, one per band otherwise, none when every band is all-valid.
   const maskBands: number[] = [];
@@ -159,12 +209,7 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
       const m = out.bands.get(srcBands.length + k + 1).pixels.read(0, 0, outW, outH) as BandData;
       for (let i = 0; i < n; i++) if (m[i] < 128) valid[i] = 0;
     });
-    for (const b of srcBands) {
-      const t = info.bands[b - 1]?.dataType ?? '';
-      if (palette || !t.startsWith('Float') && !t.startsWith('CFloat')) continue;
-      const d = bands.get(b)!;
-      for (let i = 0; i < n; i++) if (Number.isNaN(d[i])) valid[i] = 0;
-    }
+    if (!palette) markNaN(info, srcBands, bands, valid);
     return { width: outW, height: outH, bands, valid };
   } finally {
     out.close();
