@@ -14,7 +14,8 @@ import torch
 from . import EXPORTER_VERSION, st
 from .config import ModelConfig
 from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph, is_unused, load_weights
-from .onnx_export import OPSET, ExportedGraph, export_graph
+from .swin import WindowAttention
+from .onnx_export import OPSET, ExportedGraph, export_graph, write_weight_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,22 +60,13 @@ def _graph_spec(g: ExportedGraph, precision: str) -> dict[str, Any]:
             "inputs": [asdict(t) for t in g.inputs], "outputs": [asdict(t) for t in g.outputs]}
 
 
-def export_graphs(cfg: ModelConfig, state: Mapping[str, torch.Tensor] | None, out: Path,
-                  write_data: bool = True) -> tuple[dict[str, ExportedGraph], dict[str, torch.nn.Module]]:
-    """Exports image/llm/head. With `state` None, weights stay at their init values and no data is written."""
-    torch.manual_seed(0)
-    mods: dict[str, torch.nn.Module] = {"image": ImageGraph(cfg).eval(), "llm": LlmGraph(cfg).eval(),
-                                        "head": HeadGraph(cfg).eval()}
-    if state is not None:
-        for m in mods.values():
-            load_weights(m, state)
+def export_graphs(cfg: ModelConfig, out: Path) -> dict[str, ExportedGraph]:
+    """Exports image/llm/head graphs (no weight data) into `out`, one fresh module at a time."""
     p, m, s = cfg.phi, cfg.mask, cfg.image_size
     c5 = cfg.swin.channels[-1]
     g: dict[str, ExportedGraph] = {}
-    keys = {k: set(mod.state_dict().keys()) for k, mod in mods.items()}
-    g["image"] = export_graph(mods["image"], (torch.zeros(1, 3, s, s),), ["pixel_values"],
-                              ["image_tokens", "res5", "mask_features", "ms0", "ms1", "ms2"], {}, out, "image",
-                              "image", keys["image"], write_data)
+    g["image"] = export_graph(ImageGraph(cfg), (torch.zeros(1, 3, s, s),), ["pixel_values"],
+                              ["image_tokens", "res5", "mask_features", "ms0", "ms1", "ms2"], {}, out, "image", "image")
     past = []
     past_names, present_names, dyn = [], [], {"inputs_embeds": {1: "T"}, "position_ids": {1: "T"},
                                                "last_hidden_state": {1: "T"}}
@@ -86,18 +78,18 @@ def export_graphs(cfg: ModelConfig, state: Mapping[str, torch.Tensor] | None, ou
             present_names.append(qn)
             dyn[pn] = {2: "P"}
             dyn[qn] = {2: "P+T"}
-    g["llm"] = export_graph(mods["llm"], (torch.zeros(1, 3, p.hidden_size), torch.arange(2, 5)[None], *past),
+    g["llm"] = export_graph(LlmGraph(cfg), (torch.zeros(1, 3, p.hidden_size), torch.arange(2, 5)[None], *past),
                             ["inputs_embeds", "position_ids", *past_names], ["last_hidden_state", *present_names],
-                            dyn, out, "llm", "llm", keys["llm"], write_data)
+                            dyn, out, "llm", "llm")
     q = s // cfg.swin.patch_size
     g["head"] = export_graph(
-        mods["head"],
+        HeadGraph(cfg),
         (torch.zeros(1, 4, p.hidden_size), torch.zeros(1, c5, s // 32, s // 32), torch.zeros(1, m.mask_dim, q, q),
          torch.zeros(1, m.conv_dim, s // 32, s // 32), torch.zeros(1, m.conv_dim, s // 16, s // 16),
          torch.zeros(1, m.conv_dim, s // 8, s // 8)),
         ["refer_hidden", "res5", "mask_features", "ms0", "ms1", "ms2"], ["mask_logits_256", "q_desc"],
-        {"refer_hidden": {1: "L"}}, out, "head", "head", keys["head"], write_data)
-    return g, mods
+        {"refer_hidden": {1: "L"}}, out, "head", "head")
+    return g
 
 
 def prefix_cache(llm: LlmGraph, embed: torch.Tensor, ids: list[int]) -> dict[str, torch.Tensor]:
@@ -110,6 +102,14 @@ def prefix_cache(llm: LlmGraph, embed: torch.Tensor, ids: list[int]) -> dict[str
         out[KV["pastKey"].format(i=i)] = k
         out[KV["pastValue"].format(i=i)] = v
     return out
+
+
+def _check_derived(cfg: ModelConfig, state: Mapping[str, torch.Tensor]) -> None:
+    """Tensors we recompute from the config must equal the checkpoint's copies."""
+    index = WindowAttention._index(cfg.swin.window_size)
+    for key, value in state.items():
+        if key.endswith(".attn.relative_position_index") and not torch.equal(value.to(index.dtype), index):
+            raise ValueError(f"{key}: checkpoint value differs from the one derived from the window size")
 
 
 def seg_token_id(tokenizer: dict[str, Any]) -> int:
@@ -127,34 +127,37 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
                  graphs_only: bool = False) -> dict[str, Any]:
     """Writes the bundle into `out` (created; existing bundle files are replaced). Returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    graphs, mods = export_graphs(cfg, None if graphs_only else state, out, write_data=not graphs_only)
+    graphs = export_graphs(cfg, out)
     entries = [w for g in graphs.values() for w in g.weights]
     p = cfg.phi
-    embed = state[EMBED_KEY] if EMBED_KEY in state else None
-    if embed is None or tuple(embed.shape) != (p.vocab_size, p.hidden_size):
-        raise ValueError(f"checkpoint lacks {EMBED_KEY} of shape [{p.vocab_size}, {p.hidden_size}]")
-    embed_bytes = embed.shape[0] * embed.shape[1] * 4
     entries.append({"key": EMBED_KEY, "target": "embeddings", "file": "embed_tokens.bin", "offset": 0,
-                    "length": embed_bytes, "dtype": "float32", "shape": list(embed.shape),
-                    "transform": {"kind": "cast"}})
+                    "length": p.vocab_size * p.hidden_size * 4, "dtype": "float32",
+                    "shape": [p.vocab_size, p.hidden_size], "transform": {"kind": "cast"}})
+    missing = [e["key"] for e in entries if e["key"] not in state]
+    if missing:
+        raise KeyError(f"checkpoint lacks {len(missing)} tensors the graphs need, e.g. {missing[:5]}")
     exported = {e["key"] for e in entries}
     unused = sorted(k for k in state if k not in exported)
     unexpected = [k for k in unused if not is_unused(k)]
     if unexpected:
         raise ValueError(f"checkpoint tensors used by no graph and not known as unused: {unexpected[:8]}")
+    _check_derived(cfg, state)
     weight_map = {"formatVersion": 1, "unused": unused, "entries": entries}
     (out / "weights.json").write_text(json.dumps(weight_map, indent=1) + "\n")
     if graphs_only:
         return weight_map
 
-    (out / "embed_tokens.bin").write_bytes(embed.detach().float().contiguous().numpy().astype("<f4").tobytes())
+    write_weight_files(out, entries, state)
+    embed = state[EMBED_KEY]
+    llm = LlmGraph(cfg).eval()
+    load_weights(llm, state)
     shutil.copyfile(tokenizer_json, out / "tokenizer.json")
     tok = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
     seg_id = seg_token_id(tok)
     chunks = prompt_chunks(variant)
     prefix_ids = tokenize(out / "tokenizer.json", [chunks[0]["text"]])[0]
-    st.save(prefix_cache(mods["llm"], embed, prefix_ids) if True else {}, out / "prefix_kv.safetensors")
-    # reload weights into the llm module was done by export_graphs (state given)
+    st.save(prefix_cache(llm, embed, prefix_ids), out / "prefix_kv.safetensors")
+    del llm
     files = ["image.onnx", "image.onnx.data", "llm.onnx", "llm.onnx.data", "head.onnx", "head.onnx.data",
              "embed_tokens.bin", "prefix_kv.safetensors", "tokenizer.json", "weights.json"]
     manifest = {

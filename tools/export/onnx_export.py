@@ -1,22 +1,26 @@
 """ONNX export of one graph with every checkpoint weight in external data, laid out by us.
 
-torch.onnx.export runs without constant folding, so initializers keep the module's state_dict names, which
-are the official checkpoint keys. We then move each such initializer into `<graph>.onnx.data` at an aligned
-offset and record a weight-map entry (key -> file, offset, length, dtype, shape). Config-derived constants
-(rotary frequencies, window labels) stay inside the .onnx file. The .onnx bytes do not depend on the weight
-values, so a graphs-only export is byte-identical to the full one minus the data file.
+The module is traced with `export_params=False` and no constant folding, so every parameter becomes a graph
+input named by its state_dict key — the official checkpoint key. We turn each into an initializer whose
+bytes live in `<graph>.onnx.data` at an aligned offset, and record a weight-map entry (key -> file, offset,
+length, dtype, shape). The traced module holds distinct placeholder values (torch.onnx merges parameters
+with equal values, which would make the graph depend on the weights), so the .onnx bytes never depend on the
+checkpoint: a graphs-only export is byte-identical to a full one. Data files are written afterwards, straight
+from the checkpoint tensors (`write_weight_files`), which is also what a TypeScript converter does.
+Config-derived constants (rotary frequencies, shifted-window masks, sine position tables) stay in the .onnx.
+Works for graphs whose weights exceed 2 GB (the protobuf never holds weight data).
 """
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, numpy_helper
+from onnx import TensorProto
 
 OPSET = 17
 
@@ -56,76 +60,85 @@ def _value_specs(values: Sequence[onnx.ValueInfoProto]) -> list[TensorSpec]:
     return out
 
 
-def _trace(module: torch.nn.Module, example: tuple[torch.Tensor, ...], buf: io.BytesIO, input_names: list[str],
-           output_names: list[str], dynamic_axes: dict[str, dict[int, str]]) -> None:
+def fill_placeholders(module: torch.nn.Module, seed: int = 7) -> None:
+    """Distinct, deterministic values in every float parameter/persistent buffer of `module`."""
+    gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        torch.onnx.export(module, example, buf, input_names=input_names, output_names=output_names,
-                          dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=False,
-                          export_params=True, keep_initializers_as_inputs=False)
+        for v in module.state_dict().values():
+            if v.is_floating_point():
+                v.copy_(torch.rand(v.shape, generator=gen) + 1.0)
 
 
 def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], input_names: list[str],
                  output_names: list[str], dynamic_axes: dict[str, dict[int, str]], out_dir: Path, name: str,
-                 target: str, weight_keys: set[str], write_data: bool = True) -> ExportedGraph:
-    """Exports `module` to `<out_dir>/<name>.onnx` (+ `.onnx.data` unless `write_data` is False).
-
-    `weight_keys`: initializer names that are checkpoint weights (moved to external data, recorded in the
-    weight map); other initializers stay inline.
-    """
-    buf = io.BytesIO()
+                 target: str) -> ExportedGraph:
+    """Writes `<out_dir>/<name>.onnx` (no data) and returns its layout. `module`'s values are overwritten."""
     module.eval()
-    state = module.state_dict()
-    real = {k: v.detach().clone() for k, v in state.items() if k in weight_keys}
-    # Distinct placeholder values while tracing: torch.onnx merges initializers with equal values, which would
-    # make the graph depend on the weights. Data comes from `real`, so the .onnx bytes never do.
-    gen = torch.Generator().manual_seed(7)
+    fill_placeholders(module)
+    weight_keys = set(module.state_dict().keys())
+    buf = io.BytesIO()
     with torch.no_grad():
-        for k, v in state.items():
-            if k in weight_keys and v.is_floating_point():
-                v.copy_(torch.rand(v.shape, generator=gen) + 1.0)
-    try:
-        _trace(module, example, buf, input_names, output_names, dynamic_axes)
-    finally:
-        with torch.no_grad():
-            for k, v in real.items():
-                state[k].copy_(v)
+        torch.onnx.export(module, example, buf, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=False,
+                          export_params=False)
     model = onnx.load_from_string(buf.getvalue())
+    graph = model.graph
     data_file = f"{name}.onnx.data"
     offset = 0
-    chunks: list[tuple[int, bytes]] = []
     weights: list[dict[str, Any]] = []
-    for init in model.graph.initializer:
-        if init.name not in weight_keys:
+    keep_inputs = []
+    for inp in graph.input:
+        if inp.name not in weight_keys:
+            keep_inputs.append(inp)
             continue
-        if init.data_type != TensorProto.FLOAT:
-            raise ValueError(f"{init.name}: only float32 weights are supported, got {init.data_type}")
-        arr = real[init.name].numpy().astype("<f4")
-        raw = np.ascontiguousarray(arr).tobytes()
-        offset = _align(offset, len(raw))
-        chunks.append((offset, raw))
-        init.ClearField("raw_data")
-        init.ClearField("float_data")
-        init.ClearField("int64_data")
-        init.ClearField("int32_data")
+        tt = inp.type.tensor_type
+        if tt.elem_type != TensorProto.FLOAT:
+            raise ValueError(f"{inp.name}: only float32 weights are supported, got {tt.elem_type}")
+        shape = [d.dim_value for d in tt.shape.dim]
+        nbytes = 4 * int(np.prod(shape, dtype=np.int64))
+        offset = _align(offset, nbytes)
+        init = TensorProto()
+        init.name = inp.name
+        init.data_type = TensorProto.FLOAT
+        init.dims.extend(shape)
         init.data_location = TensorProto.EXTERNAL
-        del init.external_data[:]
-        for k, v in (("location", data_file), ("offset", str(offset)), ("length", str(len(raw)))):
+        for k, v in (("location", data_file), ("offset", str(offset)), ("length", str(nbytes))):
             e = init.external_data.add()
             e.key, e.value = k, v
-        weights.append({"key": init.name, "target": target, "initializer": init.name, "file": data_file,
-                        "offset": offset, "length": len(raw), "dtype": _ONNX_DTYPE_NAME[init.data_type],
-                        "shape": list(arr.shape), "transform": {"kind": "cast"}})
-        offset += len(raw)
-    missing = sorted(set(real) - {w["key"] for w in weights})
+        graph.initializer.append(init)
+        weights.append({"key": inp.name, "target": target, "initializer": inp.name, "file": data_file,
+                        "offset": offset, "length": nbytes, "dtype": "float32", "shape": shape,
+                        "transform": {"kind": "cast"}})
+        offset += nbytes
+    missing = sorted(weight_keys - {w["key"] for w in weights})
     if missing:
-        raise ValueError(f"{name}: weights not found as initializers after export: {missing[:5]}")
-    total = offset
+        raise ValueError(f"{name}: parameters not found as graph inputs after export: {missing[:5]}")
+    del graph.input[:]
+    graph.input.extend(keep_inputs)
+    if [i.name for i in graph.input] != input_names:
+        raise ValueError(f"{name}: unexpected graph inputs {[i.name for i in graph.input]}")
     (out_dir / f"{name}.onnx").write_bytes(model.SerializeToString())
-    if write_data:
-        with open(out_dir / data_file, "wb") as f:
-            f.truncate(total)
-            for off, raw in chunks:
-                f.seek(off)
+    return ExportedGraph(f"{name}.onnx", data_file, offset, _value_specs(graph.input), _value_specs(graph.output),
+                         weights)
+
+
+def write_weight_files(out_dir: Path, entries: Sequence[Mapping[str, Any]], state: Mapping[str, torch.Tensor]) -> None:
+    """Writes every weight-map entry's bytes (checkpoint tensor cast to the entry dtype) at its offset."""
+    by_file: dict[str, list[Mapping[str, Any]]] = {}
+    for e in entries:
+        by_file.setdefault(e["file"], []).append(e)
+    for fname, es in by_file.items():
+        size = max(e["offset"] + e["length"] for e in es)
+        with open(out_dir / fname, "wb") as f:
+            f.truncate(size)
+            for e in sorted(es, key=lambda e: e["offset"]):
+                t = state[e["key"]]
+                if list(t.shape) != list(e["shape"]):
+                    raise ValueError(f"{e['key']}: checkpoint shape {list(t.shape)} != graph shape {e['shape']}")
+                if e["dtype"] != "float32":
+                    raise ValueError(f"{e['key']}: unsupported bundle dtype {e['dtype']}")
+                raw = t.detach().to(torch.float32).contiguous().numpy().astype("<f4", copy=False).tobytes()
+                if len(raw) != e["length"]:
+                    raise ValueError(f"{e['key']}: {len(raw)} bytes, layout says {e['length']}")
+                f.seek(e["offset"])
                 f.write(raw)
-    return ExportedGraph(f"{name}.onnx", data_file, total, _value_specs(model.graph.input),
-                         _value_specs(model.graph.output), weights)
