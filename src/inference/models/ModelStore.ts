@@ -117,8 +117,8 @@ export class ModelStore {
   /** Hashes every file of bundle `id` (cached results reused unless `force`) and returns the report. */
   async verify(id: string, options: { force?: boolean } & TaskOptions = {}): Promise<InstalledModel> {
     const found = await this.find(id);
-    await verifyBundle(found.dir, found.facts, this.cache, { hash: true, ...options });
-    return this.get(id);
+    const report = await verifyBundle(found.dir, found.facts, this.cache, { hash: true, ...options });
+    return { ...(await this.get(id)), verify: report };
   }
 
   /** Installs a bundle from a folder (copied) or a `.tar` / `.tar.gz` archive (unpacked), atomically. */

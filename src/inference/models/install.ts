@@ -42,7 +42,8 @@ export async function makeWorkDir(stagingDir: string, purpose: string): Promise<
 }
 
 export async function discardStaged(work: string): Promise<void> {
-  await rm(work, { recursive: true, force: true });
+  // Retries: after a failed extraction, tar may still be closing files in the folder being removed.
+  await rm(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
 
 /**

@@ -2,7 +2,8 @@
  * @module inference/models/verify
  * Checks every file of a bundle against the sha256 its manifest records. Hashes are streamed (bundles hold
  * multi-gigabyte weight files) and cached by path + size + mtime in a JSON file in the data folder, so
- * listing a bundle that was verified before costs one `stat` per file.
+ * listing a bundle that was verified before costs one `stat` per file. An edit that keeps both size and
+ * mtime is only caught by a forced re-hash (`segearth models verify --force`).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
