@@ -1,0 +1,154 @@
+/**
+ * @module cli/commands/batch
+ * `segearth batch <folder> -q "..." [-q ...] -o <out>`: the same question(s) over every scene of a folder, with
+ * the model loaded once. Resumable (`--resume`) after a crash or `kill -9`, shardable (`--shard i/n`) for job
+ * arrays; per-scene errors are recorded in summary.json/.csv and the batch goes on. Exit status 0 when the batch
+ * ran to the end, even if some scenes failed (they are listed on stderr and in the summary); 130 when cancelled
+ * (resume it later with --resume).
+ */
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { SegEarthError } from '../../shared/errors.js';
+import { describeChoice, EpRequestSchema } from '../../inference/executionProvider.js';
+import { InferenceWorker } from '../../inference/worker/client.js';
+import { OUTPUT_FORMATS, type BatchOptions, type OutputFormat } from '../../inference/batch/batchPlan.js';
+import { runBatch, type BatchEvent } from '../../inference/batch/runBatch.js';
+import { parseShard } from '../../inference/batch/shard.js';
+import { workerSceneProcessor } from '../../inference/batch/workerProcessor.js';
+import type { CliContext } from '../context.js';
+import { resolveModelDir } from './ask.js';
+
+interface BatchCliOptions {
+  question: string[];
+  output: string;
+  model?: string;
+  ep: string;
+  threads?: string;
+  format: string;
+  merged: boolean;
+  strategy: 'tiled' | 'coarse-to-fine' | 'view';
+  threshold: string;
+  minArea: string;
+  include: string[];
+  exclude: string[];
+  resume?: boolean;
+  shard?: string;
+  json?: boolean;
+}
+
+function bad(message: string, hint: string): SegEarthError {
+  return new SegEarthError('BAD_ARGUMENT', message, { hint });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function parseFormats(text: string): OutputFormat[] {
+  const formats = text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const f of formats) {
+    if (!(OUTPUT_FORMATS as readonly string[]).includes(f)) {
+      throw bad(`--format ${f} is not an output format.`, `Use a comma-separated list of ${OUTPUT_FORMATS.join(', ')}.`);
+    }
+  }
+  return [...new Set(formats)] as OutputFormat[];
+}
+
+function progressLine(context: CliContext, event: BatchEvent, tty: boolean): void {
+  switch (event.type) {
+    case 'plan':
+      context.err(`${event.scenes} scene(s), ${event.items} item(s)${event.alreadyDone ? `, ${event.alreadyDone} already done` : ''}\n`);
+      break;
+    case 'item-progress':
+      if (tty) context.err(`\r  ${event.scene} · q${event.question + 1} ${event.stage} ${Math.round(event.fraction * 100)}%\x1b[K`);
+      break;
+    case 'item-end': {
+      const r = event.record;
+      const eta = event.etaSeconds !== null ? ` · ETA ${Math.ceil(event.etaSeconds)} s` : '';
+      const what = r.state === 'done' ? `${r.polygons} polygon(s)` : `FAILED: ${r.error?.message ?? 'unknown error'}`;
+      context.err(`${tty ? '\r\x1b[K' : ''}[${event.index}/${event.total}] ${r.scene} · q${r.question + 1}: ${what}${eta}\n`);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+async function runBatchCommand(folder: string, options: BatchCliOptions, context: CliContext): Promise<void> {
+  if (options.question.length === 0) throw bad('No question given.', 'Add one or more -q "your question".');
+  const threshold = Number(options.threshold);
+  if (!(threshold > 0 && threshold < 1)) throw bad(`--threshold ${options.threshold} is not valid.`, 'The threshold is a probability in (0, 1); 0.5 is the model\'s own boundary.');
+  const minAreaM2 = Number(options.minArea);
+  if (!(minAreaM2 >= 0)) throw bad(`--min-area ${options.minArea} is not valid.`, 'Give the minimum polygon area in m², e.g. 100.');
+  const formats = parseFormats(options.format);
+  if (formats.length === 0 && !options.merged) throw bad('Nothing to write.', 'Give --format and/or keep the merged GeoPackage.');
+  const ep = EpRequestSchema.safeParse(options.ep);
+  if (!ep.success) throw bad(`--ep ${options.ep} is not an execution provider.`, 'Use auto, cpu, webgpu, cuda, dml or coreml.');
+  const threads = options.threads === undefined ? undefined : Number(options.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw bad(`--threads ${options.threads} is not valid.`, 'Give a number of threads ≥ 1.');
+  const shard = options.shard ? parseShard(options.shard) : undefined;
+  const modelDir = await resolveModelDir(options.model);
+
+  const worker = await InferenceWorker.start({ modelDir, ep: ep.data, ...(threads ? { threads: { intraOp: threads } } : {}) });
+  try {
+    context.err(`${describeChoice(worker.executionProvider)}\n`);
+    if (worker.model.testFixture) context.err(`warning: ${worker.model.id} is a test fixture with random weights: its masks are meaningless.\n`);
+    const batchOptions: BatchOptions = {
+      questions: options.question,
+      model: `${worker.model.id}@${worker.model.bundleSha256.slice(0, 16)}`,
+      strategy: options.strategy,
+      formats,
+      merged: options.merged,
+      threshold,
+      minAreaM2,
+      include: options.include,
+      exclude: options.exclude,
+    };
+    const tty = Boolean(process.stderr.isTTY);
+    const summary = await runBatch({
+      inputFolder: resolve(folder),
+      outputFolder: resolve(options.output),
+      options: batchOptions,
+      ...(shard ? { shard } : {}),
+      resume: Boolean(options.resume),
+      processor: workerSceneProcessor(worker, options.strategy),
+      signal: context.signal,
+      onEvent: (event) => progressLine(context, event, tty),
+    });
+    if (context.signal.aborted) {
+      throw new SegEarthError('CANCELLED', 'The batch was cancelled.', { hint: `Continue it later with the same command and --resume.` });
+    }
+    const t = summary.totals;
+    if (options.json) {
+      context.out(`${JSON.stringify(summary, null, 2)}\n`);
+    } else {
+      context.out(`${t.done} done, ${t.failed} failed, ${t.polygons} polygon(s), ${(t.totalAreaM2 / 1e4).toFixed(2)} ha → ${resolve(options.output)}\n`);
+    }
+    if (t.failed > 0) context.err(`warning: ${t.failed} item(s) failed; see summary.csv in the output folder.\n`);
+  } finally {
+    await worker.dispose();
+  }
+}
+
+export function register(program: Command, context: CliContext): void {
+  program
+    .command('batch')
+    .description('run the same question(s) over every scene of a folder (resumable, shardable)')
+    .argument('<folder>', 'input folder, searched recursively for rasters')
+    .option('-q, --question <text>', 'a question (repeat -q for several)', collect, [] as string[])
+    .requiredOption('-o, --output <folder>', 'output folder (empty or new; or an earlier batch with --resume)')
+    .option('--model <dir-or-id>', 'model bundle folder or installed model id (default: the default installed model)')
+    .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda, dml, coreml', 'auto')
+    .option('--threads <n>', 'CPU threads for the model (default: all cores)')
+    .option('--format <list>', `per-scene outputs, comma-separated: ${OUTPUT_FORMATS.join(', ')} (mask = probability GeoTIFF)`, 'gpkg')
+    .option('--no-merged', 'do not write merged.gpkg (one layer per question with a source attribute)')
+    .addOption(new Option('--strategy <name>', 'tiled: full resolution everywhere; coarse-to-fine: full resolution where the coarse pass finds something; view: one pass per scene').choices(['tiled', 'coarse-to-fine', 'view']).default('tiled'))
+    .option('--threshold <p>', 'probability threshold in (0, 1)', '0.5')
+    .option('--min-area <m2>', 'drop polygons smaller than this many m²', '0')
+    .option('--include <glob>', 'only scenes matching (relative path; repeatable)', collect, [] as string[])
+    .option('--exclude <glob>', 'skip scenes matching (relative path; repeatable)', collect, [] as string[])
+    .option('--resume', 'continue the batch in the output folder where it stopped')
+    .option('--shard <i/n>', 'process only shard i of n (deterministic; merge shards with `segearth merge`)')
+    .option('--json', 'print the summary as JSON on stdout')
+    .action(async (folder: string, options: BatchCliOptions) => runBatchCommand(folder, options, context));
+}

@@ -1,0 +1,77 @@
+/**
+ * @module cli/run
+ * Builds the `segearth` commander program from command modules and runs it: usage errors exit 2, typed
+ * errors are printed as `error:` / `  hint:` with the status from `cli/exitCodes`, Ctrl-C aborts the
+ * running command through an AbortSignal (a second Ctrl-C exits at once), always with status 130.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import type { CliCommandModule, CliContext } from './context.js';
+import { EXIT } from './exitCodes.js';
+import { reportError } from './reportError.js';
+
+export type CommandLoader = () => Promise<CliCommandModule>;
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+function packageVersion(): string {
+  try {
+    const json = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return json.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function createProgram(io: CliIo): Command {
+  return new Command('segearth')
+    .description('SegEarth Desktop command line: inspect rasters, vectorize masks, ask the model about scenes.')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (text, write) => write(text) })
+    .showSuggestionAfterError(true);
+}
+
+/** Runs the CLI on `argv` (process.argv shape) and resolves to the exit status. */
+export async function runCli(argv: string[], commands: CommandLoader[], io: CliIo = processIo): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.CANCELLED);
+    io.err('cancelling… (press Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const context: CliContext = { out: io.out, err: io.err, signal: controller.signal };
+  const program = createProgram(io);
+  try {
+    for (const load of commands) (await load()).register(program, context);
+    if (argv.length <= 2) {
+      io.err(program.helpInformation());
+      return EXIT.USAGE;
+    }
+    await program.parseAsync(argv);
+    return controller.signal.aborted ? EXIT.CANCELLED : EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT.OK;
+      io.err(`  hint: run "segearth ${commandPath(argv)}--help" for the usage.\n`);
+      return EXIT.USAGE;
+    }
+    return reportError(err, io.err);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function commandPath(argv: string[]): string {
+  const first = argv[2];
+  return first && !first.startsWith('-') ? `${first} ` : '';
+}
