@@ -4,6 +4,7 @@
  * the bottom. Talks to the backend only through the typed API client of {@link Connection}.
  */
 import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from 'react';
+import { createPortal } from 'react-dom';
 import type { Aoi, AppCommand, JobEvent, RasterLayer } from '../shared/api/dto';
 import { toErrorPayload, type ErrorPayload } from '../shared/errors';
 import type { Connection } from './api';
@@ -37,7 +38,7 @@ export function App({ connection }: { connection: Connection }) {
   const stateRef = useRef(state);
   stateRef.current = state;
   const mapElement = useRef<HTMLDivElement>(null);
-  const popupElement = useRef<HTMLDivElement>(null);
+  const [popupHost, setPopupHost] = useState<HTMLElement | null>(null);
   const controllerRef = useRef<MapController | null>(null);
   const ciEvent = useRef<(name: string) => void>(() => {});
   const currentJob = useRef<string | null>(null);
@@ -110,14 +111,15 @@ export function App({ connection }: { connection: Connection }) {
 
   // Map, first data, events.
   useEffect(() => {
-    if (!mapElement.current || !popupElement.current) return;
-    const c = new MapController(mapElement.current, popupElement.current, {
+    if (!mapElement.current) return;
+    const c = new MapController(mapElement.current, {
       resourceUrl: connection.resourceUrl,
       onPointer: setPointer,
       onFeatureClick: (props) => setPopup(props),
       onTileError: () => ciEvent.current('tile-error'),
     });
     controllerRef.current = c;
+    setPopupHost(c.popupElement);
     const offJob = client.on('inference.job', onJobEvent);
     const offSettings = client.on('settings.changed', (settings) => {
       dispatch({ type: 'settings', settings });
@@ -389,25 +391,34 @@ export function App({ connection }: { connection: Connection }) {
             </button>
           </div>
         ) : null}
-        <div ref={popupElement} className={popup ? 'popup' : 'popup hidden'} data-testid="popup">
-          {popup ? (
-            <>
-              <button type="button" className="icon popup-close" onClick={() => { controllerRef.current?.closePopup(); setPopup(null); }} aria-label="Close">
-                ✕
-              </button>
-              <table>
-                <tbody>
-                  {Object.entries(popup).map(([k, v]) => (
-                    <tr key={k}>
-                      <th>{k}</th>
-                      <td>{typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : String(v)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </>
-          ) : null}
-        </div>
+        {popupHost && popup
+          ? createPortal(
+              <div className="popup" data-testid="popup">
+                <button
+                  type="button"
+                  className="icon popup-close"
+                  onClick={() => {
+                    controllerRef.current?.closePopup();
+                    setPopup(null);
+                  }}
+                  aria-label="Close"
+                >
+                  ✕
+                </button>
+                <table>
+                  <tbody>
+                    {Object.entries(popup).map(([k, v]) => (
+                      <tr key={k}>
+                        <th>{k}</th>
+                        <td>{typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : String(v)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>,
+              popupHost,
+            )
+          : null}
       </main>
       <StatusBar
         pointer={pointer}

@@ -7,6 +7,14 @@ import type { SystemInfo } from '../shared/api/dto';
 import type { PointerInfo } from './map/mapController';
 import { formatLonLat, formatMapCoordinate } from './format';
 
+/** "CUDA: libraries not installed (run …); WebGPU: no GPU adapter: …" → "CUDA: libraries not installed; WebGPU: no GPU adapter". */
+export function shortReason(reason: string): string {
+  return reason
+    .split('; ')
+    .map((part) => part.replace(/\s*\(.*$/, '').replace(/^(\w+: [^:]+):.*$/, '$1'))
+    .join('; ');
+}
+
 export function StatusBar(props: { pointer: PointerInfo | null; units: string; crsLabel: string | null; system: SystemInfo | null; onModel(): void }) {
   const { pointer, system } = props;
   const ep = system?.executionProvider;
@@ -26,7 +34,7 @@ export function StatusBar(props: { pointer: PointerInfo | null; units: string; c
       <button type="button" className="status-model" onClick={props.onModel} title={ep?.fallbackReason ?? undefined} data-testid="status-model">
         {system
           ? system.model.state === 'ready'
-            ? `${system.model.name ?? system.model.id} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` (${ep.fallbackReason})` : ''}`
+            ? `${system.model.name ?? system.model.id} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` — ${ep.active === 'CPU' ? 'no GPU' : 'fell back'}: ${shortReason(ep.fallbackReason)}` : ''}`
             : 'No model installed'
           : 'connecting…'}
       </button>

@@ -80,7 +80,7 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
       state: 'ready',
       dir,
       id: m.id,
-      name: m.testFixture ? `${m.name} (test fixture, random weights)` : m.name,
+      name: m.testFixture && !/test fixture/i.test(m.name) ? `${m.name} (test fixture, random weights)` : m.name,
       variant: m.variant,
       examples: [],
       problem: null,

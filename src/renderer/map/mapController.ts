@@ -83,7 +83,13 @@ export class MapController {
   tilesLoaded = 0;
   tileErrors = 0;
 
-  constructor(target: HTMLElement, popupElement: HTMLElement, private readonly callbacks: MapCallbacks) {
+  /** Element the feature popup is rendered into (React portal); OpenLayers positions it. */
+  readonly popupElement: HTMLDivElement;
+
+  constructor(target: HTMLElement, private readonly callbacks: MapCallbacks) {
+    this.popupElement = document.createElement('div');
+    this.popupElement.className = 'popup-host';
+    const popupElement = this.popupElement;
     this.basemap = new TileLayer({
       source: new OSM({ attributions: '© OpenStreetMap contributors' }),
       visible: false,

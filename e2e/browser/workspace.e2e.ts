@@ -1,0 +1,135 @@
+/**
+ * Browser end-to-end: server mode started by the test, Debian's Chromium, a synthetic georeferenced scene
+ * made here with GDAL. Opens the scene through the UI (file picker), checks that it is drawn at the right
+ * map coordinates (pixel colours under known coordinates, pointer read-out), and that a corrupt file gives
+ * a clear message.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import gdal from 'gdal-async';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gdaltransform } from '../../test/support/syntheticRaster.js';
+import { eventCount, mapPixel, screenshot, startSession, waitForEvent, type Session } from '../support/browser.js';
+
+const GT: [number, number, number, number, number, number] = [500000, 10, 0, 5000000, 0, -10];
+/** The bright square of the scene, in pixels [x0, y0, x1, y1) and in map coordinates (UTM 33N). */
+const SQUARE = { x0: 100, y0: 100, x1: 200, y1: 200 };
+
+function makeScene(path: string): void {
+  const w = 512;
+  const h = 512;
+  const ds = gdal.open(path, 'w', 'GTiff', w, h, 3, gdal.GDT_Byte);
+  ds.srs = gdal.SpatialReference.fromEPSG(32633);
+  ds.geoTransform = GT;
+  const inSquare = (x: number, y: number): boolean => x >= SQUARE.x0 && x < SQUARE.x1 && y >= SQUARE.y0 && y < SQUARE.y1;
+  for (let b = 1; b <= 3; b++) {
+    const data = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = inSquare(x, y) ? 250 : b === 2 ? 90 + ((x + y) % 7) : 30 + ((x * y) % 5);
+    ds.bands.get(b).pixels.write(0, 0, w, h, data);
+    ds.bands.get(b).colorInterpretation = ['Red', 'Green', 'Blue'][b - 1]!;
+  }
+  ds.close();
+}
+
+const mapX = (px: number): number => GT[0] + px * GT[1];
+const mapY = (py: number): number => GT[3] + py * GT[5];
+
+let dir: string;
+let session: Session;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'segearth-e2e-scene-'));
+  makeScene(join(dir, 'scene_utm33.tif'));
+  writeFileSync(join(dir, 'corrupt.tif'), Buffer.concat([Buffer.from('II*\0', 'binary'), Buffer.alloc(300, 0x5a)]));
+  session = await startSession({ roots: [dir] });
+});
+
+afterAll(async () => {
+  await session?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('workspace in a browser (server mode)', () => {
+  it('opens a raster through the file picker and draws it at its map coordinates', async () => {
+    const { page } = session;
+    await page.getByTestId('open-raster').click();
+    await page.getByTestId('file-picker').waitFor();
+    await screenshot(page, 'file-picker', true);
+    await page.getByTestId('picker-file').filter({ hasText: 'scene_utm33.tif' }).click();
+    await waitForEvent(page, 'layer-opened');
+    await page.waitForFunction(() => (window.SegEarthCI?.map().tilesLoaded ?? 0) > 0 && document.querySelector('[data-testid="file-picker"]') === null);
+    await page.waitForFunction(() => {
+      const m = window.SegEarthCI!.map();
+      return m.tilesLoaded > 0 && m.tileErrors === 0;
+    });
+
+    const state = await page.evaluate(() => window.SegEarthCI!.map());
+    expect(state.projection).toBe('EPSG:32633');
+    expect(state.rasters).toHaveLength(1);
+    expect(state.rasters[0]!.name).toBe('scene_utm33.tif');
+    // The view was fitted to the raster: its extent contains the raster's bounds.
+    const [minX, minY, maxX, maxY] = state.extent!;
+    expect(minX).toBeLessThanOrEqual(mapX(0));
+    expect(maxX).toBeGreaterThanOrEqual(mapX(512));
+    expect(minY).toBeLessThanOrEqual(mapY(512));
+    expect(maxY).toBeGreaterThanOrEqual(mapY(0));
+
+    // Let every visible tile arrive, then read colours under known map coordinates.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="map"] canvas').length > 0);
+    const centre = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [mapX(150), mapY(150)]);
+    const outside = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [mapX(350), mapY(350)]);
+    await page.waitForFunction(
+      ([x, y]) => {
+        const canvas = document.querySelector('[data-testid="map"] canvas') as HTMLCanvasElement | null;
+        const ctx = canvas?.getContext('2d', { willReadFrequently: true });
+        return !!ctx && ctx.getImageData(Math.round(x!), Math.round(y!), 1, 1).data[0]! > 200;
+      },
+      centre!,
+    );
+    const bright = await mapPixel(page, centre!);
+    const dark = await mapPixel(page, outside!);
+    expect(bright[0]).toBeGreaterThan(200); // the bright square is where its coordinates say
+    expect(dark[0]).toBeLessThan(150);
+    expect(dark[1]).toBeGreaterThan(dark[0]!); // greenish background
+
+    // Square edges: just inside vs just outside its west edge (2 px margin for resampling).
+    const res = state.resolution;
+    const inside = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [mapX(SQUARE.x0) + 3 * res, mapY(150)]);
+    const west = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [mapX(SQUARE.x0) - 3 * res, mapY(150)]);
+    expect((await mapPixel(page, inside!))[0]).toBeGreaterThan(200);
+    expect((await mapPixel(page, west!))[0]).toBeLessThan(150);
+
+    // The pointer read-out gives the raster CRS and lon/lat of the point under the mouse.
+    const box = (await page.getByTestId('map').boundingBox())!;
+    await page.mouse.move(box.x + centre![0]!, box.y + centre![1]!);
+    const coords = await page.getByTestId('coords').innerText();
+    const numbers = coords.split('·')[0]!.replace(/,(?=\d{3})/g, '').split(',').map((s) => Number(s.trim()));
+    expect(Math.abs(numbers[0]! - mapX(150))).toBeLessThan(2 * res);
+    expect(Math.abs(numbers[1]! - mapY(150))).toBeLessThan(2 * res);
+    // lon/lat as GDAL's own gdaltransform computes it for the same point.
+    const [ref] = gdaltransform('EPSG:32633', 'EPSG:4326', [[numbers[0]!, numbers[1]!]]);
+    const ll = /([\d.]+)° N\s+([\d.]+)° E/.exec(coords)!;
+    expect(Math.abs(Number(ll[1]) - ref![1])).toBeLessThan(2e-5);
+    expect(Math.abs(Number(ll[2]) - ref![0])).toBeLessThan(2e-5);
+    await screenshot(page, 'workspace-raster', true);
+    expect(await eventCount(page, 'error')).toBe(0);
+  });
+
+  it('says clearly that a corrupt file cannot be opened', async () => {
+    const { page } = session;
+    await page.getByTestId('open-raster').click();
+    await page.getByTestId('picker-path').fill('corrupt.tif');
+    await page.getByTestId('picker-path').press('Enter');
+    await waitForEvent(page, 'error');
+    const error = await page.evaluate(() => window.SegEarthCI!.state().error);
+    expect(error?.title).toBe('Could not open corrupt.tif');
+    expect(['CORRUPT_RASTER', 'NOT_A_RASTER']).toContain(error?.code);
+    expect(error?.message).toContain('corrupt.tif');
+    await expect(page.getByTestId('error-banner').isVisible()).resolves.toBe(true);
+    await page.keyboard.press('Escape');
+    await screenshot(page, 'error-corrupt-file', true);
+    // The open scene is untouched.
+    expect((await page.evaluate(() => window.SegEarthCI!.map())).rasters).toHaveLength(1);
+  });
+});

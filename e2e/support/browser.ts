@@ -1,0 +1,159 @@
+/**
+ * @module e2e/support/browser
+ * End-to-end harness for the browser: builds the renderer when it is stale, starts server mode in this
+ * process (test hooks on, a fresh data folder, roots = the test's folder), and drives Debian's Chromium
+ * through playwright-core. Tests wait for named app events from `window.SegEarthCI`, never for time.
+ */
+/// <reference lib="dom" />
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { REPO_ROOT, startServerApp, type ServerApp, type ServerAppOptions } from '../../src/main/serverApp.js';
+
+/** What the renderer's test hook exposes (see src/renderer/testHooks.ts), as the tests read it. */
+export interface CiMapState {
+  projection: string | null;
+  center: number[];
+  resolution: number;
+  size: number[];
+  extent: number[] | null;
+  basemap: boolean;
+  rasters: Array<{ id: string; name: string; visible: boolean; opacity: number; zIndex: number; projection: string }>;
+  results: Record<string, { visible: boolean; heatmap: boolean; features: Array<{ properties: Record<string, unknown>; extent: number[] }> }>;
+  tilesLoaded: number;
+  tileErrors: number;
+}
+
+declare global {
+  interface Window {
+    SegEarthCI?: {
+      events: string[];
+      map(): CiMapState;
+      state(): {
+        layers: Array<{ layer: { id: string; name: string; path: string }; visible: boolean; opacity: number }>;
+        results: Array<{ summary: { id: string; featureCount: number; totalAreaM2: number; threshold: number; minAreaM2: number; maxProbability: number } }>;
+        selectedResultId: string | null;
+        error: { code: string; message: string; hint?: string; title?: string } | null;
+        notice: string | null;
+        activeLayerId: string | null;
+        jobRunning: boolean;
+      };
+      coordinateAt(pixel: [number, number]): number[] | null;
+      pixelAt(coordinate: [number, number]): number[] | null;
+    };
+  }
+}
+
+export const CHROMIUM = process.env.SEGEARTH_CHROMIUM ?? '/usr/bin/chromium';
+export const SCREENSHOT_DIR = join(REPO_ROOT, 'docs', 'screenshots');
+export const OUTPUT_DIR = join(REPO_ROOT, 'e2e-output');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const s = statSync(join(dir, name));
+    if (s.isFile()) newest = Math.max(newest, s.mtimeMs);
+  }
+  return newest;
+}
+
+/** Runs `vite build` when dist-renderer is missing or older than the renderer or shared sources. */
+export function ensureRendererBuilt(): void {
+  const index = join(REPO_ROOT, 'dist-renderer', 'index.html');
+  const sources = Math.max(newestMtime(join(REPO_ROOT, 'src', 'renderer')), newestMtime(join(REPO_ROOT, 'src', 'shared')));
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
+
+export interface Session {
+  app: ServerApp;
+  context: BrowserContext;
+  page: Page;
+  dataDir: string;
+  profileDir: string;
+  close(): Promise<void>;
+}
+
+export async function startSession(options: Omit<ServerAppOptions, 'testHooks'>): Promise<Session> {
+  ensureRendererBuilt();
+  const dataDir = mkdtempSync(join(tmpdir(), 'segearth-e2e-data-'));
+  const profileDir = mkdtempSync(join(tmpdir(), 'segearth-e2e-profile-'));
+  const app = await startServerApp({ dataDir, ...options, testHooks: true });
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 860 },
+    deviceScaleFactor: 1,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (err) => console.error('[page error]', err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') console.error('[console]', msg.text());
+  });
+  await page.goto(app.server.url);
+  await waitForEvent(page, 'app-loaded');
+  return {
+    app,
+    context,
+    page,
+    dataDir,
+    profileDir,
+    async close() {
+      await context.close();
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(profileDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the app has emitted `name` at least `count` times in total. */
+export async function waitForEvent(page: Page, name: string, count = 1): Promise<void> {
+  await page.waitForFunction(
+    ([n, c]) => (window.SegEarthCI?.events.filter((e) => e === n).length ?? 0) >= (c as number),
+    [name, count] as const,
+    { timeout: 60_000, polling: 50 },
+  );
+}
+
+export async function eventCount(page: Page, name: string): Promise<number> {
+  return page.evaluate((n) => window.SegEarthCI?.events.filter((e) => e === n).length ?? 0, name);
+}
+
+/** Saves a screenshot to e2e-output/ and, when `doc` is set, to docs/screenshots/ (committed). */
+export async function screenshot(page: Page, name: string, doc = false): Promise<void> {
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  await page.screenshot({ path: join(OUTPUT_DIR, `${name}.png`) });
+  if (doc) {
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) });
+  }
+}
+
+/** RGBA of the map canvas at a CSS pixel of the map element. */
+export async function mapPixel(page: Page, pixel: number[]): Promise<number[]> {
+  return page.evaluate(([x, y]) => {
+    const mapEl = document.querySelector('[data-testid="map"]');
+    if (!mapEl) throw new Error('no map');
+    for (const canvas of Array.from(mapEl.querySelectorAll('canvas'))) {
+      const ctx = canvas.getContext('2d', { willReadFrequently: true });
+      if (!ctx) continue;
+      const scale = canvas.width / canvas.getBoundingClientRect().width;
+      const data = ctx.getImageData(Math.round(x! * scale), Math.round(y! * scale), 1, 1).data;
+      if (data[3]! > 0) return Array.from(data);
+    }
+    return [0, 0, 0, 0];
+  }, pixel);
+}
