@@ -5,7 +5,8 @@
  *   batch.json                  the plan (questions, model, options)
  *   journal.jsonl               one line per state change, the basis of --resume
  *   scenes/<scene>/q<k>.*       per-scene outputs for question k (1-based): .features.json (always; what merges
- *                               are built from), .gpkg, .geojson, .shp (+ .shx .dbf .prj .cpg), .mask.tif
+ *                               are built from), .gpkg, .geojson, .shp (+ .shx .dbf .prj .cpg), .probability.tif
+ *                               (format `mask`: the float32 probability raster on the scene grid)
  *   merged.gpkg                 one layer per question, every feature with its `source` scene
  *   summary.json, summary.csv   per (scene, question): status, time, polygons, total area, error
  *
@@ -37,7 +38,7 @@ export function itemOutput(scene: string, q: number, format: OutputFormat | 'fea
     case 'shp':
       return `${base}.shp`;
     case 'mask':
-      return `${base}.mask.tif`;
+      return `${base}.probability.tif`;
   }
 }
 
