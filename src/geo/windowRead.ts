@@ -174,13 +174,11 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
 
   // Masks: one for per-dataset masks, one per band otherwise, none when every band is all-valid.
   const maskBands: number[] = [];
-  if (!palette) {
-    for (const b of srcBands) {
-      if (!needsMask(info, b)) continue;
-      const perDataset = info.bands[b - 1]?.maskFlags?.includes('PER_DATASET') ?? false;
-      if (perDataset && maskBands.length > 0) continue;
-      maskBands.push(b);
-    }
+  for (const b of srcBands) {
+    if (!needsMask(info, b)) continue;
+    const perDataset = info.bands[b - 1]?.maskFlags?.includes('PER_DATASET') ?? false;
+    if (perDataset && maskBands.length > 0) continue;
+    maskBands.push(b);
   }
   const args = ['-of', 'MEM', '-srcwin', num(win.x), num(win.y), num(win.width), num(win.height), '-outsize', String(outW), String(outH)];
   args.push('-r', palette ? 'nearest' : opts.resampling);
@@ -190,9 +188,13 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
     for (const b of maskBands) args.push('-b', `mask,${b}`);
   }
 
+  // `-expand` takes a single band, so a palette band's nodata mask is read in a second pass.
+  const paletteMaskArgs = palette && maskBands.length > 0 ? [...args.slice(0, args.indexOf('-b')), '-b', 'mask,1'] : null;
   let out: gdal.Dataset;
+  let paletteMask: gdal.Dataset | null = null;
   try {
     out = await handle.use((ds) => gdal.translateAsync('', ds, args));
+    if (paletteMaskArgs) paletteMask = await handle.use((ds) => gdal.translateAsync('', ds, paletteMaskArgs));
   } catch (err) {
     throw classifyReadError(info.path, err);
   }
@@ -205,13 +207,15 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
       const alpha = out.bands.get(4).pixels.read(0, 0, outW, outH) as Uint8Array;
       for (let i = 0; i < n; i++) if (alpha[i] < 128) valid[i] = 0;
     }
-    maskBands.forEach((_, k) => {
-      const m = out.bands.get(srcBands.length + k + 1).pixels.read(0, 0, outW, outH) as BandData;
+    const masks = paletteMask ? [paletteMask.bands.get(1)] : palette ? [] : maskBands.map((_, k) => out.bands.get(srcBands.length + k + 1));
+    for (const band of masks) {
+      const m = band.pixels.read(0, 0, outW, outH) as BandData;
       for (let i = 0; i < n; i++) if (m[i] < 128) valid[i] = 0;
-    });
+    }
     if (!palette) markNaN(info, srcBands, bands, valid);
     return { width: outW, height: outH, bands, valid };
   } finally {
     out.close();
+    paletteMask?.close();
   }
 }
