@@ -15,6 +15,7 @@ const COMMANDS: CommandLoader[] = [
   () => import('./commands/ask.js'),
   () => import('./commands/batch.js'),
   () => import('./commands/merge.js'),
+  () => import('./commands/models.js'),
 ];
 
 process.exitCode = await runCli(process.argv, COMMANDS);

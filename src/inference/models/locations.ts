@@ -13,8 +13,8 @@
  *    - macOS:   `~/Library/Application Support/SegEarth Desktop/models`
  *    - Windows: `%APPDATA%\SegEarth Desktop\models`
  *    `SEGEARTH_DATA_DIR` replaces the whole data folder (settings, caches and models).
- * 3. The read-only `models/` shipped with the app (the repository's `models/` when running from source; the
- *    packaged app passes `process.resourcesPath/models`).
+ * 3. The read-only `models/` shipped with the app: `<resources>/models` in the packaged app, the repository's
+ *    `models/` when running from source; `SEGEARTH_SHIPPED_MODELS_DIR` overrides it.
  *
  * On macOS and Windows the data folder equals Electron's `app.getPath('userData')` for the product name
  * "SegEarth Desktop". On Linux Electron would use `~/.config`; models are data, not configuration, so we
@@ -84,8 +84,18 @@ export function userDataDir(inputs: LocationInputs = {}): string {
   }
 }
 
-/** The repository's (or unpacked app's) `models/` folder, found relative to this module. */
-export function defaultShippedDir(): string {
+/**
+ * The read-only bundles shipped with the app: `SEGEARTH_SHIPPED_MODELS_DIR` if set; in a packaged Electron app
+ * `<resources>/models` (electron-builder `extraResources`); otherwise the repository's `models/`, found
+ * relative to this module.
+ */
+export function defaultShippedDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const override = nonEmpty(env.SEGEARTH_SHIPPED_MODELS_DIR);
+  if (override) return path.resolve(override);
+  const resources = (process as { resourcesPath?: string }).resourcesPath;
+  if (resources && !resources.includes(`${path.sep}node_modules${path.sep}electron${path.sep}`)) {
+    return path.join(resources, 'models');
+  }
   // src/inference/models/locations.ts and dist/inference/models/locations.js are both three levels down.
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models');
 }
@@ -105,7 +115,7 @@ export function resolveModelLocations(inputs: LocationInputs = {}): ModelLocatio
     envDirs.length > 0
       ? envDirs.map((dir) => ({ dir, kind: 'env' as const, writable: true }))
       : [{ dir: p.join(dataDir, 'models'), kind: 'user', writable: true }];
-  const shipped = inputs.shippedDir === undefined ? defaultShippedDir() : inputs.shippedDir;
+  const shipped = inputs.shippedDir === undefined ? defaultShippedDir(env) : inputs.shippedDir;
   if (shipped !== null && !searchDirs.some((s) => s.dir === p.resolve(shipped))) {
     searchDirs.push({ dir: p.resolve(shipped), kind: 'shipped', writable: false });
   }
