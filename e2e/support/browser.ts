@@ -157,3 +157,21 @@ export async function mapPixel(page: Page, pixel: number[]): Promise<number[]> {
     return [0, 0, 0, 0];
   }, pixel);
 }
+
+/** Opens a raster through the browser file picker (as an analyst does) and waits until its tiles are drawn. */
+export async function openThroughPicker(page: Page, fileName: string): Promise<void> {
+  const before = await eventCount(page, 'layer-opened');
+  await page.getByTestId('open-raster').click();
+  await page.getByTestId('file-picker').waitFor();
+  await page.getByTestId('picker-file').filter({ hasText: fileName }).click();
+  await waitForEvent(page, 'layer-opened', before + 1);
+  await page.waitForFunction(() => (window.SegEarthCI?.map().tilesLoaded ?? 0) > 0);
+}
+
+/** Moves a range input with the keyboard (each step is what a user's arrow key does). */
+export async function stepSlider(page: Page, testId: string, steps: number): Promise<void> {
+  const slider = page.getByTestId(testId);
+  await slider.focus();
+  const key = steps < 0 ? 'ArrowLeft' : 'ArrowRight';
+  for (let i = 0; i < Math.abs(steps); i++) await slider.press(key);
+}

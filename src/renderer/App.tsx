@@ -11,7 +11,7 @@ import type { Connection } from './api';
 import { MapController, resultColor, type PointerInfo } from './map/mapController';
 import { crsLabel } from './map/proj';
 import { LayersPanel } from './panels/LayersPanel';
-import { QuestionPanel, type AoiMode } from './panels/QuestionPanel';
+import { QuestionPanel, type AoiMode, type Strategy } from './panels/QuestionPanel';
 import { FilePicker } from './panels/FilePicker';
 import { ExportDialog } from './panels/ExportDialog';
 import { ModelDialog } from './panels/ModelDialog';
@@ -198,7 +198,7 @@ export function App({ connection }: { connection: Connection }) {
   }, [aoiMode, state.activeLayerId]);
 
   const ask = useCallback(
-    async (question: string, aoiOverride?: Aoi, threshold?: number, minAreaM2?: number) => {
+    async (question: string, strategy: Strategy, aoiOverride?: Aoi, threshold?: number, minAreaM2?: number) => {
       const s = stateRef.current;
       const layerId = s.activeLayerId;
       if (!layerId) return;
@@ -218,6 +218,7 @@ export function App({ connection }: { connection: Connection }) {
           aoi,
           threshold: threshold ?? s.settings?.defaultThreshold ?? 0.5,
           minAreaM2: minAreaM2 ?? s.settings?.defaultMinAreaM2 ?? 0,
+          strategy,
         });
         currentJob.current = jobId;
         dispatch({ type: 'job-started', job: { jobId, layerId, question, progress: null, cancelling: false } });
@@ -330,13 +331,13 @@ export function App({ connection }: { connection: Connection }) {
           selectedResultId={state.selectedResultId}
           notice={state.notice}
           onAoiMode={setAoiMode}
-          onAsk={(q) => void ask(q)}
+          onAsk={(q, strategy) => void ask(q, strategy)}
           onCancel={() => {
             if (!state.job) return;
             dispatch({ type: 'job-cancelling' });
             void client.inference.cancel({ jobId: state.job.jobId }).catch((err: unknown) => showError(err, 'Could not cancel'));
           }}
-          onRerun={(r) => void ask(r.summary.question, r.summary.aoi, r.summary.threshold, r.summary.minAreaM2)}
+          onRerun={(r) => void ask(r.summary.question, r.summary.strategy, r.summary.aoi, r.summary.threshold, r.summary.minAreaM2)}
           onDelete={(id) => {
             void client.inference
               .deleteResult({ resultId: id })

@@ -128,6 +128,7 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
         layerId: layer.id,
         question: args.question,
         aoi: args.aoi,
+        strategy: args.strategy,
         createdAt: new Date().toISOString(),
         modelId: run.modelId,
         executionProvider: run.executionProvider,

@@ -12,6 +12,14 @@ import { formatArea, formatDuration } from '../format';
 import { ResultTools } from './ResultTools';
 
 export type AoiMode = 'scene' | 'view' | 'rectangle' | 'polygon';
+export type Strategy = 'auto' | 'single-pass' | 'tiled' | 'coarse-to-fine';
+
+const STRATEGIES: ReadonlyArray<readonly [Strategy, string]> = [
+  ['auto', 'Automatic'],
+  ['single-pass', 'One pass over the area (fast, coarser on large areas)'],
+  ['tiled', 'Full resolution, tile by tile (slow, sharpest)'],
+  ['coarse-to-fine', 'Coarse pass, then full resolution where something was found'],
+];
 
 export interface QuestionPanelProps {
   model: ModelStatus | null;
@@ -23,7 +31,7 @@ export interface QuestionPanelProps {
   selectedResultId: string | null;
   notice: string | null;
   onAoiMode(mode: AoiMode): void;
-  onAsk(question: string): void;
+  onAsk(question: string, strategy: Strategy): void;
   onCancel(): void;
   onRerun(result: ResultView): void;
   onDelete(resultId: string): void;
@@ -58,6 +66,7 @@ function NoModel(props: { model: ModelStatus; onModelSettings(): void }) {
 
 export function QuestionPanel(props: QuestionPanelProps) {
   const [question, setQuestion] = useState('');
+  const [strategy, setStrategy] = useState<Strategy>('auto');
   const model = props.model;
   const ready = model?.state === 'ready';
   const examples = model ? exampleQuestions(model.variant, model.examples) : [];
@@ -77,7 +86,7 @@ export function QuestionPanel(props: QuestionPanelProps) {
           <form
             onSubmit={(e) => {
               e.preventDefault();
-              if (question.trim()) props.onAsk(question.trim());
+              if (question.trim()) props.onAsk(question.trim(), strategy);
             }}
           >
             <textarea
@@ -89,7 +98,7 @@ export function QuestionPanel(props: QuestionPanelProps) {
               aria-label="Question"
               data-testid="question-input"
               onKeyDown={(e) => {
-                if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && question.trim()) props.onAsk(question.trim());
+                if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && question.trim()) props.onAsk(question.trim(), strategy);
               }}
             />
             {examples.length > 0 ? (
@@ -118,6 +127,16 @@ export function QuestionPanel(props: QuestionPanelProps) {
               ))}
               {needsDrawing ? <p className="hint">Draw the {props.aoiMode} on the map{props.aoiMode === 'polygon' ? ' (double-click to finish)' : ''}.</p> : null}
             </fieldset>
+            <label className="block">
+              Detail{' '}
+              <select value={strategy} onChange={(e) => setStrategy(e.target.value as Strategy)} data-testid="strategy">
+                {STRATEGIES.map(([id, label]) => (
+                  <option key={id} value={id}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </label>
             <button type="submit" className="primary" disabled={!!props.job || !question.trim() || needsDrawing} data-testid="ask">
               Ask
             </button>
@@ -126,7 +145,7 @@ export function QuestionPanel(props: QuestionPanelProps) {
             <div className="progress" data-testid="progress">
               <div className="progress-text">
                 <strong>{progress?.message ?? 'Starting…'}</strong>
-                {progress && progress.tileCount > 1 ? (
+                {progress && progress.tileCount > 1 && !/tile/i.test(progress.message) ? (
                   <span>
                     {' '}
                     · tile {Math.min(progress.tileIndex + 1, progress.tileCount)} of {progress.tileCount}
@@ -170,8 +189,8 @@ export function QuestionPanel(props: QuestionPanelProps) {
                 <button type="button" className="icon" title="Ask again" disabled={!!props.job || !ready} onClick={() => props.onRerun(r)}>
                   ↻
                 </button>
-                <button type="button" className="icon" title="Delete" onClick={() => props.onDelete(r.summary.id)}>
-                  🗑
+                <button type="button" className="icon" title="Delete this result" onClick={() => props.onDelete(r.summary.id)}>
+                  ✕
                 </button>
               </li>
             ))}

@@ -71,13 +71,16 @@ export type Aoi = z.infer<typeof AoiSchema>;
 export const ThresholdSchema = z.number().gt(0).lt(1);
 export const MinAreaSchema = z.number().min(0);
 
+/** How a scene is run: one resampled pass, full-resolution tiles, or a coarse pass refined where needed. */
+export const StrategySchema = z.enum(['auto', 'single-pass', 'tiled', 'coarse-to-fine']);
+
 export const AskRequestSchema = z.object({
   layerId: IdSchema,
   question: z.string().trim().min(1, 'type a question first').max(2000, 'questions are limited to 2000 characters'),
   aoi: AoiSchema,
   threshold: ThresholdSchema.default(0.5),
   minAreaM2: MinAreaSchema.default(0),
-  strategy: z.enum(['auto', 'single-pass', 'tiled', 'coarse-to-fine']).default('auto'),
+  strategy: StrategySchema.default('auto'),
 });
 export type AskRequest = z.input<typeof AskRequestSchema>;
 
@@ -90,6 +93,7 @@ export const ResultSummarySchema = z.object({
   layerId: IdSchema,
   question: z.string(),
   aoi: AoiSchema,
+  strategy: StrategySchema,
   createdAt: z.string(),
   modelId: z.string(),
   executionProvider: z.string(),

@@ -1,0 +1,185 @@
+/**
+ * Browser end-to-end with the real inference runtime and the tiny test bundle (random weights): ask a
+ * question through the question panel, see polygons at the right map coordinates (read back through the
+ * map and checked against an independent vectorisation of the probability raster), move the threshold
+ * slider and see them change without a model re-run, export GeoJSON and check it with `ogrinfo`, cancel a
+ * long tiled run.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import gdal from 'gdal-async';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
+import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
+import { createSparseRaster } from '../../test/support/syntheticRaster.js';
+import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
+import { eventCount, openThroughPicker, screenshot, startSession, stepSlider, waitForEvent, type Session } from '../support/browser.js';
+
+const GT: [number, number, number, number, number, number] = [300000, 2, 0, 4200000, 0, -2];
+const SIZE = 768;
+
+function makeScene(path: string): void {
+  const ds = gdal.open(path, 'w', 'GTiff', SIZE, SIZE, 3, gdal.GDT_Byte);
+  ds.srs = gdal.SpatialReference.fromEPSG(32631);
+  ds.geoTransform = GT;
+  for (let b = 1; b <= 3; b++) {
+    const data = new Uint8Array(SIZE * SIZE);
+    for (let y = 0; y < SIZE; y++) {
+      for (let x = 0; x < SIZE; x++) {
+        const river = Math.abs(y - (300 + 80 * Math.sin(x / 90))) < 25;
+        const field = x > 480 && y > 450;
+        data[y * SIZE + x] = river ? [40, 80, 160][b - 1]! : field ? [200, 180, 90][b - 1]! : [70, 120, 60][b - 1]! + ((x * 7 + y * 13) % 23);
+      }
+    }
+    ds.bands.get(b).pixels.write(0, 0, SIZE, SIZE, data);
+  }
+  ds.close();
+}
+
+let dir: string;
+let session: Session;
+
+beforeAll(async () => {
+  const bundle = await ensureTinyBundle();
+  dir = mkdtempSync(join(tmpdir(), 'segearth-e2e-ask-'));
+  makeScene(join(dir, 'river_utm31.tif'));
+  // A large, empty scene for the cancellation test: many full-resolution tiles.
+  createSparseRaster(join(dir, 'large_utm31.tif'), 8192, 8192, { srs: 32631, geoTransform: [300000, 1, 0, 4200000, 0, -1], bandCount: 3 });
+  session = await startSession({ roots: [dir], runtime: createRuntimeAdapter({ defaultModelDir: bundle }) });
+});
+
+afterAll(async () => {
+  await session?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+type Extent = [number, number, number, number];
+const within = (inner: number[], outer: number[], tol: number): boolean =>
+  inner[0]! >= outer[0]! - tol && inner[1]! >= outer[1]! - tol && inner[2]! <= outer[2]! + tol && inner[3]! <= outer[3]! + tol;
+
+function cachedProbability(resultId: string): string {
+  const path = join(session.dataDir, 'cache', 'results', `${resultId}.probability.tif`);
+  expect(existsSync(path)).toBe(true);
+  return path;
+}
+
+async function mapResult(resultId: string) {
+  return session.page.evaluate((id) => window.SegEarthCI!.map().results[id]!, resultId);
+}
+
+describe('asking a question in the browser (tiny test bundle)', () => {
+  let resultId = '';
+
+  it('answers with polygons at the right map coordinates', async () => {
+    const { page } = session;
+    await openThroughPicker(page, 'river_utm31.tif');
+    await page.getByTestId('question-input').fill('where could flood water spread?');
+    await page.getByTestId('ask').click();
+    await waitForEvent(page, 'job-started');
+    await waitForEvent(page, 'result');
+    const state = await page.evaluate(() => window.SegEarthCI!.state());
+    expect(state.results).toHaveLength(1);
+    const summary = state.results[0]!.summary;
+    resultId = summary.id;
+    expect(summary.threshold).toBe(0.5);
+
+    // Independent check: vectorise the cached probability raster here, with GDAL, at the same threshold.
+    const reference = await maskToPolygons({ kind: 'file', path: cachedProbability(resultId) }, { threshold: 0.5, minAreaM2: 0 });
+    const onMap = await mapResult(resultId);
+    expect(onMap.features.length).toBe(reference.features.length);
+    expect(summary.featureCount).toBe(reference.features.length);
+    const bounds: Extent = [GT[0], GT[3] + SIZE * GT[5], GT[0] + SIZE * GT[1], GT[3]];
+    for (const f of onMap.features) expect(within(f.extent, bounds, 1e-6)).toBe(true);
+    const refExtents = reference.features
+      .map((f) => {
+        const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0]! : f.geometry.coordinates.flatMap((p) => p[0]!);
+        const xs = ring.map((p) => p[0]);
+        const ys = ring.map((p) => p[1]);
+        return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+      })
+      .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+    const mapExtents = onMap.features.map((f) => f.extent).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+    mapExtents.forEach((e, i) => e.forEach((v, k) => expect(Math.abs(v - refExtents[i]![k]!)).toBeLessThan(1e-6)));
+    if (summary.featureCount === 0) await expect(page.getByTestId('nothing-found').innerText()).resolves.toContain('The model found nothing matching');
+    await screenshot(page, 'ask-result', true);
+  });
+
+  it('redraws the polygons live when the threshold slider moves (no model re-run)', async () => {
+    const { page } = session;
+    const before = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const jobsBefore = await eventCount(page, 'job-started');
+    const { maxProbability } = before;
+    // Down to a threshold under the highest probability, so that polygons must exist.
+    const target = Math.max(0.05, Math.min(0.45, Math.floor((maxProbability - 0.02) * 100) / 100));
+    const steps = Math.round((target - 0.5) * 100);
+    await stepSlider(page, 'threshold', steps);
+    await page.waitForFunction((t) => Math.abs(window.SegEarthCI!.state().results[0]!.summary.threshold - t) < 1e-9, target);
+    const after = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    expect(after.featureCount).toBeGreaterThan(0);
+    expect(after.totalAreaM2).toBeGreaterThan(before.totalAreaM2);
+    const reference = await maskToPolygons({ kind: 'file', path: cachedProbability(resultId) }, { threshold: target, minAreaM2: 0 });
+    expect((await mapResult(resultId)).features.length).toBe(reference.features.length);
+    expect(after.featureCount).toBe(reference.features.length);
+    expect(await eventCount(page, 'job-started')).toBe(jobsBefore); // the model did not run again
+    await expect(page.getByTestId('threshold-value').innerText()).resolves.toBe(`${Math.round(target * 100)} %`);
+
+    // A minimum area removes the small polygons.
+    await stepSlider(page, 'min-area', 60); // 10^(60/20) = 1000 m²
+    await page.waitForFunction(() => window.SegEarthCI!.state().results[0]!.summary.minAreaM2 === 1000);
+    const filtered = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const feats = (await mapResult(resultId)).features;
+    for (const f of feats) expect(Number(f.properties.area_m2)).toBeGreaterThanOrEqual(1000);
+    expect(filtered.featureCount).toBe(feats.length);
+    await page.getByTestId('heatmap').check();
+    await page.waitForFunction((id) => window.SegEarthCI!.map().results[id]!.heatmap, resultId);
+    await screenshot(page, 'threshold-and-heatmap', true);
+    await page.getByTestId('heatmap').uncheck();
+  });
+
+  it('exports GeoJSON that ogrinfo reads back with the same polygons', async () => {
+    const { page } = session;
+    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    await page.getByTestId('export-open').click();
+    await page.getByTestId('export-dialog').waitFor();
+    await page.getByTestId('format-geojson').check();
+    const out = join(dir, 'flood.geojson');
+    await page.getByTestId('export-path').fill(out);
+    await screenshot(page, 'export-dialog', true);
+    await page.getByTestId('export-run').click();
+    await page.getByTestId('export-done').waitFor();
+    const info = execFileSync('ogrinfo', ['-ro', '-so', '-al', out], { encoding: 'utf8' });
+    expect(info).toContain(`Feature Count: ${summary.featureCount}`);
+    expect(info).toMatch(/WGS 84|EPSG.*4326/);
+    const geojson = JSON.parse(readFileSync(out, 'utf8')) as { features: Array<{ properties: Record<string, unknown> }> };
+    expect(geojson.features).toHaveLength(summary.featureCount);
+    expect(geojson.features[0]?.properties.question).toBe('where could flood water spread?');
+    // Exporting again to the same file without "replace" is refused with a clear message.
+    await page.getByTestId('export-run').click();
+    await page.getByTestId('export-error').waitFor();
+    await expect(page.getByTestId('export-error').innerText()).resolves.toMatch(/exists/i);
+    await page.keyboard.press('Escape');
+  });
+
+  it('cancels a long run and keeps nothing from it', async () => {
+    const { page } = session;
+    await openThroughPicker(page, 'large_utm31.tif');
+    await page.getByTestId('question-input').fill('which roofs could hold solar panels?');
+    await page.getByTestId('strategy').selectOption('tiled');
+    const started = await eventCount(page, 'job-started');
+    await page.getByTestId('ask').click();
+    await waitForEvent(page, 'job-started', started + 1);
+    await page.getByTestId('progress').waitFor();
+    await page.waitForFunction(() => /tile \d+ of \d+/.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''));
+    await screenshot(page, 'progress', true);
+    await page.getByTestId('cancel').click();
+    await waitForEvent(page, 'cancelled');
+    await expect(page.getByTestId('notice').innerText()).resolves.toContain('Cancelled');
+    const state = await page.evaluate(() => window.SegEarthCI!.state());
+    expect(state.jobRunning).toBe(false);
+    expect(state.results.filter((r) => r.summary.id !== resultId)).toHaveLength(0);
+    const cache = join(session.dataDir, 'cache', 'results');
+    expect(readdirSync(cache).filter((f) => !f.startsWith(resultId))).toEqual([]);
+  });
+});
