@@ -51,8 +51,22 @@ export async function runCli(argv: string[], commands: CommandLoader[], io: CliI
   process.on('SIGINT', onSigint);
   const context: CliContext = { out: io.out, err: io.err, signal: controller.signal };
   const program = createProgram(io);
+  let unknownCommandNote = '';
   try {
-    for (const load of commands) (await load()).register(program, context);
+    // A command module that fails to load (a broken optional dependency) must not take the other commands
+    // down: it is skipped, and named if the user asked for a command that is then unknown.
+    const loadFailures: string[] = [];
+    for (const load of commands) {
+      try {
+        (await load()).register(program, context);
+      } catch (err) {
+        loadFailures.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    if (loadFailures.length > 0 && process.env.SEGEARTH_DEBUG) {
+      for (const failure of loadFailures) io.err(`debug: a command failed to load: ${failure}\n`);
+    }
+    unknownCommandNote = loadFailures.length > 0 ? `  note: ${loadFailures.length} command module(s) failed to load: ${loadFailures.join('; ')}\n` : '';
     if (argv.length <= 2) {
       io.err(program.helpInformation());
       return EXIT.USAGE;
@@ -63,6 +77,7 @@ export async function runCli(argv: string[], commands: CommandLoader[], io: CliI
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT.OK;
       io.err(`  hint: run "segearth ${commandPath(argv)}--help" for the usage.\n`);
+      if (err.code === 'commander.unknownCommand') io.err(unknownCommandNote);
       return EXIT.USAGE;
     }
     return reportError(err, io.err);
