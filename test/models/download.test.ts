@@ -156,6 +156,30 @@ describe('ModelStore.download', () => {
     expect((await ok.download(server.url, { sha256: sha256(archive) })).id).toBe('er-fp32');
   });
 
+  it('cancels through an AbortSignal, keeping the partial for a later resume', async () => {
+    server = await serveFile(archive);
+    server.stallNext(70_000);
+    const store = new ModelStore({ locations: ts.locations });
+    const controller = new AbortController();
+    const err = await caught(
+      store.download(server.url, {
+        sha256: sha256(archive),
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase === 'download' && e.done === 70_000) controller.abort();
+        },
+      }),
+    );
+    expect(isSegEarthError(err, 'CANCELLED')).toBe(true);
+    const p = stagingPaths(ts.locations.stagingDir, sha256(archive));
+    const kept = (await stat(p.partial)).size;
+    expect(kept).toBe(70_000);
+    expect(await stagingFiles()).toEqual([path.basename(p.partial), path.basename(p.record)]);
+    const m = await store.download(server.url, { sha256: sha256(archive) });
+    expect(m.verify.state).toBe('verified');
+    expect(server.requests.at(-1)?.headers.range).toBe(`bytes=${kept}-`);
+  });
+
   it('reports HTTP errors with the status and keeps nothing', async () => {
     server = await serveFile(archive);
     const store = new ModelStore({ locations: ts.locations });

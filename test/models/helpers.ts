@@ -159,6 +159,8 @@ export interface FileServer {
   readonly sent: number[];
   /** Cut the next `count` responses after `afterBytes` bytes of body (socket destroyed). */
   cutNext(count: number, afterBytes: number): void;
+  /** Stall the next response after `afterBytes` bytes of body: the connection stays open, nothing more is sent. */
+  stallNext(afterBytes: number): void;
   /** Replace the served content (and its ETag). */
   setContent(content: Buffer): void;
   close(): Promise<void>;
@@ -178,6 +180,7 @@ export async function serveFile(content: Buffer, options: FileServerOptions = {}
   const sent: number[] = [];
   let cuts = 0;
   let cutAfter = 0;
+  let stallAfter: number | null = null;
   const server: Server = createServer((req, res) => {
     requests.push({ method: req.method ?? 'GET', headers: req.headers });
     const idx = sent.push(0) - 1;
@@ -210,6 +213,12 @@ export async function serveFile(content: Buffer, options: FileServerOptions = {}
       return;
     }
     const slice = body.subarray(start);
+    if (stallAfter !== null) {
+      sent[idx] = Math.min(stallAfter, slice.length);
+      res.write(slice.subarray(0, stallAfter));
+      stallAfter = null;
+      return; // never ends: the client has to give up
+    }
     if (cuts > 0) {
       cuts--;
       const part = slice.subarray(0, cutAfter);
@@ -232,6 +241,9 @@ export async function serveFile(content: Buffer, options: FileServerOptions = {}
     cutNext(count, afterBytes) {
       cuts = count;
       cutAfter = afterBytes;
+    },
+    stallNext(afterBytes) {
+      stallAfter = afterBytes;
     },
     setContent(c) {
       body = c;

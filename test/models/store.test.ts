@@ -275,7 +275,8 @@ describe('ModelStore locations, defaults and removal', () => {
     const store = new ModelStore({ locations: ts.locations });
     await mkdir(path.join(ts.locations.stagingDir, 'import-x-1'), { recursive: true });
     await writeFile(path.join(ts.locations.stagingDir, `${sha256('a')}.partial`), 'abc');
-    expect(await store.cleanStaging()).toEqual(['import-x-1']);
+    await writeFile(path.join(ts.locations.stagingDir, `${sha256('b')}.archive`), 'abc');
+    expect((await store.cleanStaging()).sort()).toEqual([`${sha256('b')}.archive`, 'import-x-1']);
     expect(await readdir(ts.locations.stagingDir)).toEqual([`${sha256('a')}.partial`]);
   });
 

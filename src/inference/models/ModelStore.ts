@@ -232,7 +232,10 @@ export class ModelStore {
     return null;
   }
 
-  /** Deletes leftovers of interrupted imports and removals (never `.partial` downloads, which resume). */
+  /**
+   * Deletes leftovers of interrupted imports and removals, and finished downloads whose install was interrupted
+   * (never `.partial` downloads, which resume).
+   */
   async cleanStaging(): Promise<string[]> {
     const removed: string[] = [];
     let entries: string[];
@@ -242,7 +245,8 @@ export class ModelStore {
       return removed;
     }
     for (const name of entries) {
-      if (/^(import|unpack|remove)-/.test(name)) {
+      const orphanArchive = name.endsWith('.archive') && !entries.includes(name.replace(/\.archive$/, '.lock'));
+      if (/^(import|unpack|remove)-/.test(name) || orphanArchive) {
         await rm(path.join(this.locations.stagingDir, name), { recursive: true, force: true });
         removed.push(name);
       }

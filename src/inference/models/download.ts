@@ -82,32 +82,40 @@ export async function downloadVerified(options: DownloadOptions): Promise<string
   const paths = stagingPaths(options.stagingDir, sha256);
   const releaseLock = acquireLock(paths.lock, options.url);
   try {
-    await fetchToPartial(options, sha256, paths);
-    const total = (await stat(paths.partial)).size;
-    let done = 0;
-    const actual = await sha256File(
-      paths.partial,
-      (n) => {
-        done += n;
-        options.onProgress?.({ phase: 'hash', done, total, message: 'checking sha256' });
-      },
-      options.signal,
-    );
-    if (actual !== sha256) {
-      await rm(paths.partial, { force: true });
-      await rm(paths.record, { force: true });
-      throw new SegEarthError(
-        'CHECKSUM_MISMATCH',
-        `The file downloaded from ${options.url} has sha256 ${actual}, expected ${sha256}; it was deleted and nothing was installed.`,
-        { hint: 'Check that the URL and the checksum belong to the same bundle release, then download again.' },
-      );
-    }
-    await rename(paths.partial, paths.done);
-    await rm(paths.record, { force: true });
-    return paths.done;
+    return await fetchAndCheck(options, sha256, paths);
+  } catch (err) {
+    if (options.signal?.aborted && !(err instanceof SegEarthError)) throw cancelled(await sizeOf(paths.partial), err);
+    throw err;
   } finally {
     releaseLock();
   }
+}
+
+/** Downloads into the partial file, then checks its sha256 and renames it to `<sha256>.archive`. */
+async function fetchAndCheck(options: DownloadOptions, sha256: string, paths: ReturnType<typeof stagingPaths>): Promise<string> {
+  await fetchToPartial(options, sha256, paths);
+  const total = (await stat(paths.partial)).size;
+  let done = 0;
+  const actual = await sha256File(
+    paths.partial,
+    (n) => {
+      done += n;
+      options.onProgress?.({ phase: 'hash', done, total, message: 'checking sha256' });
+    },
+    options.signal,
+  );
+  if (actual !== sha256) {
+    await rm(paths.partial, { force: true });
+    await rm(paths.record, { force: true });
+    throw new SegEarthError(
+      'CHECKSUM_MISMATCH',
+      `The file downloaded from ${options.url} has sha256 ${actual}, expected ${sha256}; it was deleted and nothing was installed.`,
+      { hint: 'Check that the URL and the checksum belong to the same bundle release, then download again.' },
+    );
+  }
+  await rename(paths.partial, paths.done);
+  await rm(paths.record, { force: true });
+  return paths.done;
 }
 
 async function fetchToPartial(
