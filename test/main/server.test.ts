@@ -48,7 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
@@ -58,7 +58,7 @@ interface Body {
   result?: { mode?: string };
   error: { code: string; message: string };
 }
-const json = async (res: Response): Promise<Body> => (await json(res)) as Body;
+const json = async (res: Response): Promise<Body> => (await res.json()) as Body;
 const auth = (): Record<string, string> => ({ authorization: `Bearer ${server.token}` });
 
 function httpClient() {
