@@ -74,10 +74,40 @@ const sessionOptions: ort.InferenceSession.SessionOptions = {
   interOpNumThreads: 1,
 };
 
+function emptyPast(m: Manifest): ort.Tensor[] {
+  const a = m.architecture;
+  return Array.from({ length: 2 * a.numLayers }, () => new ort.Tensor('float32', new Float32Array(0), [1, a.numKeyValueHeads, 0, a.headDim]));
+}
+
+/** Runs rows [start, end) of `embeds` ([T, H] row-major) through the llm graph with the given past. */
+async function runLlm(
+  session: ort.InferenceSession,
+  m: Manifest,
+  embeds: Float32Array,
+  start: number,
+  end: number,
+  past: ort.Tensor[],
+): Promise<{ last: Float32Array; present: ort.Tensor[] }> {
+  const a = m.architecture;
+  const h = a.hiddenSize;
+  const feeds: Record<string, ort.Tensor> = {
+    inputs_embeds: new ort.Tensor('float32', embeds.slice(start * h, end * h), [1, end - start, h]),
+    position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: end - start }, (_, i) => BigInt(start + i)), [1, end - start]),
+  };
+  for (let i = 0; i < a.numLayers; i++) {
+    feeds[kvName(m.kvCache.pastKey, i)] = past[2 * i]!;
+    feeds[kvName(m.kvCache.pastValue, i)] = past[2 * i + 1]!;
+  }
+  const out = await session.run(feeds);
+  const present = Array.from({ length: a.numLayers }, (_, i) => [out[kvName(m.kvCache.presentKey, i)]!, out[kvName(m.kvCache.presentValue, i)]!]).flat();
+  return { last: f32(out.last_hidden_state), present };
+}
+
 describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu)', () => {
   let work: string;
   let full: string;
   let graphsOnly: string;
+  let int8: string;
   let manifest: Manifest;
   let official: SafetensorsFile;
   let officialWeights: SafetensorsFile;
@@ -89,9 +119,11 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
     work = await mkdtemp(join(tmpdir(), 'segearth-export-'));
     full = join(work, 'full');
     graphsOnly = join(work, 'graphs-only');
+    int8 = join(work, 'int8');
     const common = ['-m', 'tools.export.fixture_bundle', '--official', OFFICIAL, '--phi', PHI];
     await python([...common, '-o', full]);
     await python([...common, '-o', graphsOnly, '--graphs-only']);
+    await python([...common, '-o', int8, '--llm-int8']);
     manifest = ManifestSchema.parse(JSON.parse(await readFile(join(full, 'manifest.json'), 'utf8')));
     [official, officialWeights, phi, phiWeights] = await Promise.all([
       SafetensorsFile.load(join(OFFICIAL, 'io.safetensors')),
@@ -167,28 +199,11 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
   it('llm graph reproduces transformers PhiModel, and chunked runs with the KV cache equal one pass', async () => {
     const session = await ort.InferenceSession.create(join(full, manifest.graphs.llm.file), sessionOptions);
     const a = manifest.architecture;
-    const embeds = phi.float32('inputs_embeds');
     const t = phi.info('inputs_embeds').shape[1]!;
     const h = a.hiddenSize;
-    const empty = new Float32Array(0);
-    const run = async (start: number, end: number, past: ort.Tensor[]): Promise<{ last: Float32Array; present: ort.Tensor[] }> => {
-      const feeds: Record<string, ort.Tensor> = {
-        inputs_embeds: new ort.Tensor('float32', embeds.slice(start * h, end * h), [1, end - start, h]),
-        position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: end - start }, (_, i) => BigInt(start + i)), [1, end - start]),
-      };
-      for (let i = 0; i < a.numLayers; i++) {
-        feeds[kvName(manifest.kvCache.pastKey, i)] = past[2 * i]!;
-        feeds[kvName(manifest.kvCache.pastValue, i)] = past[2 * i + 1]!;
-      }
-      const out = await session.run(feeds);
-      const present = Array.from({ length: a.numLayers }, (_, i) => [
-        out[kvName(manifest.kvCache.presentKey, i)]!,
-        out[kvName(manifest.kvCache.presentValue, i)]!,
-      ]).flat();
-      return { last: f32(out.last_hidden_state), present };
-    };
+    const run = (start: number, end: number, past: ort.Tensor[]) => runLlm(session, manifest, phi.float32('inputs_embeds'), start, end, past);
     try {
-      const none = Array.from({ length: 2 * a.numLayers }, () => new ort.Tensor('float32', empty, [1, a.numKeyValueHeads, 0, a.headDim]));
+      const none = emptyPast(manifest);
       const single = await run(0, t, none);
       const d = diff(single.last, phi.float32('last_hidden_from_embeds'), 1e-4);
       console.log(`[onnxParity] llm last_hidden_from_embeds ${d.maxAbs.toExponential(2)}`);
@@ -220,7 +235,8 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
   });
 
   it('the embedding table and prefix cache match the Phi weights', async () => {
-    const table = new Float32Array((await readFile(join(full, manifest.embeddings.file))).buffer.slice(0));
+    const raw = await readFile(join(full, manifest.embeddings.file));
+    const table = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     expect(diff(table, phiWeights.float32('model.embed_tokens.weight'), 0).outside).toBe(0);
     const prefix = await SafetensorsFile.load(join(full, manifest.prefixCache.file));
     expect(prefix.info(kvName(manifest.kvCache.pastKey, 0)).shape).toEqual([
@@ -243,6 +259,59 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
     for (const f of written) {
       const [a, b] = await Promise.all([readFile(join(full, f)), readFile(join(graphsOnly, f))]);
       expect(b.equals(a), f).toBe(true);
+    }
+  });
+  it('weight-only int8 llm (MatMulNBits): measured cost on the fixtures', async () => {
+    const q = ManifestSchema.parse(JSON.parse(await readFile(join(int8, 'manifest.json'), 'utf8')));
+    expect(q.graphs.llm.precision).toBe('int8-weight-only');
+    const [llm32Size, llm8Size] = await Promise.all([readFile(join(full, 'llm.onnx.data')), readFile(join(int8, 'llm.onnx.data'))]);
+    const s32 = await ort.InferenceSession.create(join(full, manifest.graphs.llm.file), sessionOptions);
+    const s8 = await ort.InferenceSession.create(join(int8, q.graphs.llm.file), sessionOptions);
+    const head = await ort.InferenceSession.create(join(full, manifest.graphs.head.file), sessionOptions);
+    try {
+      const embeds = phi.float32('inputs_embeds');
+      const t = phi.info('inputs_embeds').shape[1]!;
+      const h = manifest.architecture.hiddenSize;
+      const r32 = await runLlm(s32, manifest, embeds, 0, t, emptyPast(manifest));
+      const r8 = await runLlm(s8, q, embeds, 0, t, emptyPast(q));
+      const hiddenDiff = diff(r8.last, phi.float32('last_hidden_from_embeds'), Infinity).maxAbs;
+      // chunked == single pass holds for the int8 graph as well
+      const first = await runLlm(s8, q, embeds, 0, 20, emptyPast(q));
+      const second = await runLlm(s8, q, embeds, 20, t, first.present);
+      expect(diff(second.last, r8.last.subarray(20 * h), 1e-5).outside).toBe(0);
+      // mask effect: the last 7 rows stand in for question + [SEG]; same image features, fp32 head
+      const maskFrom = async (last: Float32Array): Promise<Float32Array> => {
+        const out = await head.run({
+          refer_hidden: new ort.Tensor('float32', last.slice((t - 7) * h), [1, 7, h]),
+          res5: tensor(official, 'res5'),
+          mask_features: tensor(official, 'mask_features'),
+          ms0: tensor(official, 'ms0'),
+          ms1: tensor(official, 'ms1'),
+          ms2: tensor(official, 'ms2'),
+        });
+        return f32(out.mask_logits_256);
+      };
+      const [m32, m8] = await Promise.all([maskFrom(r32.last), maskFrom(r8.last)]);
+      let inter = 0;
+      let union = 0;
+      for (let i = 0; i < m32.length; i++) {
+        const a = m32[i]! > 0;
+        const b = m8[i]! > 0;
+        if (a && b) inter++;
+        if (a || b) union++;
+      }
+      const iou = union === 0 ? 1 : inter / union;
+      const maskDiff = diff(m8, m32, Infinity).maxAbs;
+      console.log(
+        `[onnxParity] int8 llm: data ${llm8Size.byteLength} vs ${llm32Size.byteLength} bytes (fp32), ` +
+          `last_hidden max|diff| vs PhiModel ${hiddenDiff.toExponential(2)}, mask_logits_256 max|diff| ${maskDiff.toExponential(2)}, mask IoU ${iou.toFixed(4)}`,
+      );
+      expect(llm8Size.byteLength).toBeLessThan(llm32Size.byteLength / 3);
+      expect(hiddenDiff).toBeGreaterThan(0); // it is quantized...
+      expect(hiddenDiff).toBeLessThan(0.1); // ...but close
+      expect(iou).toBeGreaterThan(0.95);
+    } finally {
+      await Promise.all([s32.release(), s8.release(), head.release()]);
     }
   });
 });

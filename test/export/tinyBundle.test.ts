@@ -44,7 +44,7 @@ describe.skipIf(reason !== undefined)('tiny test bundle', () => {
     const seg = manifest.tokenizer.specialTokens.seg;
     expect(tokenizer.encode('[SEG]', { add_special_tokens: false }).ids).toEqual([seg.id]);
     const q = ' Where could the planes park?';
-    const ids = tokenizer.encode(q, { add_special_tokens: false }).ids;
+    const ids: number[] = tokenizer.encode(q, { add_special_tokens: false }).ids;
     expect(ids.length).toBeGreaterThan(3);
     expect(ids.length).toBeLessThan(q.length); // merges apply
     expect(ids.every((i) => i >= 0 && i < manifest.tokenizer.vocabSize)).toBe(true);
@@ -56,10 +56,11 @@ describe.skipIf(reason !== undefined)('tiny test bundle', () => {
   it('stores the prefix cache of the first prompt chunk, equal to a fresh llm run', async () => {
     const first = manifest.prompt.chunks[0];
     if (first?.kind !== 'text') throw new Error('first chunk must be text');
-    const ids = tokenizer.encode(first.text, { add_special_tokens: false }).ids;
+    const ids: number[] = tokenizer.encode(first.text, { add_special_tokens: false }).ids;
     expect(manifest.prefixCache.tokenIds).toEqual(ids);
     const a = manifest.architecture;
-    const table = new Float32Array((await readFile(join(dir, manifest.embeddings.file))).buffer.slice(0));
+    const raw = await readFile(join(dir, manifest.embeddings.file));
+    const table = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     const embeds = new Float32Array(ids.length * a.hiddenSize);
     ids.forEach((id, i) => embeds.set(table.subarray(id * a.hiddenSize, (id + 1) * a.hiddenSize), i * a.hiddenSize));
     const session = await ort.InferenceSession.create(join(dir, manifest.graphs.llm.file), { intraOpNumThreads: 1 });

@@ -1,7 +1,7 @@
 """Export a downloaded SegEarth-R1 checkpoint to a model bundle.
 
     /usr/bin/python3 -m tools.export <checkpoint-dir> -o models/segearth-r1-earthreason [--variant earthreason]
-        [--id ID] [--name NAME] [--graphs-only] [--threads N]
+        [--id ID] [--name NAME] [--graphs-only] [--llm-int8] [--threads N]
 
 `--graphs-only` writes the three .onnx graphs and weights.json but no weight data (see docs/MODEL_BUNDLE.md,
 "Weight map"). Needs torch, numpy, onnx, and node (the prefix token ids are computed with the runtime's own
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name")
     ap.add_argument("--source-name", help="recorded as source.checkpoint (default: earth-insights/<folder name>)")
     ap.add_argument("--graphs-only", action="store_true")
+    ap.add_argument("--llm-int8", action="store_true",
+                    help="weight-only int8 llm (com.microsoft MatMulNBits, 8 bits, blocks of 32): ~4x smaller, CPU")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         write_bundle(cfg=cfg, state=state, tokenizer_json=tok_path, out=args.out,
                      model_id=args.id or args.out.name, name=args.name or f"SegEarth-R1 ({variant})",
                      variant=variant, source=source_info(folder, args.source_name or f"earth-insights/{folder.name}"),
-                     graphs_only=args.graphs_only)
+                     graphs_only=args.graphs_only, llm_int8=args.llm_int8)
     print("done", flush=True)
     return 0
 

@@ -15,7 +15,8 @@ from . import EXPORTER_VERSION, st
 from .config import ModelConfig
 from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph, is_unused, load_weights
 from .swin import WindowAttention
-from .onnx_export import OPSET, ExportedGraph, export_graph, write_weight_files
+from .onnx_export import (OPSET, ExportedGraph, dequantize_int8_blocks, export_graph, quantize_int8_blocks,
+                          write_weight_files)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +61,7 @@ def _graph_spec(g: ExportedGraph, precision: str) -> dict[str, Any]:
             "inputs": [asdict(t) for t in g.inputs], "outputs": [asdict(t) for t in g.outputs]}
 
 
-def export_graphs(cfg: ModelConfig, out: Path) -> dict[str, ExportedGraph]:
+def export_graphs(cfg: ModelConfig, out: Path, llm_int8: bool = False) -> dict[str, ExportedGraph]:
     """Exports image/llm/head graphs (no weight data) into `out`, one fresh module at a time."""
     p, m, s = cfg.phi, cfg.mask, cfg.image_size
     c5 = cfg.swin.channels[-1]
@@ -80,7 +81,7 @@ def export_graphs(cfg: ModelConfig, out: Path) -> dict[str, ExportedGraph]:
             dyn[qn] = {2: "P+T"}
     g["llm"] = export_graph(LlmGraph(cfg), (torch.zeros(1, 3, p.hidden_size), torch.arange(2, 5)[None], *past),
                             ["inputs_embeds", "position_ids", *past_names], ["last_hidden_state", *present_names],
-                            dyn, out, "llm", "llm")
+                            dyn, out, "llm", "llm", int8_weights=llm_int8)
     q = s // cfg.swin.patch_size
     g["head"] = export_graph(
         HeadGraph(cfg),
@@ -104,6 +105,16 @@ def prefix_cache(llm: LlmGraph, embed: torch.Tensor, ids: list[int]) -> dict[str
     return out
 
 
+def _as_bundled(state: Mapping[str, torch.Tensor], entries: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """The checkpoint as the bundle stores it (int8-quantized weights dequantized), for the prefix cache."""
+    out = dict(state)
+    for e in entries:
+        if e["transform"]["kind"] == "quantize-int8-block" and e["transform"]["part"] == "values":
+            values, scales = quantize_int8_blocks(state[e["key"]], e["transform"]["blockSize"])
+            out[e["key"]] = dequantize_int8_blocks(values, scales)
+    return out
+
+
 def _check_derived(cfg: ModelConfig, state: Mapping[str, torch.Tensor]) -> None:
     """Tensors we recompute from the config must equal the checkpoint's copies."""
     index = WindowAttention._index(cfg.swin.window_size)
@@ -124,10 +135,10 @@ def seg_token_id(tokenizer: dict[str, Any]) -> int:
 
 def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokenizer_json: Path, out: Path,
                  model_id: str, name: str, variant: str, source: dict[str, Any], test_fixture: bool = False,
-                 graphs_only: bool = False) -> dict[str, Any]:
+                 graphs_only: bool = False, llm_int8: bool = False) -> dict[str, Any]:
     """Writes the bundle into `out` (created; existing bundle files are replaced). Returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    graphs = export_graphs(cfg, out)
+    graphs = export_graphs(cfg, out, llm_int8)
     entries = [w for g in graphs.values() for w in g.weights]
     p = cfg.phi
     entries.append({"key": EMBED_KEY, "target": "embeddings", "file": "embed_tokens.bin", "offset": 0,
@@ -150,7 +161,7 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
     write_weight_files(out, entries, state)
     embed = state[EMBED_KEY]
     llm = LlmGraph(cfg).eval()
-    load_weights(llm, state)
+    load_weights(llm, _as_bundled(state, entries))
     shutil.copyfile(tokenizer_json, out / "tokenizer.json")
     tok = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
     seg_id = seg_token_id(tok)
@@ -177,7 +188,8 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
                          "numKeyValueHeads": p.num_kv_heads, "headDim": p.head_dim,
                          "imageTokens": cfg.image_tokens, "maskSize": cfg.image_size // cfg.swin.patch_size,
                          "maskThreshold": 0, "maxPositions": p.max_positions},
-        "graphs": {k: _graph_spec(g, "fp32") for k, g in graphs.items()},
+        "graphs": {k: _graph_spec(g, "int8-weight-only" if k == "llm" and llm_int8 else "fp32")
+                   for k, g in graphs.items()},
         "embeddings": {"file": "embed_tokens.bin", "dtype": "float32", "shape": [p.vocab_size, p.hidden_size]},
         "kvCache": {**KV, "layout": "batch,heads,seq,headDim", "dtype": "float32"},
         "prefixCache": {"file": "prefix_kv.safetensors", "tokenIds": prefix_ids, "length": len(prefix_ids)},

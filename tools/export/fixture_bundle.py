@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phi", type=Path, required=True)
     ap.add_argument("-o", "--out", type=Path, required=True)
     ap.add_argument("--graphs-only", action="store_true")
+    ap.add_argument("--llm-int8", action="store_true", help="weight-only int8 llm graph (MatMulNBits)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     cfg = config_from_fixture(load_json(args.official / "config.json"))
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         write_bundle(cfg=cfg, state=state, tokenizer_json=tok_path, out=args.out, model_id="fixture-test",
                      name="Parity fixture bundle (random weights, NOT a model)", variant="tiny-test",
                      source={"checkpoint": "synthetic", "files": files}, test_fixture=True,
-                     graphs_only=args.graphs_only)
+                     graphs_only=args.graphs_only, llm_int8=args.llm_int8)
     return 0
 
 

@@ -71,8 +71,12 @@ def fill_placeholders(module: torch.nn.Module, seed: int = 7) -> None:
 
 def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], input_names: list[str],
                  output_names: list[str], dynamic_axes: dict[str, dict[int, str]], out_dir: Path, name: str,
-                 target: str) -> ExportedGraph:
-    """Writes `<out_dir>/<name>.onnx` (no data) and returns its layout. `module`'s values are overwritten."""
+                 target: str, int8_weights: bool = False) -> ExportedGraph:
+    """Writes `<out_dir>/<name>.onnx` (no data) and returns its layout. `module`'s values are overwritten.
+
+    `int8_weights`: every Linear weight consumed as MatMul(x, Transpose(W)) becomes a weight-only int8
+    `com.microsoft.MatMulNBits` (bits 8, blocks of INT8_BLOCK along the input dimension, zero point 128).
+    """
     module.eval()
     fill_placeholders(module)
     weight_keys = set(module.state_dict().keys())
@@ -87,6 +91,26 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
     offset = 0
     weights: list[dict[str, Any]] = []
     keep_inputs = []
+
+    def add_initializer(key: str, init_name: str, dtype: int, shape: list[int], transform: dict[str, Any]) -> None:
+        nonlocal offset
+        nbytes = (4 if dtype == TensorProto.FLOAT else 1) * int(np.prod(shape, dtype=np.int64))
+        offset = _align(offset, nbytes)
+        init = TensorProto()
+        init.name = init_name
+        init.data_type = dtype
+        init.dims.extend(shape)
+        init.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", data_file), ("offset", str(offset)), ("length", str(nbytes))):
+            e = init.external_data.add()
+            e.key, e.value = k, v
+        graph.initializer.append(init)
+        weights.append({"key": key, "target": target, "initializer": init_name, "file": data_file,
+                        "offset": offset, "length": nbytes, "dtype": _ONNX_DTYPE_NAME[dtype], "shape": shape,
+                        "transform": transform})
+        offset += nbytes
+
+    quantized = _rewrite_int8(graph, weight_keys) if int8_weights else {}
     for inp in graph.input:
         if inp.name not in weight_keys:
             keep_inputs.append(inp)
@@ -95,21 +119,18 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
         if tt.elem_type != TensorProto.FLOAT:
             raise ValueError(f"{inp.name}: only float32 weights are supported, got {tt.elem_type}")
         shape = [d.dim_value for d in tt.shape.dim]
-        nbytes = 4 * int(np.prod(shape, dtype=np.int64))
-        offset = _align(offset, nbytes)
-        init = TensorProto()
-        init.name = inp.name
-        init.data_type = TensorProto.FLOAT
-        init.dims.extend(shape)
-        init.data_location = TensorProto.EXTERNAL
-        for k, v in (("location", data_file), ("offset", str(offset)), ("length", str(nbytes))):
-            e = init.external_data.add()
-            e.key, e.value = k, v
-        graph.initializer.append(init)
-        weights.append({"key": inp.name, "target": target, "initializer": inp.name, "file": data_file,
-                        "offset": offset, "length": nbytes, "dtype": "float32", "shape": shape,
-                        "transform": {"kind": "cast"}})
-        offset += nbytes
+        if inp.name in quantized:
+            n_out, k_in = shape
+            blocks = k_in // INT8_BLOCK
+            q = {"kind": "quantize-int8-block", "blockSize": INT8_BLOCK, "zeroPoint": 128}
+            add_initializer(inp.name, quantized[inp.name][0], TensorProto.UINT8, [n_out, blocks, INT8_BLOCK],
+                            {**q, "part": "values"})
+            add_initializer(inp.name, quantized[inp.name][1], TensorProto.FLOAT, [n_out * blocks],
+                            {**q, "part": "scales"})
+        else:
+            add_initializer(inp.name, inp.name, TensorProto.FLOAT, shape, {"kind": "cast"})
+    if quantized:
+        model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
     missing = sorted(weight_keys - {w["key"] for w in weights})
     if missing:
         raise ValueError(f"{name}: parameters not found as graph inputs after export: {missing[:5]}")
@@ -120,6 +141,63 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
     (out_dir / f"{name}.onnx").write_bytes(model.SerializeToString())
     return ExportedGraph(f"{name}.onnx", data_file, offset, _value_specs(graph.input), _value_specs(graph.output),
                          weights)
+
+
+INT8_BLOCK = 32
+
+
+def _rewrite_int8(graph: onnx.GraphProto, weight_keys: set[str]) -> dict[str, tuple[str, str]]:
+    """Replaces MatMul(x, Transpose(W)) by MatMulNBits(x, W.int8, W.scales) for 2-D weights W.
+
+    Returns {W: (values initializer name, scales initializer name)}.
+    """
+    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for n in graph.node:
+        for x in n.input:
+            consumers.setdefault(x, []).append(n)
+    done: dict[str, tuple[str, str]] = {}
+    drop: set[int] = set()
+    for n in list(graph.node):
+        if n.op_type != "Transpose" or n.input[0] not in weight_keys or len(shapes.get(n.input[0], [])) != 2:
+            continue
+        w = n.input[0]
+        n_out, k_in = shapes[w]
+        users = consumers.get(n.output[0], [])
+        if k_in % INT8_BLOCK or len(users) != 1 or users[0].op_type != "MatMul" or users[0].input[1] != n.output[0]:
+            continue
+        if len(consumers.get(w, [])) != 1:
+            continue
+        mm = users[0]
+        names = (f"{w}.int8", f"{w}.scales")
+        new = onnx.helper.make_node("MatMulNBits", [mm.input[0], *names], list(mm.output), name=f"{mm.name}/NBits",
+                                    domain="com.microsoft", K=k_in, N=n_out, bits=8, block_size=INT8_BLOCK)
+        idx = list(graph.node).index(mm)
+        graph.node.insert(idx, new)
+        drop.update({id(n), id(mm)})
+        done[w] = names
+    kept = [n for n in graph.node if id(n) not in drop]
+    del graph.node[:]
+    graph.node.extend(kept)
+    return done
+
+
+def quantize_int8_blocks(w: torch.Tensor, block: int = INT8_BLOCK) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric per-block int8 of a [N, K] weight, stored as uint8 with zero point 128 (MatMulNBits layout).
+
+    Returns (values uint8 [N, K/block, block], scales float32 [N * K/block]).
+    """
+    n, k = w.shape
+    wb = w.detach().to(torch.float32).reshape(n, k // block, block)
+    amax = wb.abs().amax(dim=-1)
+    scale = torch.where(amax > 0, amax / 127.0, torch.ones_like(amax))
+    q = torch.clamp(torch.round(wb / scale[..., None]), -127, 127) + 128
+    return q.to(torch.uint8), scale.reshape(-1)
+
+
+def dequantize_int8_blocks(values: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    n, nb, block = values.shape
+    return ((values.to(torch.float32) - 128) * scales.reshape(n, nb, 1)).reshape(n, nb * block)
 
 
 def write_weight_files(out_dir: Path, entries: Sequence[Mapping[str, Any]], state: Mapping[str, torch.Tensor]) -> None:
@@ -133,11 +211,17 @@ def write_weight_files(out_dir: Path, entries: Sequence[Mapping[str, Any]], stat
             f.truncate(size)
             for e in sorted(es, key=lambda e: e["offset"]):
                 t = state[e["key"]]
-                if list(t.shape) != list(e["shape"]):
+                if e["transform"]["kind"] == "cast" and list(t.shape) != list(e["shape"]):
                     raise ValueError(f"{e['key']}: checkpoint shape {list(t.shape)} != graph shape {e['shape']}")
-                if e["dtype"] != "float32":
-                    raise ValueError(f"{e['key']}: unsupported bundle dtype {e['dtype']}")
-                raw = t.detach().to(torch.float32).contiguous().numpy().astype("<f4", copy=False).tobytes()
+                kind = e["transform"]["kind"]
+                if kind == "quantize-int8-block":
+                    values, scales = quantize_int8_blocks(t, e["transform"]["blockSize"])
+                    part = values if e["transform"]["part"] == "values" else scales
+                    raw = part.contiguous().numpy().tobytes()
+                elif kind == "cast" and e["dtype"] == "float32":
+                    raw = t.detach().to(torch.float32).contiguous().numpy().astype("<f4", copy=False).tobytes()
+                else:
+                    raise ValueError(f"{e['key']}: unsupported transform {kind} to {e['dtype']}")
                 if len(raw) != e["length"]:
                     raise ValueError(f"{e['key']}: {len(raw)} bytes, layout says {e['length']}")
                 f.seek(e["offset"])

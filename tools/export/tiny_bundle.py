@@ -13,12 +13,13 @@ import json
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from .bundle import write_bundle
-from .config import ModelConfig, tiny_config
+from .config import ModelConfig, full_config, tiny_config
 from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph
 from .tokenizer_tiny import build_tokenizer
 
@@ -48,15 +49,14 @@ def random_state(cfg: ModelConfig, seed: int = SEED) -> dict[str, torch.Tensor]:
     return state
 
 
-def make(out: Path) -> None:
-    torch.set_num_threads(1)
-    cfg = tiny_config()
+def make(out: Path, cfg: ModelConfig | None = None, model_id: str = "tiny-test") -> None:
+    cfg = cfg or tiny_config()
     tok, _ = build_tokenizer(cfg.phi.vocab_size)
     with tempfile.TemporaryDirectory() as tmp:
         tok_path = Path(tmp) / "tokenizer.json"
         tok_path.write_text(json.dumps(tok, ensure_ascii=False, indent=1))
-        write_bundle(cfg=cfg, state=random_state(cfg), tokenizer_json=tok_path, out=out, model_id="tiny-test",
-                     name="Tiny test fixture (random weights, NOT a model)", variant="tiny-test",
+        write_bundle(cfg=cfg, state=random_state(cfg), tokenizer_json=tok_path, out=out, model_id=model_id,
+                     name="Test fixture (random weights, NOT a model)", variant="tiny-test",
                      source={"checkpoint": "synthetic", "files": []}, test_fixture=True)
     (out / "config.json").write_text(json.dumps(cfg.to_json(), indent=1) + "\n")
 
@@ -65,10 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("models/tiny-test"))
     ap.add_argument("--stamp", help="written to <out>/.stamp after success (used by test/support/tinyBundle.ts)")
+    ap.add_argument("--preset", choices=["tiny", "full"], default="tiny",
+                    help="full: the released architecture's sizes with random weights (smoke tests of the layout)")
+    ap.add_argument("--llm-layers", type=int, help="override the number of LLM layers (smaller smoke bundles)")
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cfg = tiny_config() if args.preset == "tiny" else full_config()
+    if args.llm_layers:
+        cfg = replace(cfg, phi=replace(cfg.phi, num_layers=args.llm_layers))
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    make(tmp)
+    make(tmp, cfg, "tiny-test" if args.preset == "tiny" else "random-full")
     if args.stamp:
         (tmp / ".stamp").write_text(args.stamp + "\n")
     shutil.rmtree(args.out, ignore_errors=True)

@@ -177,6 +177,18 @@ export const PrefixCacheSchema = z.object({
 export const WeightTransformSchema = z.discriminatedUnion('kind', [
   /** Bytes copied after an optional dtype cast (source dtype → `dtype`). */
   z.object({ kind: z.literal('cast') }),
+  /**
+   * Weight-only int8 of a [N, K] Linear weight for com.microsoft.MatMulNBits (bits 8): K split into blocks of
+   * `blockSize`; per block scale = max|w| / 127 (1 when the block is all zero); values
+   * round(w / scale) clamped to ±127, plus `zeroPoint` (128), as uint8 [N, K / blockSize, blockSize];
+   * scales float32 [N * K / blockSize]. One checkpoint key yields two entries (`part`).
+   */
+  z.object({
+    kind: z.literal('quantize-int8-block'),
+    part: z.enum(['values', 'scales']),
+    blockSize: z.number().int().positive(),
+    zeroPoint: z.number().int(),
+  }),
 ]);
 
 export const WeightEntrySchema = z.object({
