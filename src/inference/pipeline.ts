@@ -37,7 +37,24 @@ export interface WindowPrediction {
 
 type CachedView = ViewState & { letterbox: Letterbox; valid: Uint8Array | undefined };
 
-export class SegEarthPipeline {
+/** What the scene strategies need from a model: in-process (`SegEarthPipeline`) or in the worker (`InferenceWorker`). */
+export interface WindowPredictor {
+  readonly info: PredictorInfo;
+  /** Rejects an empty, overly long or too-many-tokens question with `BAD_ARGUMENT`. */
+  checkQuestion(question: string): Promise<void>;
+  /** See `SegEarthPipeline.predict`. */
+  predict(key: string | null, read: () => Promise<RgbWindow>, question: string, signal?: AbortSignal): Promise<WindowPrediction>;
+}
+
+export interface PredictorInfo {
+  modelId: string;
+  /** sha256 of the bundle's manifest.json. */
+  bundleSha256: string;
+  /** Side of the model's square input (1024). */
+  inputSize: number;
+}
+
+export class SegEarthPipeline implements WindowPredictor {
   private readonly views: ByteLru<CachedView>;
 
   private constructor(
@@ -50,6 +67,14 @@ export class SegEarthPipeline {
   static async create(modelDir: string, options: PipelineOptions = {}): Promise<SegEarthPipeline> {
     const model = await SegEarthModel.load(modelDir, options);
     return new SegEarthPipeline(model, options.viewCacheBytes ?? 2 ** 30);
+  }
+
+  get info(): PredictorInfo {
+    return { modelId: this.model.manifest.id, bundleSha256: this.model.bundle.hash, inputSize: this.model.manifest.image.size };
+  }
+
+  async checkQuestion(question: string): Promise<void> {
+    this.model.prompt.referIds(question);
   }
 
   /** Whether a view is cached (no image graph run needed). */

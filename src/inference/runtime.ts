@@ -1,9 +1,9 @@
 /**
  * @module inference/runtime
  * The in-process inference service: one loaded model (sessions created once and reused), its view cache, and
- * `ask(request)` = scene strategy → probability GeoTIFF → polygons with provenance. This is what the worker
- * thread hosts (`worker/inference.worker.ts`); callers on the main thread use `worker/client.ts`, whose
- * `InferenceWorker.ask` has the same request and result types.
+ * `ask(request)` = scene strategy → probability GeoTIFF → polygons with provenance. This
+ * is what the app, the server, `segearth ask` and batch runs call. By default the model runs in the worker
+ * thread (`worker/`): this thread only reads rasters and writes GeoTIFFs, with gdal-async's asynchronous calls.
  */
 import { openRaster } from '../geo/openRaster.js';
 import { readRegion } from '../geo/readRegion.js';
@@ -12,6 +12,8 @@ import { SegEarthPipeline, type PipelineOptions } from './pipeline.js';
 import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from './scene.js';
 import { annotateFeatures } from './result.js';
 import type { EpChoice } from './executionProvider.js';
+import { InferenceWorker } from './worker/client.js';
+import type { ModelInfo } from './worker/protocol.js';
 import type { RunStats } from './model.js';
 
 /** The geo engine, as the runtime uses it (injectable for tests). */
@@ -28,16 +30,7 @@ export const defaultSceneDeps: SceneDeps = {
   maskToPolygons: (input, options) => maskToPolygons(input, options),
 };
 
-export interface ModelInfo {
-  id: string;
-  name: string;
-  variant: string;
-  /** sha256 of the bundle's manifest.json. */
-  bundleSha256: string;
-  /** True for generated test fixtures (random weights). */
-  testFixture: boolean;
-  dir: string;
-}
+export type { ModelInfo } from './worker/protocol.js';
 
 export interface AskResult extends SceneResult {
   model: ModelInfo;
@@ -46,37 +39,60 @@ export interface AskResult extends SceneResult {
   threshold: number;
 }
 
+export interface RuntimeOptions extends PipelineOptions {
+  /**
+   * Run the model in a worker thread (default true): the calling thread never blocks on a graph run, so an
+   * Electron main process, a server or a progress bar stays responsive. `false` runs in-process (tests).
+   */
+  worker?: boolean;
+}
+
+/**
+ * The inference service: `InferenceRuntime.open(modelDir)` once, then `ask(request)` per question. Sessions
+ * are created once and reused; views are cached in the model's thread.
+ */
 export class InferenceRuntime {
   private constructor(
-    readonly pipeline: SegEarthPipeline,
+    private readonly predictor: SegEarthPipeline | InferenceWorker,
+    readonly model: ModelInfo,
+    readonly executionProvider: EpChoice,
     private readonly deps: SceneDeps,
   ) {}
 
-  static async open(modelDir: string, options: PipelineOptions = {}, deps: SceneDeps = defaultSceneDeps): Promise<InferenceRuntime> {
-    return new InferenceRuntime(await SegEarthPipeline.create(modelDir, options), deps);
-  }
-
-  get model(): ModelInfo {
-    const m = this.pipeline.model;
-    return {
+  static async open(modelDir: string, options: RuntimeOptions = {}, deps: SceneDeps = defaultSceneDeps): Promise<InferenceRuntime> {
+    const { worker = true, ...pipelineOptions } = options;
+    if (worker) {
+      const w = await InferenceWorker.start({
+        modelDir,
+        ...(pipelineOptions.ep ? { ep: pipelineOptions.ep } : {}),
+        ...(pipelineOptions.threads ? { threads: pipelineOptions.threads } : {}),
+        ...(pipelineOptions.viewCacheBytes ? { viewCacheBytes: pipelineOptions.viewCacheBytes } : {}),
+      });
+      return new InferenceRuntime(w, w.model, w.executionProvider, deps);
+    }
+    const p = await SegEarthPipeline.create(modelDir, pipelineOptions);
+    const m = p.model;
+    const model: ModelInfo = {
       id: m.manifest.id,
       name: m.manifest.name,
       variant: m.manifest.variant,
       bundleSha256: m.bundle.hash,
       testFixture: m.manifest.testFixture,
       dir: m.bundle.dir,
+      inputSize: m.manifest.image.size,
     };
+    return new InferenceRuntime(p, model, m.ep, deps);
   }
 
-  get executionProvider(): EpChoice {
-    return this.pipeline.model.ep;
-  }
-
-  /** Answers a question about a scene (see `scene.ts`); features carry provenance and mean probability. */
-  async ask(request: SceneRequest): Promise<AskResult> {
+  /**
+   * Answers a question about a scene (see `scene.ts`); features carry provenance and mean probability.
+   * `signal` / `onProgress` may be given in the request or in `options`.
+   */
+  async ask(request: SceneRequest, options: Pick<SceneRequest, 'signal' | 'onProgress'> = {}): Promise<AskResult> {
+    request = { ...options, ...request };
     const createdAt = new Date().toISOString();
     const threshold = request.threshold ?? 0.5;
-    const result = await askScene(this.pipeline, request, this.deps);
+    const result = await askScene(this.predictor, request, this.deps);
     const features = request.skipPolygons
       ? result.features
       : await annotateFeatures(result.features, result.probabilityPath, {
@@ -91,15 +107,18 @@ export class InferenceRuntime {
   }
 
   /** Graph run counters and times (tests, benchmarks, logs). */
-  get stats(): RunStats {
-    return this.pipeline.model.stats;
+  async stats(): Promise<RunStats> {
+    return this.predictor instanceof InferenceWorker ? (await this.predictor.stats()).stats : this.predictor.model.stats;
   }
 
-  clearCaches(): void {
-    this.pipeline.clearViews();
+  /** Frees the cached views (image features and KV caches). */
+  async clearCaches(): Promise<void> {
+    if (this.predictor instanceof InferenceWorker) await this.predictor.clearCaches();
+    else this.predictor.clearViews();
   }
 
+  /** Releases the sessions (and stops the worker). */
   async dispose(): Promise<void> {
-    await this.pipeline.dispose();
+    await this.predictor.dispose();
   }
 }

@@ -22,7 +22,7 @@ import type { FeatureSet } from '../shared/featureSet.js';
 import type { Extent, GeoTransform, RasterInfo } from '../shared/rasterInfo.js';
 import { writeProbabilityRaster, type RasterGrid, type ProbabilitySink } from '../geo/probabilityRaster.js';
 import { throwIfAborted } from './model.js';
-import { SegEarthPipeline, type RgbWindow, type WindowPrediction } from './pipeline.js';
+import { SegEarthPipeline, type RgbWindow, type WindowPrediction, type WindowPredictor } from './pipeline.js';
 import { letterboxGeometry } from './preprocess.js';
 import { planTiles, tileWeights, type PixelRect } from './tiling.js';
 
@@ -209,7 +209,7 @@ class ProgressClock {
 }
 
 /** Runs a question over a scene (see the module header). */
-export async function askScene(pipeline: SegEarthPipeline, request: SceneRequest, deps: SceneDeps): Promise<SceneResult> {
+export async function askScene(pipeline: WindowPredictor, request: SceneRequest, deps: SceneDeps): Promise<SceneResult> {
   const started = performance.now();
   const { signal } = request;
   const threshold = request.threshold ?? 0.5;
@@ -219,12 +219,12 @@ export async function askScene(pipeline: SegEarthPipeline, request: SceneRequest
     });
   }
   // Reject a bad question before reading anything.
-  pipeline.model.prompt.referIds(request.question);
+  await pipeline.checkQuestion(request.question);
   const clock = new ProgressClock(request.onProgress);
   clock.report('reading', 'Opening the raster', 0);
   const info = await deps.openRaster(request.rasterPath);
   const window = request.aoi ? extentToWindow(info, request.aoi) : { x: 0, y: 0, width: info.width, height: info.height };
-  const size = pipeline.model.manifest.image.size;
+  const size = pipeline.info.inputSize;
   const fitsView = Math.max(window.width, window.height) <= 2 * size;
   const strategy: Exclude<Strategy, 'auto'> =
     request.strategy === undefined || request.strategy === 'auto' ? (fitsView ? 'view' : 'coarse-to-fine') : request.strategy;
@@ -245,8 +245,7 @@ export async function askScene(pipeline: SegEarthPipeline, request: SceneRequest
     const lb = letterboxGeometry(window.width, window.height, size);
     const [readW, readH] = fitsView ? [window.width, window.height] : [lb.width, lb.height];
     const key = `${request.rasterPath}|${window.x},${window.y},${window.width},${window.height}|${readW}x${readH}|${bandsKey}`;
-    const cached = pipeline.hasView(key);
-    clock.report(cached ? 'question' : 'image', cached ? 'Answering on the cached view' : 'Reading the view and running the image model', 0.05);
+    clock.report('image', 'Reading the view and running the model', 0.05);
     const prediction = await pipeline.predict(key, reader(window, readW, readH), request.question, signal);
     return { prediction, valid: prediction.valid ?? new Uint8Array(readW * readH).fill(1), readW, readH };
   };
@@ -259,8 +258,8 @@ export async function askScene(pipeline: SegEarthPipeline, request: SceneRequest
   const crsWkt = info.crs?.wkt ?? null;
   const metadata = {
     SEGEARTH_QUESTION: request.question,
-    SEGEARTH_MODEL: pipeline.model.manifest.id,
-    SEGEARTH_BUNDLE_SHA256: pipeline.model.bundle.hash,
+    SEGEARTH_MODEL: pipeline.info.modelId,
+    SEGEARTH_BUNDLE_SHA256: pipeline.info.bundleSha256,
     SEGEARTH_SOURCE: request.rasterPath,
     SEGEARTH_STRATEGY: strategy,
   };

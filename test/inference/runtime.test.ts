@@ -59,7 +59,7 @@ afterAll(async () => {
 describe('InferenceRuntime on the tiny bundle', () => {
   it('view strategy: a georeferenced probability raster on the AOI grid, deterministic; follow-ups skip the image graph', async () => {
     const aoi: [number, number, number, number] = [500100, 4000000 - 600, 500900, 4000000 - 100]; // px 50..450 x 50..300
-    const before = runtime.stats;
+    const before = await runtime.stats();
     const first = await runtime.ask({ rasterPath: small, question: 'where are the roads?', aoi, probabilityPath: join(dir, 'q1.tif'), strategy: 'view' });
     expect(first.strategy).toBe('view');
     expect(first.window).toEqual({ x: 50, y: 50, width: 400, height: 250 });
@@ -75,7 +75,7 @@ describe('InferenceRuntime on the tiny bundle', () => {
     expect(min).toBeGreaterThanOrEqual(0);
     expect(max).toBeLessThanOrEqual(1);
     expect(max).toBeCloseTo(first.maxProbability, 5);
-    const afterFirst = runtime.stats;
+    const afterFirst = await runtime.stats();
     expect(afterFirst.image.runs - before.image.runs).toBe(1);
     expect(afterFirst.llm.runs - before.llm.runs).toBe(2); // view tokens + question tokens
 
@@ -87,7 +87,7 @@ describe('InferenceRuntime on the tiny bundle', () => {
     // A follow-up question with a threshold just under the maximum: polygons with provenance.
     const threshold = Math.max(0.01, Math.min(0.99, first.maxProbability - 0.02));
     const follow = await runtime.ask({ rasterPath: small, question: 'where could a helicopter land?', aoi, probabilityPath: join(dir, 'q2.tif'), strategy: 'view', threshold });
-    const s = runtime.stats;
+    const s = await runtime.stats();
     expect(s.image.runs - before.image.runs).toBe(1);
     expect(s.llm.runs - before.llm.runs).toBe(4);
     expect(s.head.runs - before.head.runs).toBe(3);
@@ -108,13 +108,13 @@ describe('InferenceRuntime on the tiny bundle', () => {
   });
 
   it('rejects empty and 10,000-character questions before running anything', async () => {
-    const runs = runtime.stats.image.runs;
+    const runs = (await runtime.stats()).image.runs;
     for (const question of ['', '   ', 'x'.repeat(10_000)]) {
       const err = await runtime.ask({ rasterPath: small, question, probabilityPath: join(dir, 'never.tif') }).catch((e: unknown) => e);
       expect(isSegEarthError(err, 'BAD_ARGUMENT')).toBe(true);
       expect((err as Error).message).toMatch(question.length > 100 ? /too long \(10000 characters/ : /question is empty/);
     }
-    expect(runtime.stats.image.runs).toBe(runs);
+    expect((await runtime.stats()).image.runs).toBe(runs);
     expect(existsSync(join(dir, 'never.tif'))).toBe(false);
   });
 
@@ -174,7 +174,7 @@ describe('bad model bundles', () => {
 describe('tiling with a position-independent stand-in model', () => {
   let standIn: InferenceRuntime;
   beforeAll(async () => {
-    standIn = await InferenceRuntime.open(standInBundle(tiny, join(dir, 'stand-in')), { ep: 'cpu', viewCacheBytes: 64 * 2 ** 20 });
+    standIn = await InferenceRuntime.open(standInBundle(tiny, join(dir, 'stand-in')), { ep: 'cpu', viewCacheBytes: 64 * 2 ** 20, worker: false });
   });
   afterAll(async () => standIn?.dispose());
 
@@ -244,7 +244,7 @@ describe('tiling with a position-independent stand-in model', () => {
     const controller = new AbortController();
     const target = join(dir, 'cancelled.tif');
     const stages: string[] = [];
-    const runsBefore = standIn.stats.head.runs;
+    const runsBefore = (await standIn.stats()).head.runs;
     const err = await standIn
       .ask({
         rasterPath: large,
@@ -260,7 +260,7 @@ describe('tiling with a position-independent stand-in model', () => {
       .catch((e: unknown) => e);
     expect(isSegEarthError(err, 'CANCELLED')).toBe(true);
     expect(stages).toContain('tiles:2/6');
-    expect(standIn.stats.head.runs - runsBefore).toBeLessThanOrEqual(3);
+    expect((await standIn.stats()).head.runs - runsBefore).toBeLessThanOrEqual(3);
     expect(existsSync(target)).toBe(false);
     expect(readdirSync(dir).filter((n) => n.startsWith('.segearth-tmp'))).toEqual([]);
   });

@@ -15,7 +15,7 @@ import { writeFeatures, vectorFormatFor } from '../../geo/writers/writeFeatures.
 import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/executionProvider.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
 import { STRATEGIES, type SceneProgress, type Strategy } from '../../inference/scene.js';
-import { InferenceWorker } from '../../inference/worker/client.js';
+import { InferenceRuntime } from '../../inference/runtime.js';
 import type { CliContext } from '../context.js';
 
 interface AskOptions {
@@ -118,10 +118,10 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   const tempDir = options.probability ? null : await mkdtemp(join(tmpdir(), 'segearth-ask-'));
   const probabilityPath = options.probability ? resolve(options.probability) : join(tempDir!, 'probability.tif');
   const progress = progressPrinter(context, !options.json || Boolean(process.stderr.isTTY));
-  let worker: InferenceWorker | null = null;
+  let worker: InferenceRuntime | null = null;
   try {
     progress.update({ stage: 'reading', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
-    worker = await InferenceWorker.start({ modelDir, ep: ep.data as EpRequest, ...(threads ? { threads: { intraOp: threads } } : {}) });
+    worker = await InferenceRuntime.open(modelDir, { ep: ep.data as EpRequest, ...(threads ? { threads: { intraOp: threads } } : {}) });
     if (context.signal.aborted) throw new SegEarthError('CANCELLED', 'Cancelled.');
     progress.done();
     if (!options.json) context.err(`${describeChoice(worker.executionProvider)}\n`);

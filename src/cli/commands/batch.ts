@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SegEarthError } from '../../shared/errors.js';
 import { describeChoice, EpRequestSchema } from '../../inference/executionProvider.js';
-import { InferenceWorker } from '../../inference/worker/client.js';
+import { InferenceRuntime } from '../../inference/runtime.js';
 import { OUTPUT_FORMATS, type BatchOptions, type OutputFormat } from '../../inference/batch/batchPlan.js';
 import { runBatch, type BatchEvent } from '../../inference/batch/runBatch.js';
 import { parseShard } from '../../inference/batch/shard.js';
@@ -89,7 +89,7 @@ async function runBatchCommand(folder: string, options: BatchCliOptions, context
   const shard = options.shard ? parseShard(options.shard) : undefined;
   const modelDir = await resolveModelDir(options.model);
 
-  const worker = await InferenceWorker.start({ modelDir, ep: ep.data, ...(threads ? { threads: { intraOp: threads } } : {}) });
+  const worker = await InferenceRuntime.open(modelDir, { ep: ep.data, ...(threads ? { threads: { intraOp: threads } } : {}) });
   try {
     context.err(`${describeChoice(worker.executionProvider)}\n`);
     if (worker.model.testFixture) context.err(`warning: ${worker.model.id} is a test fixture with random weights: its masks are meaningless.\n`);

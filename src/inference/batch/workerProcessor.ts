@@ -7,10 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InferenceWorker } from '../worker/client.js';
+import type { InferenceRuntime } from '../runtime.js';
 import type { SceneProcessor } from './sceneProcessor.js';
 
-export function workerSceneProcessor(worker: InferenceWorker, strategy: 'tiled' | 'coarse-to-fine' | 'view'): SceneProcessor {
+export function workerSceneProcessor(worker: InferenceRuntime, strategy: 'tiled' | 'coarse-to-fine' | 'view'): SceneProcessor {
   return async (task) => {
     const tempDir = task.maskPath ? null : await mkdtemp(join(tmpdir(), 'segearth-batch-'));
     try {

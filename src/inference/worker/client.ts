@@ -1,31 +1,19 @@
 /**
  * @module inference/worker/client
- * `InferenceWorker`: the main-thread handle of the inference worker (the Signal `MainSQL` pattern). It starts
- * the worker, loads the model there once, and exposes `ask(request, {signal, onProgress})` returning the same
- * `AskResult` as the in-process runtime. Every message is validated with zod; worker errors come back as
- * `SegEarthError`s with their codes; aborting the signal sends `cancel` and rejects with `CANCELLED` once the
- * worker has stopped between two graph runs.
+ * `InferenceWorker`: the main-thread handle of the inference worker (the Signal `MainSQL` pattern), and a
+ * `WindowPredictor`, so the scene strategies run unchanged on top of it: the main thread reads windows with
+ * gdal-async (asynchronous, off the event loop) and hands them over; the worker runs the graphs. Messages are
+ * validated with zod; worker errors come back as `SegEarthError`s with their codes; aborting a signal sends
+ * `cancel`, and the worker stops between two graph runs.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { z } from 'zod';
 import { SegEarthError, fromErrorPayload } from '../../shared/errors.js';
 import type { EpChoice, EpRequest, ThreadSettings } from '../executionProvider.js';
 import type { RunStats } from '../model.js';
-import type { SceneProgress } from '../scene.js';
-import {
-  FromWorkerSchema,
-  SceneRequestSchema,
-  type AskResultSchema,
-  type FromWorker,
-  type ModelInfoSchema,
-  type SceneRequestMessage,
-  type ToWorker,
-} from './protocol.js';
-
-export type WorkerAskResult = z.infer<typeof AskResultSchema>;
-export type WorkerModelInfo = z.infer<typeof ModelInfoSchema>;
+import type { PredictorInfo, RgbWindow, WindowPrediction, WindowPredictor } from '../pipeline.js';
+import { FromWorkerSchema, type FromWorker, type ModelInfo, type ToWorker } from './protocol.js';
 
 export interface StartOptions {
   modelDir: string;
@@ -37,24 +25,33 @@ export interface StartOptions {
 interface Pending {
   resolve(message: FromWorker): void;
   reject(error: Error): void;
-  onProgress?: ((p: SceneProgress) => void) | undefined;
+  /** Called when the worker asks for the window of a prediction. */
+  onNeedWindow?: () => void;
 }
 
-/** The worker script: compiled `.js` next to this file, or the `.ts` source run through tsx. */
-function workerEntry(): { url: URL; execArgv: string[] } {
+/**
+ * Starts the worker script: the compiled `.js` next to this file, or — running from source — the `.ts` file
+ * loaded through tsx's `tsImport` in a small bootstrap (worker threads do not inherit the tsx loader).
+ */
+function spawnWorker(): Worker {
   const js = new URL('./inference.worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
-  return { url: new URL('./inference.worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+  if (existsSync(fileURLToPath(js))) return new Worker(js);
+  const ts = new URL('./inference.worker.ts', import.meta.url).href;
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const boot =
+    `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(ts)}, ${JSON.stringify(import.meta.url)}))` +
+    `.catch((e) => { console.error(e); process.exit(70); });`;
+  return new Worker(boot, { eval: true });
 }
 
-export class InferenceWorker {
+export class InferenceWorker implements WindowPredictor {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private exited = false;
 
   private constructor(
     private readonly worker: Worker,
-    readonly model: WorkerModelInfo,
+    readonly model: ModelInfo,
     readonly executionProvider: EpChoice,
   ) {
     worker.on('message', (raw: unknown) => this.onMessage(raw));
@@ -67,17 +64,15 @@ export class InferenceWorker {
 
   /** Starts a worker and loads the model in it; rejects with the loading error (MODEL_NOT_FOUND, ...). */
   static async start(options: StartOptions): Promise<InferenceWorker> {
-    const { url, execArgv } = workerEntry();
-    const worker = new Worker(url, { execArgv });
+    const worker = spawnWorker();
     const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
-      const onMessage = (raw: unknown): void => {
+      worker.on('message', (raw: unknown) => {
         const parsed = FromWorkerSchema.safeParse(raw);
         if (!parsed.success) return;
         const m = parsed.data;
         if (m.type === 'ready') resolve(m);
         else if (m.type === 'error' && m.id === null) reject(fromErrorPayload(m.error));
-      };
-      worker.on('message', onMessage);
+      });
       worker.once('error', (err) => reject(new SegEarthError('INFERENCE_FAILED', `The inference worker failed to start: ${err.message}`)));
       worker.once('exit', (code) => reject(new SegEarthError('INFERENCE_FAILED', `The inference worker exited during start (code ${code}).`)));
       const init: ToWorker = {
@@ -98,21 +93,43 @@ export class InferenceWorker {
     return new InferenceWorker(worker, ready.model, ready.executionProvider);
   }
 
-  /** Answers a question about a scene in the worker. */
-  async ask(
-    request: SceneRequestMessage,
-    options: { signal?: AbortSignal; onProgress?: (p: SceneProgress) => void } = {},
-  ): Promise<WorkerAskResult> {
-    const body = SceneRequestSchema.parse(request);
-    const { signal } = options;
+  get info(): PredictorInfo {
+    return { modelId: this.model.id, bundleSha256: this.model.bundleSha256, inputSize: this.model.inputSize };
+  }
+
+  async checkQuestion(question: string): Promise<void> {
+    const id = this.nextId++;
+    await this.request(id, { type: 'check', id, question });
+  }
+
+  async predict(key: string | null, read: () => Promise<RgbWindow>, question: string, signal?: AbortSignal): Promise<WindowPrediction> {
     if (signal?.aborted) throw new SegEarthError('CANCELLED', 'Cancelled.');
     const id = this.nextId++;
     const onAbort = (): void => this.post({ type: 'cancel', id });
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const message = await this.request(id, { type: 'ask', id, request: body }, options.onProgress);
-      if (message.type !== 'result') throw new SegEarthError('INTERNAL', `Unexpected worker answer ${message.type}.`);
-      return message.result;
+      const onNeedWindow = (): void => {
+        read().then(
+          (w) => {
+            const rgb = w.rgb.slice();
+            const valid = w.valid?.slice();
+            this.post({ type: 'window', id, rgb, width: w.width, height: w.height, ...(valid ? { valid } : {}) }, [
+              rgb.buffer,
+              ...(valid ? [valid.buffer as ArrayBuffer] : []),
+            ]);
+          },
+          (err: unknown) => {
+            // The read failed: stop the prediction in the worker and report the read error.
+            this.post({ type: 'cancel', id });
+            const pending = this.pending.get(id);
+            this.pending.delete(id);
+            pending?.reject(err instanceof Error ? err : new Error(String(err)));
+          },
+        );
+      };
+      const m = await this.request(id, { type: 'predict', id, key, question }, onNeedWindow);
+      if (m.type !== 'result') throw new SegEarthError('INTERNAL', `Unexpected worker answer ${m.type}.`);
+      return { logits: m.logits, maskSize: m.maskSize, letterbox: m.letterbox, cached: m.cached, valid: m.valid };
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -132,7 +149,7 @@ export class InferenceWorker {
     await this.request(id, { type: 'clear-caches', id });
   }
 
-  /** Stops the worker (releases the sessions and all memory). */
+  /** Stops the worker, releasing the sessions and all their memory. */
   async dispose(): Promise<void> {
     if (this.exited) return;
     this.post({ type: 'dispose' });
@@ -141,19 +158,19 @@ export class InferenceWorker {
     if ((await Promise.race([exited, timeout])) === 'timeout') await this.worker.terminate();
   }
 
-  private request(id: number, message: ToWorker, onProgress?: (p: SceneProgress) => void): Promise<FromWorker> {
+  private request(id: number, message: ToWorker, onNeedWindow?: () => void): Promise<FromWorker> {
     return new Promise((resolve, reject) => {
       if (this.exited) {
         reject(new SegEarthError('INFERENCE_FAILED', 'The inference worker is not running.'));
         return;
       }
-      this.pending.set(id, { resolve, reject, onProgress });
+      this.pending.set(id, { resolve, reject, ...(onNeedWindow ? { onNeedWindow } : {}) });
       this.post(message);
     });
   }
 
-  private post(message: ToWorker): void {
-    if (!this.exited) this.worker.postMessage(message);
+  private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (!this.exited) this.worker.postMessage(message, transfer);
   }
 
   private onMessage(raw: unknown): void {
@@ -170,8 +187,8 @@ export class InferenceWorker {
     }
     const pending = this.pending.get(m.id);
     if (!pending) return;
-    if (m.type === 'progress') {
-      pending.onProgress?.(m.progress);
+    if (m.type === 'need-window') {
+      pending.onNeedWindow?.();
       return;
     }
     this.pending.delete(m.id);

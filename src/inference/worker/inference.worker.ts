@@ -1,73 +1,111 @@
 /**
  * @module inference/worker/inference.worker
- * Worker-thread entry: hosts one `InferenceRuntime` so that onnxruntime's synchronous graph runs never block
- * the main thread (Electron main process, server, CLI progress bar). Requests run one at a time in arrival
- * order; `cancel` aborts the request's AbortSignal, which the runtime checks between graph runs.
+ * Worker-thread entry: hosts one `SegEarthPipeline` so that onnxruntime's synchronous graph runs never block
+ * the main thread (Electron main process, server, CLI progress bar). Predictions run one at a time in
+ * arrival order; `cancel` aborts the prediction's AbortSignal, checked between graph runs. This file imports
+ * no GDAL (see `protocol.ts`).
  */
 import { parentPort } from 'node:worker_threads';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
-import { InferenceRuntime } from '../runtime.js';
+import { SegEarthPipeline, type RgbWindow } from '../pipeline.js';
 import { FromWorkerSchema, ToWorkerSchema, type FromWorker, type ToWorker } from './protocol.js';
 
 if (!parentPort) throw new Error('inference.worker must run in a worker thread');
 const port = parentPort;
 
-function send(message: FromWorker): void {
-  port.postMessage(FromWorkerSchema.parse(message));
+function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(FromWorkerSchema.parse(message), transfer);
 }
 
-let runtime: InferenceRuntime | null = null;
+let pipeline: SegEarthPipeline | null = null;
 const controllers = new Map<number, AbortController>();
+/** Predictions waiting for their window from the main thread. */
+const windowWaiters = new Map<number, { resolve(w: RgbWindow): void; reject(e: Error): void }>();
 let queue: Promise<void> = Promise.resolve();
 
-function notReady(): SegEarthError {
-  return new SegEarthError('INTERNAL', 'The inference worker has no model loaded.', { hint: 'Initialise the worker first.' });
+function loaded(): SegEarthPipeline {
+  if (!pipeline) throw new SegEarthError('INTERNAL', 'The inference worker has no model loaded.', { hint: 'Initialise the worker first.' });
+  return pipeline;
+}
+
+function cancelled(): SegEarthError {
+  return new SegEarthError('CANCELLED', 'Cancelled.', { hint: 'The request was cancelled; nothing was written.' });
 }
 
 async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
-    case 'init': {
+    case 'init':
       try {
-        runtime = await InferenceRuntime.open(message.modelDir, {
+        pipeline = await SegEarthPipeline.create(message.modelDir, {
           ep: message.ep,
           ...(message.threads ? { threads: message.threads } : {}),
           ...(message.viewCacheBytes ? { viewCacheBytes: message.viewCacheBytes } : {}),
         });
-        send({ type: 'ready', model: runtime.model, executionProvider: runtime.executionProvider });
+        const m = pipeline.model;
+        send({
+          type: 'ready',
+          model: {
+            id: m.manifest.id,
+            name: m.manifest.name,
+            variant: m.manifest.variant,
+            bundleSha256: m.bundle.hash,
+            testFixture: m.manifest.testFixture,
+            dir: m.bundle.dir,
+            inputSize: m.manifest.image.size,
+          },
+          executionProvider: m.ep,
+        });
       } catch (err) {
         send({ type: 'error', id: null, error: toErrorPayload(err) });
       }
       return;
-    }
-    case 'ask': {
+    case 'check':
+      try {
+        await loaded().checkQuestion(message.question);
+        send({ type: 'done', id: message.id });
+      } catch (err) {
+        send({ type: 'error', id: message.id, error: toErrorPayload(err) });
+      }
+      return;
+    case 'predict': {
       const controller = controllers.get(message.id) ?? new AbortController();
       controllers.set(message.id, controller);
       try {
-        if (!runtime) throw notReady();
-        if (controller.signal.aborted) throw new SegEarthError('CANCELLED', 'Cancelled before it started.');
-        const result = await runtime.ask({
-          ...message.request,
-          signal: controller.signal,
-          onProgress: (progress) => send({ type: 'progress', id: message.id, progress }),
-        });
-        send({ type: 'result', id: message.id, result });
+        if (controller.signal.aborted) throw cancelled();
+        const read = (): Promise<RgbWindow> =>
+          new Promise((resolve, reject) => {
+            windowWaiters.set(message.id, { resolve, reject });
+            controller.signal.addEventListener('abort', () => reject(cancelled()), { once: true });
+            send({ type: 'need-window', id: message.id });
+          });
+        const p = await loaded().predict(message.key, read, message.question, controller.signal);
+        const logits = p.logits.slice();
+        const valid = p.valid?.slice();
+        send(
+          { type: 'result', id: message.id, logits, maskSize: p.maskSize, letterbox: p.letterbox, cached: p.cached, ...(valid ? { valid } : {}) },
+          [logits.buffer, ...(valid ? [valid.buffer as ArrayBuffer] : [])],
+        );
       } catch (err) {
         send({ type: 'error', id: message.id, error: toErrorPayload(err) });
       } finally {
         controllers.delete(message.id);
+        windowWaiters.delete(message.id);
       }
       return;
     }
-    case 'stats': {
-      if (!runtime) return send({ type: 'error', id: message.id, error: toErrorPayload(notReady()) });
-      send({ type: 'stats', id: message.id, stats: runtime.stats, cache: runtime.pipeline.cacheInfo });
+    case 'stats':
+      try {
+        const p = loaded();
+        send({ type: 'stats', id: message.id, stats: p.model.stats, cache: p.cacheInfo });
+      } catch (err) {
+        send({ type: 'error', id: message.id, error: toErrorPayload(err) });
+      }
       return;
-    }
-    case 'clear-caches': {
-      runtime?.clearCaches();
+    case 'clear-caches':
+      pipeline?.clearViews();
       send({ type: 'done', id: message.id });
       return;
-    }
+    case 'window':
     case 'cancel':
     case 'dispose':
       return;
@@ -81,21 +119,29 @@ port.on('message', (raw: unknown) => {
     return;
   }
   const message = parsed.data;
-  // Cancellation and disposal act at once; everything else runs in order.
-  if (message.type === 'cancel') {
-    const controller = controllers.get(message.id) ?? new AbortController();
-    controller.abort();
-    controllers.set(message.id, controller);
-    return;
+  // Windows, cancellation and disposal act at once; everything else runs in order.
+  switch (message.type) {
+    case 'window': {
+      const waiter = windowWaiters.get(message.id);
+      windowWaiters.delete(message.id);
+      waiter?.resolve({ rgb: message.rgb, width: message.width, height: message.height, ...(message.valid ? { valid: message.valid } : {}) });
+      return;
+    }
+    case 'cancel': {
+      const controller = controllers.get(message.id) ?? new AbortController();
+      controllers.set(message.id, controller);
+      controller.abort();
+      return;
+    }
+    case 'dispose':
+      for (const c of controllers.values()) c.abort();
+      void queue.then(async () => {
+        await pipeline?.dispose();
+        pipeline = null;
+        port.close();
+      });
+      return;
+    default:
+      queue = queue.then(() => handle(message));
   }
-  if (message.type === 'dispose') {
-    for (const c of controllers.values()) c.abort();
-    void queue.then(async () => {
-      await runtime?.dispose();
-      runtime = null;
-      port.close();
-    });
-    return;
-  }
-  queue = queue.then(() => handle(message));
 });
