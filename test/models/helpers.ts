@@ -256,3 +256,38 @@ export async function serveFile(content: Buffer, options: FileServerOptions = {}
       }),
   };
 }
+
+/** Python's zipfile: an independent zip writer for the reader's tests (Debian's python3 is a test dependency). */
+export const PYTHON = process.env.SEGEARTH_PYTHON ?? '/usr/bin/python3';
+
+/**
+ * Zips `bundleDir` (as a top folder) with Python's zipfile. `zip64` lowers zipfile's ZIP64 limit so that
+ * every field takes the ZIP64 path; `stored` lists files written without compression; `symlink` adds a
+ * symbolic-link entry.
+ */
+export async function zipWithPython(
+  bundleDir: string,
+  out: string,
+  options: { zip64?: boolean; stored?: string[]; symlink?: string } = {},
+): Promise<string> {
+  const script = `
+import os, sys, zipfile, json
+src, out, opts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+if opts.get('zip64'):
+    zipfile.ZIP64_LIMIT = 100
+base = os.path.basename(src)
+with zipfile.ZipFile(out, 'w', compression=zipfile.ZIP_DEFLATED) as zf:
+    zf.writestr(zipfile.ZipInfo(base + '/'), b'')
+    for name in sorted(os.listdir(src)):
+        comp = zipfile.ZIP_STORED if name in opts.get('stored', []) else zipfile.ZIP_DEFLATED
+        zf.write(os.path.join(src, name), base + '/' + name, compress_type=comp)
+    if opts.get('symlink'):
+        info = zipfile.ZipInfo(base + '/' + opts['symlink'])
+        info.create_system = 3
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, '/etc/passwd')
+`;
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(PYTHON, ['-c', script, bundleDir, out, JSON.stringify(options)], { stdio: 'inherit' });
+  return out;
+}

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { create as tarCreate } from 'tar';
@@ -7,7 +8,8 @@ import { folderSize, ModelStore } from '../../src/inference/models/ModelStore.js
 import { readModelSettings } from '../../src/inference/models/settings.js';
 import type { ModelProgress } from '../../src/inference/models/types.js';
 import { ensureTinyBundle } from '../support/tinyBundle.js';
-import { bytes, packBundle, sha256, tempStore, type TempStore, writeBundle } from './helpers.js';
+import { readZipEntries } from '../../src/inference/models/zip.js';
+import { bytes, packBundle, PYTHON, sha256, tempStore, type TempStore, writeBundle, zipWithPython } from './helpers.js';
 
 let ts: TempStore;
 let src: string;
@@ -132,7 +134,7 @@ describe('ModelStore.import from an archive', () => {
     expect(await stagingEntries()).toEqual([]);
   });
 
-  it('rejects an archive whose file does not match the manifest, one with a link, a zip and a random file', async () => {
+  it('rejects an archive whose file does not match the manifest, one with a link, a broken zip and a random file', async () => {
     const store = new ModelStore({ locations: ts.locations });
     const dir = await writeBundle(src, { id: 'tampered' });
     await writeFile(path.join(dir, 'head.onnx'), bytes(900, 99)); // same size, other bytes
@@ -148,7 +150,9 @@ describe('ModelStore.import from an archive', () => {
     expect((e2 as Error).message).toContain('SymbolicLink');
 
     await writeFile(path.join(ts.root, 'b.zip'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0]));
-    expect(isSegEarthError(await caught(store.import(path.join(ts.root, 'b.zip'))), 'UNSUPPORTED_FORMAT')).toBe(true);
+    const e3 = await caught(store.import(path.join(ts.root, 'b.zip')));
+    expect(isSegEarthError(e3, 'MODEL_INVALID')).toBe(true);
+    expect((e3 as Error).message).toContain('no end-of-central-directory record');
     await writeFile(path.join(ts.root, 'r.bin'), bytes(1000));
     expect(isSegEarthError(await caught(store.import(path.join(ts.root, 'r.bin'))), 'UNSUPPORTED_FORMAT')).toBe(true);
     expect((await store.list()).models).toEqual([]);
@@ -161,6 +165,50 @@ describe('ModelStore.import from an archive', () => {
     const whole = await readFile(a);
     await writeFile(a, whole.subarray(0, Math.floor(whole.length / 2)));
     expect(isSegEarthError(await caught(store.import(a)), 'MODEL_INVALID')).toBe(true);
+    expect((await store.list()).models).toEqual([]);
+    expect(await stagingEntries()).toEqual([]);
+  });
+});
+
+describe('ModelStore.import from a zip archive', () => {
+  const havePython = existsSync(PYTHON);
+
+  it.skipIf(!havePython)('installs a deflate/stored zip, and one that uses ZIP64 fields throughout', async () => {
+    const store = new ModelStore({ locations: ts.locations });
+    const dir = await writeBundle(src, { id: 'zipped', files: { 'llm.onnx.data': bytes(40_000, 31) } });
+    const a = await zipWithPython(dir, path.join(ts.root, 'zipped.zip'), { stored: ['image.onnx'] });
+    const events: ModelProgress[] = [];
+    const m = await store.import(a, { onProgress: (e) => events.push(e) });
+    expect(m).toMatchObject({ id: 'zipped', verify: { state: 'verified' } });
+    expect(await readFile(path.join(m.dir, 'llm.onnx.data'))).toEqual(bytes(40_000, 31));
+    expect(events.filter((e) => e.phase === 'extract').at(-1)?.message).toBe('zipped/weights.json');
+
+    const dir64 = await writeBundle(path.join(ts.root, 'z64'), { id: 'zip64', files: { 'llm.onnx.data': bytes(40_000, 33) } });
+    const entries = await readZipEntries(await zipWithPython(dir64, path.join(ts.root, 'z64.zip'), { zip64: true }));
+    expect(entries.find((e) => e.name === 'zip64/llm.onnx.data')).toMatchObject({ size: 40_000, method: 8 });
+    const m64 = await store.import(path.join(ts.root, 'z64.zip'));
+    expect(m64.verify.state).toBe('verified');
+    expect(await readFile(path.join(m64.dir, 'llm.onnx.data'))).toEqual(bytes(40_000, 33));
+    expect(await stagingEntries()).toEqual([]);
+  });
+
+  it.skipIf(!havePython)('refuses a zip with a symbolic link and one with damaged data', async () => {
+    const store = new ModelStore({ locations: ts.locations });
+    const dir = await writeBundle(src, { id: 'z' });
+    const linked = await zipWithPython(dir, path.join(ts.root, 'l.zip'), { symlink: 'evil' });
+    const e1 = await caught(store.import(linked));
+    expect(isSegEarthError(e1, 'MODEL_INVALID')).toBe(true);
+    expect((e1 as Error).message).toContain('z/evil is not a plain file or folder');
+
+    const good = await zipWithPython(dir, path.join(ts.root, 'd.zip'), { stored: ['llm.onnx.data'] });
+    const entries = await readZipEntries(good);
+    const target = entries.find((e) => e.name === 'z/llm.onnx.data')!;
+    const buf = await readFile(good);
+    buf[target.localHeaderOffset + 30 + 'z/llm.onnx.data'.length + 10] ^= 0xff; // inside the stored data
+    await writeFile(good, buf);
+    const e2 = await caught(store.import(good));
+    expect(isSegEarthError(e2, 'MODEL_INVALID')).toBe(true);
+    expect((e2 as Error).message).toContain('z/llm.onnx.data fails its CRC-32');
     expect((await store.list()).models).toEqual([]);
     expect(await stagingEntries()).toEqual([]);
   });

@@ -65,7 +65,7 @@ export function register(program: Command, context: CliContext): void {
 
   models
     .command('import')
-    .description('install a bundle from its folder or a .tar / .tar.gz archive (every file checked first)')
+    .description('install a bundle from its folder or a .tar.gz / .tar / .zip archive (every file checked first)')
     .argument('<source>', 'bundle folder (with manifest.json) or archive')
     .option('--replace', 'overwrite an installed bundle with the same id')
     .option('--json', 'print the installed bundle as JSON')
@@ -81,7 +81,7 @@ export function register(program: Command, context: CliContext): void {
   models
     .command('download')
     .description('download a bundle archive (resumable), check its sha256, then install it')
-    .argument('<url>', 'http(s) URL of a .tar.gz / .tar bundle archive')
+    .argument('<url>', 'http(s) URL of a .tar.gz / .tar / .zip bundle archive')
     .requiredOption('--sha256 <hex>', 'sha256 of the archive, as published with it')
     .option('--replace', 'overwrite an installed bundle with the same id')
     .option('--retries <n>', 'automatic resumes after a dropped connection', parsePositiveIntegerOrZero, 3)

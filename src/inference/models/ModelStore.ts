@@ -121,7 +121,7 @@ export class ModelStore {
     return { ...(await this.get(id)), verify: report };
   }
 
-  /** Installs a bundle from a folder (copied) or a `.tar` / `.tar.gz` archive (unpacked), atomically. */
+  /** Installs a bundle from a folder (copied) or a `.tar.gz` / `.tar` / `.zip` archive (unpacked), atomically. */
   async import(source: string, options: InstallOptions = {}): Promise<InstalledModel> {
     const abs = path.resolve(source);
     let st;

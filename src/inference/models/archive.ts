@@ -1,6 +1,7 @@
 /**
  * @module inference/models/archive
- * Unpacks a bundle archive (`.tar`, `.tar.gz` / `.tgz`; recognised by content, not by name) into a folder.
+ * Unpacks a bundle archive (`.tar`, `.tar.gz` / `.tgz`, `.zip`; recognised by content, not by name) into a
+ * folder. Tar goes through the `tar` package, zip through our own reader (`./zip`).
  * Only regular files and folders are extracted: links, devices and paths that climb out of the target
  * (`..`, absolute names) are refused, so an archive cannot write outside the staging folder.
  */
@@ -11,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract, type ReadEntry } from 'tar';
 import { SegEarthError } from '../../shared/errors.js';
 import type { ProgressListener } from './types.js';
+import { extractZip } from './zip.js';
 
 export type ArchiveKind = 'tar' | 'tar.gz' | 'zip' | 'unknown';
 
@@ -37,43 +39,18 @@ export interface ExtractOptions {
 /** Extracts `file` into the existing folder `dest`. Throws UNSUPPORTED_FORMAT / MODEL_INVALID with a hint. */
 export async function extractArchive(file: string, dest: string, options: ExtractOptions = {}): Promise<void> {
   const kind = await sniffArchive(file);
-  if (kind === 'zip') {
-    throw new SegEarthError('UNSUPPORTED_FORMAT', `${file} is a zip archive; model bundles are imported from .tar.gz or .tar.`, {
-      hint: 'Unzip it and import the folder (`segearth models import <folder>`), or repack it with `tar czf bundle.tar.gz <folder>`.',
-      path: file,
-    });
-  }
   if (kind === 'unknown') {
-    throw new SegEarthError('UNSUPPORTED_FORMAT', `${file} is neither a folder nor a .tar / .tar.gz archive.`, {
-      hint: 'Import the bundle folder written by the exporter, or a .tar.gz of it.',
+    throw new SegEarthError('UNSUPPORTED_FORMAT', `${file} is neither a folder nor a .tar.gz / .tar / .zip archive.`, {
+      hint: 'Import the bundle folder written by the exporter, or an archive of it.',
       path: file,
     });
   }
-  const total = (await stat(file)).size;
-  let done = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      done += chunk.length;
-      options.onProgress?.({ phase: 'extract', done, total });
-      cb(null, chunk);
-    },
-  });
   const refused: string[] = [];
-  const unpack = extract({
-    cwd: dest,
-    strict: true,
-    preservePaths: false,
-    preserveOwner: false,
-    filter: (entryPath: string, entry: unknown) => {
-      const type = (entry as ReadEntry).type;
-      const ok = (type === 'File' || type === 'OldFile' || type === 'Directory') && !climbsOut(entryPath);
-      if (!ok) refused.push(`${entryPath} (${String(type)})`);
-      return ok;
-    },
-  });
   try {
-    await pipeline(createReadStream(file, options.signal ? { signal: options.signal } : {}), counter, unpack);
+    if (kind === 'zip') await extractZip(file, dest, options);
+    else await extractTar(file, dest, options, refused);
   } catch (err) {
+    if (err instanceof SegEarthError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new SegEarthError('DISK_FULL', `The disk filled up while unpacking ${file}.`, {
         hint: 'Free some space and import again.',
@@ -94,6 +71,31 @@ export async function extractArchive(file: string, dest: string, options: Extrac
       path: file,
     });
   }
+}
+
+async function extractTar(file: string, dest: string, options: ExtractOptions, refused: string[]): Promise<void> {
+  const total = (await stat(file)).size;
+  let done = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      options.onProgress?.({ phase: 'extract', done, total });
+      cb(null, chunk);
+    },
+  });
+  const unpack = extract({
+    cwd: dest,
+    strict: true,
+    preservePaths: false,
+    preserveOwner: false,
+    filter: (entryPath: string, entry: unknown) => {
+      const type = (entry as ReadEntry).type;
+      const ok = (type === 'File' || type === 'OldFile' || type === 'Directory') && !climbsOut(entryPath);
+      if (!ok) refused.push(`${entryPath} (${String(type)})`);
+      return ok;
+    },
+  });
+  await pipeline(createReadStream(file, options.signal ? { signal: options.signal } : {}), counter, unpack);
 }
 
 function climbsOut(entryPath: string): boolean {
