@@ -11,11 +11,13 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SegEarthError } from '../../shared/errors.js';
 import type { Extent } from '../../shared/rasterInfo.js';
+import { checkOutputTargets } from '../../geo/atomicWrite.js';
 import { writeFeatures, vectorFormatFor } from '../../geo/writers/writeFeatures.js';
 import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/executionProvider.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
 import { STRATEGIES, type SceneProgress, type Strategy } from '../../inference/scene.js';
 import { InferenceRuntime } from '../../inference/runtime.js';
+import { validateQuestion } from '../../inference/prompt.js';
 import type { CliContext } from '../context.js';
 
 interface AskOptions {
@@ -110,8 +112,12 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   if (!ep.success) throw badArgument(`--ep ${options.ep} is not an execution provider.`, 'Use auto, cpu, webgpu, cuda, dml or coreml.');
   const bands = options.bands?.split(',').map((s) => parseNumber('--bands', s, (n) => Number.isInteger(n) && n >= 1, 'Give 1 or 3 band numbers, e.g. --bands 4,3,2.'));
   const aoi = options.aoi ? parseAoi(options.aoi) : undefined;
+  validateQuestion(question);
   const output = resolve(options.output);
   vectorFormatFor(output);
+  // Refuse existing outputs before spending minutes on the model.
+  await checkOutputTargets(output, { overwrite: Boolean(options.overwrite) });
+  if (options.probability) await checkOutputTargets(resolve(options.probability), { overwrite: Boolean(options.overwrite) });
   const rasterPath = resolve(raster);
   const modelDir = await resolveModelDir(options.model);
 
