@@ -180,6 +180,18 @@ describe('ModelStore.download', () => {
     expect(server.requests.at(-1)?.headers.range).toBe(`bytes=${kept}-`);
   });
 
+  it('follows redirects, keeping the Range header on the resumed request', async () => {
+    server = await serveFile(archive);
+    server.cutNext(1, 30_000);
+    const store = new ModelStore({ locations: ts.locations });
+    const latest = server.url.replace('bundle.tar.gz', 'latest');
+    await caught(store.download(latest, { sha256: sha256(archive), retries: 0 }));
+    const m = await store.download(latest, { sha256: sha256(archive), retries: 0 });
+    expect(m.id).toBe('er-fp32');
+    expect(server.requests.map((r) => r.headers.range)).toEqual([undefined, undefined, 'bytes=30000-', 'bytes=30000-']);
+    expect(server.sent.at(-1)).toBe(archive.length - 30_000);
+  });
+
   it('reports HTTP errors with the status and keeps nothing', async () => {
     server = await serveFile(archive);
     const store = new ModelStore({ locations: ts.locations });

@@ -172,7 +172,7 @@ export interface FileServerOptions {
   readonly etag?: boolean;
 }
 
-/** A local HTTP server for one file at /bundle.tar.gz, honouring Range and If-Range like a CDN. */
+/** A local HTTP server for one file at /bundle.tar.gz (and /latest redirecting to it), honouring Range and If-Range like a CDN. */
 export async function serveFile(content: Buffer, options: FileServerOptions = {}): Promise<FileServer> {
   let body = content;
   let etag = `"${sha256(body).slice(0, 16)}"`;
@@ -184,6 +184,10 @@ export async function serveFile(content: Buffer, options: FileServerOptions = {}
   const server: Server = createServer((req, res) => {
     requests.push({ method: req.method ?? 'GET', headers: req.headers });
     const idx = sent.push(0) - 1;
+    if (req.url === '/latest') {
+      res.writeHead(302, { location: '/bundle.tar.gz' }).end();
+      return;
+    }
     if (req.url !== '/bundle.tar.gz') {
       res.writeHead(404).end('not found');
       return;

@@ -11,13 +11,13 @@
  * const bundle = await store.resolveDefault('EarthReason'); // what the runtime should load, or null
  * ```
  */
-import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SegEarthError } from '../../shared/errors.js';
 import { readBundleFacts } from './bundleFacts.js';
 import { type FreeSpaceProbe, statfsFreeSpace } from './diskSpace.js';
 import { downloadVerified } from './download.js';
-import { commitStaged, makeWorkDir, stageFromArchive, stageFromFolder, type StagedBundle } from './install.js';
+import { commitStaged, makeWorkDir, moveBundle, stageFromArchive, stageFromFolder, type StagedBundle } from './install.js';
 import { type ModelLocations, type ModelSearchDir, resolveModelLocations } from './locations.js';
 import { readModelSettings, writeModelSettings } from './settings.js';
 import type { BrokenModel, BundleFacts, InstalledModel, ProgressListener, Variant } from './types.js';
@@ -185,7 +185,12 @@ export class ModelStore {
     }
     // Move aside first (atomic), then delete: a half-deleted bundle never shows up as installed.
     const trash = await makeWorkDir(path.join(path.dirname(found.dir), '.staging'), 'remove');
-    await rename(found.dir, path.join(trash, id));
+    try {
+      await moveBundle(found.dir, path.join(trash, id));
+    } catch (err) {
+      await rm(trash, { recursive: true, force: true });
+      throw err;
+    }
     await rm(trash, { recursive: true, force: true });
     await this.cache.forgetDir(found.dir);
     await this.cache.flush();

@@ -159,10 +159,10 @@ export async function commitStaged(staged: StagedBundle, installDir: string, rep
         });
       }
       old = path.join(staged.work, 'replaced');
-      await rename(target, old);
+      await moveBundle(target, old);
     }
     try {
-      await rename(staged.dir, target);
+      await moveBundle(staged.dir, target);
     } catch (err) {
       if (old) await rename(old, target); // put the previous bundle back
       throw err;
@@ -170,6 +170,26 @@ export async function commitStaged(staged: StagedBundle, installDir: string, rep
     return target;
   } finally {
     await discardStaged(staged.work);
+  }
+}
+
+/**
+ * Renames a bundle folder. On Windows a folder whose files are open (a model loaded by the app) cannot be
+ * renamed: that becomes a clear OUTPUT_NOT_WRITABLE instead of a bare EPERM.
+ */
+export async function moveBundle(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM' || code === 'EBUSY' || code === 'EACCES') {
+      throw new SegEarthError('OUTPUT_NOT_WRITABLE', `Cannot move ${from} to ${to} (${code}): the folder is in use or not writable.`, {
+        hint: 'Close what uses the model (the SegEarth app, a running `segearth ask`) and check the folder permissions, then try again.',
+        path: from,
+        cause: err,
+      });
+    }
+    throw err;
   }
 }
 
