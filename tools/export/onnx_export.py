@@ -13,6 +13,7 @@ Works for graphs whose weights exceed 2 GB (the protobuf never holds weight data
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -81,7 +82,9 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
     fill_placeholders(module)
     weight_keys = set(module.state_dict().keys())
     buf = io.BytesIO()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # tracer notes about Python ints and shape inference are expected: shapes are static except T/P/L
+        warnings.simplefilter("ignore")
         torch.onnx.export(module, example, buf, input_names=input_names, output_names=output_names,
                           dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=False,
                           export_params=False)
