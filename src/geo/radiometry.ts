@@ -135,6 +135,29 @@ export function stretchValue(s: BandStretch, v: number): number {
   return t <= 0 ? 0 : t >= 255 ? 255 : Math.round(t);
 }
 
+const luts = new WeakMap<BandStretch, Map<string, Uint8Array>>();
+
+/**
+ * Lookup table value → 0..255 for 8/16-bit integer data (index = value, or value + 32768 for Int16), built once
+ * per stretch; null for other types (use {@link stretchValue}).
+ */
+export function stretchLut(s: BandStretch, kind: 'uint8' | 'uint16' | 'int16'): Uint8Array {
+  let perKind = luts.get(s);
+  if (!perKind) {
+    perKind = new Map();
+    luts.set(s, perKind);
+  }
+  let lut = perKind.get(kind);
+  if (!lut) {
+    const size = kind === 'uint8' ? 256 : 65536;
+    const offset = kind === 'int16' ? -32768 : 0;
+    lut = new Uint8Array(size);
+    for (let i = 0; i < size; i++) lut[i] = stretchValue(s, i + offset);
+    perKind.set(kind, lut);
+  }
+  return lut;
+}
+
 /** Forget cached stretches (tests). */
 export function clearStretchCache(): void {
   cache.clear();

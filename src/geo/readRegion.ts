@@ -14,7 +14,7 @@ import type { Extent, GeoTransform } from '../shared/rasterInfo.js';
 import { SegEarthError } from '../shared/errors.js';
 import { acquireRaster } from './datasetCache.js';
 import { resolveBandMapping } from './bandMapping.js';
-import { stretchFor, stretchValue, type Stretch } from './radiometry.js';
+import { stretchFor, stretchLut, type Stretch } from './radiometry.js';
 import { invertGeoTransform } from './crs.js';
 import { RESAMPLINGS, readWindow, throwIfAborted, type PixelWindow, type RawWindow, type Resampling } from './windowRead.js';
 import type { BandMapping } from './bandMapping.js';
@@ -107,8 +107,21 @@ export function composeRgb(raw: RawWindow, mapping: BandMapping, stretch: Stretc
     const s = stretch.rgb[c];
     if (s.identity && data instanceof Uint8Array) {
       for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? data[i] : 0;
+    } else if (data instanceof Uint8Array || data instanceof Uint16Array) {
+      const lut = stretchLut(s, data instanceof Uint8Array ? 'uint8' : 'uint16');
+      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? lut[data[i]] : 0;
+    } else if (data instanceof Int16Array) {
+      const lut = stretchLut(s, 'int16');
+      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? lut[data[i] + 32768] : 0;
     } else {
-      for (let i = 0; i < n; i++) rgb[i * 3 + c] = valid[i] ? stretchValue(s, data[i]) : 0;
+      // float and 32-bit integer data: exactly stretchValue's arithmetic, inlined
+      const lo = s.identity ? 0 : s.min;
+      const range = s.identity ? 255 : s.max - s.min;
+      for (let i = 0; i < n; i++) {
+        if (!valid[i]) continue;
+        const t = ((data[i] - lo) / range) * 255;
+        rgb[i * 3 + c] = t <= 0 ? 0 : t >= 255 ? 255 : Math.round(t);
+      }
     }
   }
   return rgb;

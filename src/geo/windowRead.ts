@@ -3,7 +3,9 @@
  * The one place that reads pixels: a (fractional) source window of a raster, resampled by GDAL to an output
  * size, as raw band values plus a validity mask. Used by radiometry (sampling) and readRegion (RGB output).
  *
- * How: an in-process `gdal_translate -of MEM -srcwin … -outsize … -r …` on the cached dataset handle. GDAL then
+ * How: for integer windows inside the raster (the common case: model tiles, map tiles inside the extent), one
+ * `RasterIO` per band (gdal-async `pixels.readAsync` with buffer size + resampling) and per needed mask band.
+ * Otherwise an in-process `gdal_translate -of MEM -srcwin … -outsize … -r …` on the cached dataset handle. GDAL then
  * (a) picks the best overview level when the output is smaller than the window, (b) resamples with nodata/mask
  * awareness, (c) accepts fractional windows (exact sub-pixel georeferencing) and windows partly outside the
  * raster (padded). Mask bands are read in the same call (`-b mask,N`): GDAL's mask covers nodata values, alpha
@@ -155,6 +157,55 @@ export async function readWarpedWindow(
   }
 }
 
+const GRA: Record<Resampling, string> = {
+  nearest: gdal.GRA_NearestNeighbor,
+  bilinear: gdal.GRA_Bilinear,
+  cubic: gdal.GRA_Cubic,
+  average: gdal.GRA_Average,
+  lanczos: gdal.GRA_Lanczos,
+  mode: gdal.GRA_Mode,
+};
+
+function isDirectWindow(info: RasterInfo, win: PixelWindow, srcBands: number[]): boolean {
+  const ints = [win.x, win.y, win.width, win.height].every(Number.isInteger);
+  const inside = win.x >= 0 && win.y >= 0 && win.x + win.width <= info.width && win.y + win.height <= info.height;
+  const simpleTypes = srcBands.every((b) => !(info.bands[b - 1]?.dataType ?? 'C').startsWith('C'));
+  return ints && inside && simpleTypes;
+}
+
+/** Band data and mask planes by one RasterIO per band (window fully inside the raster, integer offsets). */
+async function readDirect(
+  handle: RasterHandle,
+  win: PixelWindow,
+  outW: number,
+  outH: number,
+  srcBands: number[],
+  maskBands: number[],
+  resampling: Resampling,
+): Promise<{ bands: Map<number, BandData>; masks: BandData[] }> {
+  const { info } = handle;
+  const opts = { buffer_width: outW, buffer_height: outH, resampling: GRA[resampling] };
+  return handle.use(async (ds) => {
+    const bands = new Map<number, BandData>();
+    for (const b of srcBands) {
+      const band = await ds.bands.getAsync(b);
+      const Ctor = gdal.fromDataType(info.bands[b - 1].dataType) as unknown as new (n: number) => BandData;
+      const data = new Ctor(outW * outH);
+      await band.pixels.readAsync(win.x, win.y, win.width, win.height, data as gdal.TypedArray, opts);
+      bands.set(b, data);
+    }
+    const masks: BandData[] = [];
+    for (const b of maskBands) {
+      const mask = (await ds.bands.getAsync(b)).getMaskBand();
+      if (!mask) continue;
+      const data = new Uint8Array(outW * outH);
+      await mask.pixels.readAsync(win.x, win.y, win.width, win.height, data, opts);
+      masks.push(data);
+    }
+    return { bands, masks };
+  });
+}
+
 /** Read `win` of the raster behind `handle`, resampled to outW × outH. */
 export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: number, outH: number, opts: WindowReadOptions): Promise<RawWindow> {
   const { info } = handle;
@@ -180,6 +231,20 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
     if (perDataset && maskBands.length > 0) continue;
     maskBands.push(b);
   }
+  if (!palette && isDirectWindow(info, win, srcBands)) {
+    let direct: { bands: Map<number, BandData>; masks: BandData[] };
+    try {
+      direct = await readDirect(handle, win, outW, outH, srcBands, maskBands, opts.resampling);
+    } catch (err) {
+      throw classifyReadError(info.path, err);
+    }
+    throwIfAborted(opts.signal);
+    const valid = new Uint8Array(n).fill(1);
+    for (const m of direct.masks) for (let i = 0; i < n; i++) if (m[i] < 128) valid[i] = 0;
+    markNaN(info, srcBands, direct.bands, valid);
+    return { width: outW, height: outH, bands: direct.bands, valid };
+  }
+
   const args = ['-of', 'MEM', '-srcwin', num(win.x), num(win.y), num(win.width), num(win.height), '-outsize', String(outW), String(outH)];
   args.push('-r', palette ? 'nearest' : opts.resampling);
   if (palette) args.push('-b', '1', '-expand', 'rgba');
