@@ -171,7 +171,7 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'job-started', started + 1);
     await page.getByTestId('progress').waitFor();
-    await page.waitForFunction(() => /tile \d+ of \d+/.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''));
+    await page.waitForFunction(() => /tile \d+ of \d+/i.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''));
     await screenshot(page, 'progress', true);
     await page.getByTestId('cancel').click();
     await waitForEvent(page, 'cancelled');

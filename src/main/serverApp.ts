@@ -49,8 +49,8 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
   const geo =
     options.geo ??
     (await (async () => {
-      const { createGeoAdapter, loadTileModule } = await import('./services/geoAdapter.js');
-      return createGeoAdapter(await loadTileModule());
+      const { createGeoAdapter } = await import('./services/geoAdapter.js');
+      return createGeoAdapter();
     })());
   const runtime =
     options.runtime ??
@@ -81,7 +81,9 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
     backend,
     async close() {
       await server.close();
+      backend.inference.cancelAll();
       await backend.inference.idle();
+      await runtime.dispose?.();
     },
   };
 }

@@ -23,7 +23,9 @@ export function StatusBar(props: { pointer: PointerInfo | null; units: string; c
       <span className="coords" data-testid="coords">
         {pointer ? (
           <>
-            {formatMapCoordinate(pointer.x, props.units)}, {formatMapCoordinate(pointer.y, props.units)}
+            {props.units === 'pixels'
+              ? `column ${formatMapCoordinate(pointer.x, 'pixels')}, row ${formatMapCoordinate(-pointer.y, 'pixels')}`
+              : `${formatMapCoordinate(pointer.x, props.units)}, ${formatMapCoordinate(pointer.y, props.units)}`}
             {pointer.lonLat ? <span className="lonlat"> · {formatLonLat(pointer.lonLat[0], pointer.lonLat[1])}</span> : null}
           </>
         ) : (

@@ -34,7 +34,16 @@ export function fakeGeo(calls: string[] = []): GeoBackend {
       if (info.isDirectory()) throw new SegEarthError('IS_DIRECTORY', `${path} is a folder.`);
       return fakeRasterInfo(path);
     },
-    getTileGrid: (info) => ({ extent: info.bounds, origin: [info.bounds[0], info.bounds[3]], resolutions: [20, 10], tileSize: 256 }),
+    getTileGrid: (info) => ({
+      extent: info.bounds,
+      origin: [info.bounds[0], info.bounds[3]],
+      resolutions: [20, 10],
+      tileSize: 256,
+      minZoom: 0,
+      maxZoom: 1,
+      mode: 'geotransform',
+      displayGeoTransform: info.geoTransform,
+    }),
     async renderTile(path, z, x, y) {
       calls.push(`renderTile ${z}/${x}/${y}`);
       return Uint8Array.from([0x89, 0x50, 0x4e, 0x47, z, x, y]);

@@ -18,7 +18,7 @@ import { httpStatusFor, loadResource } from '../resources.js';
 import { isTrustedSender } from '../senderValidation.js';
 import { appVersion } from '../serverApp.js';
 import { createBackend, type Backend } from '../services/createApi.js';
-import { createGeoAdapter, loadTileModule } from '../services/geoAdapter.js';
+import { createGeoAdapter } from '../services/geoAdapter.js';
 import { createJsonStore } from '../services/jsonStore.js';
 import { createRuntimeAdapter } from '../services/runtimeAdapter.js';
 import { DEFAULT_WINDOW_STATE, fitToDisplays, WindowStateSchema } from '../windowState.js';
@@ -210,7 +210,7 @@ async function start(): Promise<void> {
     roots: [],
     dataDir: app.getPath('userData'),
     logsDir: app.getPath('logs'),
-    geo: createGeoAdapter(await loadTileModule()),
+    geo: createGeoAdapter(),
     runtime: createRuntimeAdapter({ defaultModelDir: process.env.SEGEARTH_MODEL_DIR ?? null }),
     testHooks: process.env.SEGEARTH_TEST_HOOKS === '1',
     pickPath,

@@ -64,4 +64,6 @@ export interface InferenceRuntime {
   /** Runs the model; rejects with CANCELLED when `signal` aborts. */
   run(request: InferenceRunRequest, settings: { modelDir: string | null; executionProvider: string }): Promise<InferenceRunResult>;
   version(): string | null;
+  /** Stops workers and frees the model (shutdown). */
+  dispose?(): Promise<void>;
 }

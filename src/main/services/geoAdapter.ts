@@ -10,17 +10,11 @@ import { maskToPolygons } from '../../geo/maskToPolygons.js';
 import { writeFeatures } from '../../geo/writers/writeFeatures.js';
 import { writeRasterGeoTiff } from '../../geo/writers/maskGeoTiff.js';
 import { configureGdalEnvironment } from '../../geo/env.js';
-import { SegEarthError } from '../../shared/errors.js';
-import type { GeoTransform, RasterInfo } from '../../shared/rasterInfo.js';
-import type { TileGridSpec } from '../../shared/api/dto.js';
+import { getTileGrid } from '../../geo/tileGrid.js';
+import { renderTile } from '../../geo/renderTile.js';
+import type { GeoTransform } from '../../shared/rasterInfo.js';
 import type { GeoBackend } from './backends.js';
 import { encodeRgbaPng, heatColor } from './png.js';
-
-/** The tile functions of the geo engine (issue 2), loaded on first use. */
-interface TileModule {
-  getTileGrid(info: RasterInfo): TileGridSpec;
-  renderTile(path: string, z: number, x: number, y: number): Promise<Uint8Array>;
-}
 
 async function readProbability(path: string, maxSize: number): Promise<{ data: Float32Array; width: number; height: number; gt: GeoTransform; wkt: string | null; noData: number | null }> {
   configureGdalEnvironment();
@@ -38,11 +32,11 @@ async function readProbability(path: string, maxSize: number): Promise<{ data: F
   }
 }
 
-export function createGeoAdapter(tiles: TileModule): GeoBackend {
+export function createGeoAdapter(): GeoBackend {
   return {
     openRaster,
-    getTileGrid: (info) => tiles.getTileGrid(info),
-    renderTile: (path, z, x, y) => tiles.renderTile(path, z, x, y),
+    getTileGrid,
+    renderTile: (path, z, x, y) => renderTile(path, z, x, y),
     async vectorizeProbability(probabilityPath, { threshold, minAreaM2 }) {
       return maskToPolygons({ kind: 'file', path: probabilityPath }, { threshold, minAreaM2 });
     },
@@ -75,16 +69,4 @@ export function createGeoAdapter(tiles: TileModule): GeoBackend {
     },
     gdalVersion: () => gdal.version,
   };
-}
-
-/** Loads the tile functions of `src/geo`; a clear error when this build lacks them. */
-export async function loadTileModule(): Promise<TileModule> {
-  const grid = './../../geo/tileGrid.js';
-  const render = './../../geo/renderTile.js';
-  try {
-    const [g, r] = (await Promise.all([import(grid), import(render)])) as [Pick<TileModule, 'getTileGrid'>, Pick<TileModule, 'renderTile'>];
-    return { getTileGrid: g.getTileGrid, renderTile: r.renderTile };
-  } catch (err) {
-    throw new SegEarthError('INTERNAL', 'The map tile renderer (geo/renderTile) is missing from this build.', { cause: err });
-  }
 }

@@ -36,6 +36,8 @@ export interface InferenceService {
   probabilityPng(resultId: string): Promise<Uint8Array>;
   /** Resolves when no job is running (tests, shutdown). */
   idle(): Promise<void>;
+  /** Cancels every running job (shutdown). */
+  cancelAll(): void;
 }
 
 export interface InferenceServiceDeps {
@@ -64,6 +66,17 @@ function decorate(features: ResultFeatures, summary: ResultSummary): ResultFeatu
       },
     })),
   };
+}
+
+/** Bounding box of a raster grid in the coordinates of its geotransform (GDAL pixel/line space when it has no CRS). */
+export function gridExtent(gt: readonly number[], width: number, height: number): [number, number, number, number] {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const [c, r] of [[0, 0], [width, 0], [0, height], [width, height]] as const) {
+    xs.push(gt[0]! + c * gt[1]! + r * gt[2]!);
+    ys.push(gt[3]! + c * gt[4]! + r * gt[5]!);
+  }
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
 }
 
 function totalArea(features: ResultFeatures): number {
@@ -137,7 +150,7 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
         featureCount: raw.features.length,
         totalAreaM2: totalArea(raw),
         maxProbability: Math.min(1, Math.max(0, heat.maxProbability)),
-        probability: { extent: probInfo.bounds, width: probInfo.width, height: probInfo.height },
+        probability: { extent: gridExtent(probInfo.geoTransform, probInfo.width, probInfo.height), width: probInfo.width, height: probInfo.height },
         durationMs: Date.now() - started,
       };
       results.set(resultId, { summary, features: decorate(raw, summary), probabilityPath, heatmap: heat.png });
@@ -200,6 +213,9 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
       const stored = get(resultId);
       if (!stored.heatmap) stored.heatmap = (await geo.renderProbabilityPng(stored.probabilityPath, { maxSize: 1024 })).png;
       return stored.heatmap;
+    },
+    cancelAll() {
+      for (const job of jobs.values()) job.controller.abort(new SegEarthError('CANCELLED', 'The app is closing.'));
     },
     async idle() {
       await Promise.all([...jobs.values()].map((j) => j.done));

@@ -1,20 +1,19 @@
 /**
  * @module main/services/runtimeAdapter
  * The real {@link InferenceRuntime}: `src/inference` (SegEarth-R1 on onnxruntime-node) behind the narrow
- * interface of the inference service. One pipeline per (model folder, execution provider) is kept loaded,
+ * interface of the inference service. The model runs in the runtime's worker thread (the server's event loop
+ * stays free for tiles and other calls); one worker per (model folder, execution provider) is kept loaded,
  * so follow-up questions reuse the cached image features. The model folder is the one in the settings, else
  * `SEGEARTH_MODEL_DIR`, else the default bundle of the model manager.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { openRaster } from '../../geo/openRaster.js';
-import { readRegion } from '../../geo/readRegion.js';
-import { maskToPolygons } from '../../geo/maskToPolygons.js';
 import { ManifestSchema } from '../../inference/bundle/manifest.js';
 import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from '../../inference/executionProvider.js';
-import { SegEarthPipeline } from '../../inference/pipeline.js';
+import { defaultSceneDeps } from '../../inference/runtime.js';
 import { askScene, type Strategy } from '../../inference/scene.js';
+import { InferenceWorker } from '../../inference/worker/client.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
 import type { ModelStatus } from '../../shared/api/dto.js';
 import { SegEarthError } from '../../shared/errors.js';
@@ -28,7 +27,7 @@ function describeFallback(choice: EpChoice, requested: string): string | null {
 }
 
 export function createRuntimeAdapter(options: { defaultModelDir?: string | null } = {}): InferenceRuntime {
-  const pipelines = new Map<string, Promise<SegEarthPipeline>>();
+  const workers = new Map<string, Promise<InferenceWorker>>();
   const epChoices = new Map<string, Promise<EpChoice>>();
 
   const chooseEp = (requested: string): Promise<EpChoice> => {
@@ -104,14 +103,16 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
       }
       const dir = st.dir;
       request.onProgress({ stage: 'loading-model', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
-      const epChoice = await chooseEp(settings.executionProvider);
-      const key = `${dir}\u0000${epChoice.provider}`;
-      let pipeline = pipelines.get(key);
-      if (!pipeline) {
-        pipeline = SegEarthPipeline.create(dir, { epChoice });
-        pipeline.catch(() => pipelines.delete(key));
-        pipelines.set(key, pipeline);
+      const key = `${dir}\u0000${settings.executionProvider}`;
+      let starting = workers.get(key);
+      if (!starting) {
+        starting = InferenceWorker.start({ modelDir: dir, ep: settings.executionProvider as EpRequest });
+        starting.catch(() => workers.delete(key));
+        workers.set(key, starting);
       }
+      const worker = await starting;
+      const epChoice = worker.executionProvider;
+      epChoices.set(settings.executionProvider, Promise.resolve(epChoice));
       const aoi = request.aoi;
       const extent =
         aoi.kind === 'scene'
@@ -125,7 +126,7 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
               ] as [number, number, number, number])
             : aoi.extent;
       await askScene(
-        await pipeline,
+        worker,
         {
           rasterPath: request.rasterPath,
           question: request.question,
@@ -136,13 +137,14 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
           signal: request.signal,
           onProgress: (p) => request.onProgress({ ...p }),
         },
-        {
-          openRaster,
-          readRegion: (path, o) => readRegion(path, { ...o, bands: o.bands ? [...o.bands] : undefined }),
-          maskToPolygons,
-        },
+        defaultSceneDeps,
       );
       return { modelId: st.id ?? 'unknown', executionProvider: EP_LABEL[epChoice.provider] };
+    },
+    async dispose() {
+      const all = [...workers.values()];
+      workers.clear();
+      await Promise.all(all.map((w) => w.then((x) => x.dispose()).catch(() => undefined)));
     },
     version() {
       try {

@@ -50,11 +50,24 @@ interface RasterEntry {
   model: RasterLayer;
   projection: Projection;
   layer: TileLayer<TileImage>;
+  /**
+   * Not georeferenced: the map shows (column, −row) so the image is upright (tile grid `pixel` mode), while
+   * results and AOIs use GDAL's (column, row). Their y is negated on the way in and out.
+   */
+  flipY: boolean;
+}
+
+const flip = (extent: [number, number, number, number]): [number, number, number, number] => [extent[0], -extent[3], extent[2], -extent[1]];
+
+function flipGeometryY<T>(coords: T): T {
+  if (Array.isArray(coords) && typeof coords[0] === 'number') return [coords[0], -(coords[1] as number), ...coords.slice(2)] as T;
+  return (coords as unknown[]).map((c) => flipGeometryY(c)) as T;
 }
 
 interface ResultEntry {
   resultId: string;
   projection: Projection;
+  flipY: boolean;
   layer: VectorLayer<VectorSource<Feature<Geometry>>>;
   heatmap: ImageLayer<ImageStatic> | null;
   summary: ResultSummary;
@@ -179,7 +192,7 @@ export class MapController {
       this.callbacks.onTileError(model.id);
     });
     const layer = new TileLayer({ source, zIndex: this.rasters.size, properties: { layerId: model.id, name: model.name } });
-    this.rasters.set(model.id, { model, projection, layer });
+    this.rasters.set(model.id, { model, projection, layer, flipY: model.tileGrid.mode === 'pixel' });
     this.map.addLayer(layer);
     if (!this.viewProjection || this.rasters.size === 1) this.setViewProjection(projection, this.extentInView(model.tileGrid.extent, projection, projection));
     else this.zoomToRaster(model.id);
@@ -229,19 +242,25 @@ export class MapController {
     if (!entry || !this.viewProjection) return null;
     const viewExtent = this.map.getView().calculateExtent(this.map.getSize());
     const e = this.extentInView(viewExtent, this.viewProjection, entry.projection);
-    return [e[0]!, e[1]!, e[2]!, e[3]!];
+    const extent: [number, number, number, number] = [e[0]!, e[1]!, e[2]!, e[3]!];
+    return entry.flipY ? flip(extent) : extent;
   }
 
   private styleFor(color: string): Style {
     return new Style({ stroke: new Stroke({ color, width: 2 }), fill: new Fill({ color: hexToRgba(color, 0.28) }) });
   }
 
-  private readFeatures(features: ResultFeatures, projection: Projection): Feature<Geometry>[] {
+  private readFeatures(features: ResultFeatures, projection: Projection, flipY: boolean): Feature<Geometry>[] {
     const format = new GeoJSON();
     return format.readFeatures(
       {
         type: 'FeatureCollection',
-        features: features.features.map((f) => ({ type: 'Feature', id: f.id, geometry: f.geometry, properties: f.properties })),
+        features: features.features.map((f) => ({
+          type: 'Feature',
+          id: f.id,
+          geometry: flipY ? { ...f.geometry, coordinates: flipGeometryY(f.geometry.coordinates) } : f.geometry,
+          properties: f.properties,
+        })),
       },
       { dataProjection: projection, featureProjection: this.viewProjection ?? projection },
     ) as Feature<Geometry>[];
@@ -254,12 +273,12 @@ export class MapController {
     if (existing) {
       existing.summary = summary;
       existing.layer.getSource()!.clear();
-      existing.layer.getSource()!.addFeatures(this.readFeatures(features, existing.projection));
+      existing.layer.getSource()!.addFeatures(this.readFeatures(features, existing.projection, raster.flipY));
       return;
     }
-    const source = new VectorSource<Feature<Geometry>>({ features: this.readFeatures(features, raster.projection) });
+    const source = new VectorSource<Feature<Geometry>>({ features: this.readFeatures(features, raster.projection, raster.flipY) });
     const layer = new VectorLayer({ source, style: this.styleFor(color), zIndex: 1000 + this.results.size, properties: { resultId: summary.id } });
-    this.results.set(summary.id, { resultId: summary.id, projection: raster.projection, layer, heatmap: null, summary });
+    this.results.set(summary.id, { resultId: summary.id, projection: raster.projection, flipY: raster.flipY, layer, heatmap: null, summary });
     this.map.addLayer(layer);
   }
 
@@ -283,7 +302,7 @@ export class MapController {
       entry.heatmap = new ImageLayer({
         source: new ImageStatic({
           url: this.callbacks.resourceUrl(resourcePath({ kind: 'probability', resultId })),
-          imageExtent: entry.summary.probability.extent,
+          imageExtent: entry.flipY ? flip(entry.summary.probability.extent) : entry.summary.probability.extent,
           projection: entry.projection,
           interpolate: false,
         }),
@@ -315,9 +334,10 @@ export class MapController {
       this.cancelDraw();
       if (kind === 'rectangle') {
         const e = geom.getExtent();
-        done({ kind: 'rectangle', extent: [e[0]!, e[1]!, e[2]!, e[3]!] });
+        const extent: [number, number, number, number] = [e[0]!, e[1]!, e[2]!, e[3]!];
+        done({ kind: 'rectangle', extent: raster.flipY ? flip(extent) : extent });
       } else {
-        const ring = geom.getCoordinates()[0]!.map((c) => [c[0]!, c[1]!] as [number, number]);
+        const ring = geom.getCoordinates()[0]!.map((c) => [c[0]!, raster.flipY ? -c[1]! : c[1]!] as [number, number]);
         done({ kind: 'polygon', ring });
       }
     });

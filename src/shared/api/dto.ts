@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ErrorPayloadSchema } from '../errors.js';
 import { FeatureSetSchema, type FeatureSet } from '../featureSet.js';
 import { ExtentSchema, RasterInfoSchema } from '../rasterInfo.js';
+import { TileGridSpecSchema, type TileGridSpec } from '../tileGrid.js';
 
 /** Opaque identifiers handed out by the backend. Short, URL-safe (they appear in tile URLs). */
 export const IdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected an id made of letters, digits, _ and -');
@@ -15,18 +16,8 @@ export const IdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected an i
 /** A filesystem path as the backend sees it (absolute, or relative to the first allowed root in server mode). */
 export const PathSchema = z.string().min(1, 'a file path is required').max(4096);
 
-/**
- * Tile pyramid of a raster layer, in the raster's own CRS (OpenLayers `TileGrid` options). Level 0 is the
- * coarsest; resolutions are map units per pixel, descending; tile rows count downwards from `origin`
- * (top-left corner).
- */
-export const TileGridSpecSchema = z.object({
-  extent: ExtentSchema,
-  origin: z.tuple([z.number(), z.number()]),
-  resolutions: z.array(z.number().positive()).min(1),
-  tileSize: z.number().int().positive(),
-});
-export type TileGridSpec = z.infer<typeof TileGridSpecSchema>;
+/** Tile pyramid of a raster layer in its own CRS (see shared/tileGrid). */
+export { TileGridSpecSchema, type TileGridSpec };
 
 export const RasterLayerSchema = z.object({
   id: IdSchema,
