@@ -169,12 +169,35 @@ async function openMaskFile(path: string): Promise<Dataset> {
 
 const STRIP_PIXELS = 4 * 1024 * 1024;
 
+type StripBuffer = Uint8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+
+/** A strip buffer of the band's own type (no conversion while reading; Float64 for anything exotic). */
+function stripBuffer(dataType: string | null, length: number): StripBuffer {
+  switch (dataType) {
+    case gdal.GDT_Byte:
+      return new Uint8Array(length);
+    case gdal.GDT_UInt16:
+      return new Uint16Array(length);
+    case gdal.GDT_Int16:
+      return new Int16Array(length);
+    case gdal.GDT_UInt32:
+      return new Uint32Array(length);
+    case gdal.GDT_Int32:
+      return new Int32Array(length);
+    case gdal.GDT_Float32:
+      return new Float32Array(length);
+    default:
+      return new Float64Array(length);
+  }
+}
+
 async function fromFile(
   input: Extract<MaskInput, { kind: 'file' }>,
   threshold: number | undefined,
   signal: AbortSignal | undefined,
 ): Promise<BinaryMask> {
   const source = await openMaskFile(input.path);
+  let dataset: Dataset | undefined;
   try {
     const bandIndex = input.band ?? 1;
     if (!Number.isInteger(bandIndex) || bandIndex < 1 || bandIndex > source.bands.count()) {
@@ -190,23 +213,24 @@ async function fromFile(
     const rule = thresholdRule(isFloat ? 'probability' : 'integer', threshold);
     const geoTransform = (source.geoTransform as GeoTransform | null) ?? IDENTITY;
     const srs = source.srs ? gdal.SpatialReference.fromWKT(source.srs.toWKT()) : null;
-    const dataset = await createByteMem(width, height, geoTransform, srs);
+    dataset = await createByteMem(width, height, geoTransform, srs);
     const out = dataset.bands.get(1);
     const rows = Math.max(1, Math.floor(STRIP_PIXELS / width));
-    const values = new Float64Array(rows * width);
+    const values = stripBuffer(band.dataType, rows * width);
     const binary = new Uint8Array(rows * width);
     let foregroundPixels = 0;
     for (let y = 0; y < height; y += rows) {
       if (signal?.aborted) throw new SegEarthError('CANCELLED', 'Vectorizing was cancelled.');
       const h = Math.min(rows, height - y);
       const strip = values.subarray(0, h * width);
-      await band.pixels.readAsync(0, y, width, h, strip, { data_type: gdal.GDT_Float64 });
+      await band.pixels.readAsync(0, y, width, h, strip);
       const bin = binary.subarray(0, h * width);
       foregroundPixels += applyThreshold(strip, bin, rule.threshold, band.noDataValue);
       await out.pixels.writeAsync(0, y, width, h, bin);
     }
     return { dataset, width, height, geoTransform, srs, rule, foregroundPixels };
   } catch (err) {
+    dataset?.close();
     if (err instanceof SegEarthError) throw err;
     throw new SegEarthError('CORRUPT_RASTER', `Reading ${input.path} failed: ${(err as Error).message}`, {
       hint: 'The file may be truncated or damaged; check it with gdalinfo -checksum.',

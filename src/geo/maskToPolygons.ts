@@ -14,7 +14,7 @@
  * fs.features[0].properties; // { id: 1, area_m2: 5831.2, perimeter_m: 2210.4 }
  */
 import gdal from 'gdal-async';
-import type { Geometry, Layer, LinearRing } from 'gdal-async';
+import type { Dataset, Geometry, Layer, LinearRing } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
 import type { AreaGeometry, FeatureSet, VectorFeature } from '../shared/featureSet.js';
 import { configureGdalEnvironment } from './env.js';
@@ -56,7 +56,10 @@ function checkArea(name: string, value: number | undefined): void {
   }
 }
 
-async function polygonize(mask: BinaryMask, onProgress: MaskToPolygonsOptions['onProgress']): Promise<Layer> {
+async function polygonize(
+  mask: BinaryMask,
+  onProgress: MaskToPolygonsOptions['onProgress'],
+): Promise<{ memory: Dataset; layer: Layer }> {
   const memory = gdal.open('segearth-polygons', 'w', 'Memory');
   const layer = memory.layers.create('polygons', mask.srs, gdal.wkbPolygon);
   layer.fields.add(new gdal.FieldDefn('value', gdal.OFTInteger));
@@ -69,7 +72,7 @@ async function polygonize(mask: BinaryMask, onProgress: MaskToPolygonsOptions['o
     connectedness: 8,
     ...(onProgress ? { progress_cb: (complete: number) => onProgress(complete, 'polygonize') } : {}),
   });
-  return layer;
+  return { memory, layer };
 }
 
 /** Polygonal part of a geometry as Polygon or MultiPolygon (MakeValid may return a collection). */
@@ -127,57 +130,61 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
 
   onProgress?.(0, 'threshold');
   const mask = await loadBinaryMask(input, options.threshold, signal);
-  const measurer = mask.srs ? createGroundMeasurer(mask.srs, options.measure ?? 'auto') : null;
-  const needsGround = (options.minAreaM2 ?? 0) > 0 || (options.fillHolesM2 ?? 0) > 0 || options.simplify?.unit === 'm';
-  if (!measurer && needsGround) {
-    throw new SegEarthError('NOT_GEOREFERENCED', 'The mask has no CRS, so areas and distances in metres are unknown.', {
-      hint: 'Drop --min-area / --fill-holes, give the tolerance in px, or georeference the mask first.',
-    });
-  }
-  throwIfCancelled(signal);
-
-  const layer = await polygonize(mask, onProgress);
-  throwIfCancelled(signal);
-
-  onProgress?.(0, 'clean');
-  const kept: Geometry[] = [];
-  const minArea = options.minAreaM2 ?? 0;
-  const fillBelow = options.fillHolesM2 ?? 0;
-  for (const feature of layer.features) {
-    const raw = feature.getGeometry();
-    let geometry = raw ? repaired(raw) : null;
-    if (!geometry) continue;
-    if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
-    if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;
-    kept.push(geometry);
-  }
-  throwIfCancelled(signal);
-
-  let finals = kept;
-  if (options.simplify && options.simplify.value > 0) {
-    onProgress?.(0, 'simplify');
-    const groundPixel = measurer ? groundPixelSizeM(mask, measurer) : null;
-    finals = await simplifyTogether(kept, toleranceInMapUnits(options.simplify, mask.geoTransform, groundPixel));
+  let polygons: { memory: Dataset; layer: Layer } | undefined;
+  try {
+    const measurer = mask.srs ? createGroundMeasurer(mask.srs, options.measure ?? 'auto') : null;
+    const needsGround = (options.minAreaM2 ?? 0) > 0 || (options.fillHolesM2 ?? 0) > 0 || options.simplify?.unit === 'm';
+    if (!measurer && needsGround) {
+      throw new SegEarthError('NOT_GEOREFERENCED', 'The mask has no CRS, so areas and distances in metres are unknown.', {
+        hint: 'Drop --min-area / --fill-holes, give the tolerance in px, or georeference the mask first.',
+      });
+    }
     throwIfCancelled(signal);
-  }
+    polygons = await polygonize(mask, onProgress);
+    throwIfCancelled(signal);
 
-  onProgress?.(0, 'measure');
-  const features: VectorFeature[] = finals.map((geometry, index) => {
-    const id = index + 1;
-    const size = measurer ? measurer.measure(geometry) : null;
+    onProgress?.(0, 'clean');
+    const kept: Geometry[] = [];
+    const minArea = options.minAreaM2 ?? 0;
+    const fillBelow = options.fillHolesM2 ?? 0;
+    for (const feature of polygons.layer.features) {
+      const raw = feature.getGeometry();
+      let geometry = raw ? repaired(raw) : null;
+      if (!geometry) continue;
+      if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
+      if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;
+      kept.push(geometry);
+    }
+    throwIfCancelled(signal);
+
+    let finals = kept;
+    if (options.simplify && options.simplify.value > 0) {
+      onProgress?.(0, 'simplify');
+      const groundPixel = measurer ? groundPixelSizeM(mask, measurer) : null;
+      finals = await simplifyTogether(kept, toleranceInMapUnits(options.simplify, mask.geoTransform, groundPixel));
+      throwIfCancelled(signal);
+    }
+
+    onProgress?.(0, 'measure');
+    const features: VectorFeature[] = finals.map((geometry, index) => {
+      const id = index + 1;
+      const size = measurer ? measurer.measure(geometry) : null;
+      return {
+        id,
+        geometry: toAreaGeometry(geometry),
+        properties: { id, area_m2: size ? size.areaM2 : null, perimeter_m: size ? size.perimeterM : null },
+      };
+    });
+    onProgress?.(1, 'measure');
     return {
-      id,
-      geometry: toAreaGeometry(geometry),
-      properties: { id, area_m2: size ? size.areaM2 : null, perimeter_m: size ? size.perimeterM : null },
+      crsWkt: mask.srs ? mask.srs.toWKT() : null,
+      crsCode: mask.srs ? crsCodeOf(mask.srs) : null,
+      features,
     };
-  });
-  onProgress?.(1, 'measure');
-  mask.dataset.close();
-  return {
-    crsWkt: mask.srs ? mask.srs.toWKT() : null,
-    crsCode: mask.srs ? crsCodeOf(mask.srs) : null,
-    features,
-  };
+  } finally {
+    polygons?.memory.close();
+    mask.dataset.close();
+  }
 }
 
 /** Ground side of the central pixel in metres (square root of its ground area). */

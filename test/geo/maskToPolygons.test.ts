@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import gdal from 'gdal-async';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maskToPolygons, type MaskInput } from '../../src/geo/maskToPolygons.js';
-import { simplifyTogether } from '../../src/geo/simplify.js';
+import { interactionGroups, simplifyTogether } from '../../src/geo/simplify.js';
 import type { AreaGeometry, FeatureSet } from '../../src/shared/featureSet.js';
 import { FeatureSetSchema } from '../../src/shared/featureSet.js';
 import type { GeoTransform } from '../../src/shared/rasterInfo.js';
@@ -224,6 +224,23 @@ describe('simplification', () => {
     // Same guarantee from the module function itself.
     const together = await simplifyTogether(raw.features.map((f) => ogr(f.geometry)), tolerance);
     expect(together[0].intersects(together[1])).toBe(false);
+  });
+});
+
+describe('interaction groups for simplification', () => {
+  const square = (x: number, y: number) => gdal.Geometry.fromWKT(`POLYGON((${x} ${y},${x + 10} ${y},${x + 10} ${y + 10},${x} ${y + 10},${x} ${y}))`);
+
+  it('groups polygons less than 2·tolerance apart, transitively, and leaves distant ones alone', () => {
+    const shapes = [square(0, 0), square(13, 0), square(26, 0), square(100, 100), square(0, 40)];
+    const groups = interactionGroups(shapes, 2).map((g) => g.sort((a, b) => a - b)).sort((a, b) => a[0] - b[0]);
+    expect(groups).toEqual([[0, 1, 2], [3], [4]]);
+    expect(interactionGroups(shapes, 1.4).length).toBe(5); // gaps of 3 > 2·1.4
+  });
+
+  it('simplifies an isolated polygon exactly as GEOS does alone', async () => {
+    const blob = gdal.Geometry.fromWKT('POLYGON((0 0,10 0,10 1,11 1,11 2,12 2,12 10,0 10,0 0))');
+    const [alone] = await simplifyTogether([blob, square(500, 500)], 1.5);
+    expect(alone.toWKT()).toBe(blob.simplifyPreserveTopology(1.5).toWKT());
   });
 });
 
