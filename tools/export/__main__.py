@@ -1,7 +1,7 @@
 """Export a downloaded SegEarth-R1 checkpoint to a model bundle.
 
     /usr/bin/python3 -m tools.export <checkpoint-dir> -o models/segearth-r1-earthreason [--variant earthreason]
-        [--id ID] [--name NAME] [--graphs-only] [--llm-int8] [--threads N]
+        [--id ID] [--name NAME] [--graphs-only] [--llm-int8] [--threads N] [--model-config JSON]
 
 `--graphs-only` writes the three .onnx graphs and weights.json but no weight data (see docs/MODEL_BUNDLE.md,
 "Weight map"). Needs torch, numpy, onnx, and node (the prefix token ids are computed with the runtime's own
@@ -18,6 +18,7 @@ import torch
 
 from .bundle import TASKS, write_bundle
 from .checkpoint import dump_json, guess_variant, load_state, model_config, source_info, tokenizer_json
+from .config import ModelConfig, load_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--llm-int8", action="store_true",
                     help="weight-only int8 llm (com.microsoft MatMulNBits, 8 bits, blocks of 32): ~4x smaller, CPU")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model-config", type=Path,
+                    help="ModelConfig JSON overriding the released sizes (tests; e.g. models/tiny-test/config.json)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     folder: Path = args.checkpoint
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     variant = args.variant or guess_variant(folder)
     print(f"reading {folder} ...", flush=True)
     state = load_state(folder)
-    cfg = model_config(folder, state)
+    cfg = ModelConfig.from_json(load_json(args.model_config)) if args.model_config else model_config(folder, state)
     with tempfile.TemporaryDirectory() as tmp:
         tok_path = Path(tmp) / "tokenizer.json"
         dump_json(tokenizer_json(folder), tok_path)
