@@ -310,13 +310,18 @@ describe('ModelStore locations, defaults and removal', () => {
     expect(isSegEarthError(await caught(store.setDefault('zzz')), 'MODEL_NOT_FOUND')).toBe(true);
   });
 
-  it('reports a damaged settings file instead of silently dropping the defaults', async () => {
+  it('reports a damaged settings file instead of silently dropping the defaults, but still lists models', async () => {
     await mkdir(path.dirname(ts.locations.settingsFile), { recursive: true });
     await writeFile(ts.locations.settingsFile, '{ nope');
     const store = new ModelStore({ locations: ts.locations });
     const err = await caught(store.defaults());
     expect(isSegEarthError(err, 'BAD_ARGUMENT')).toBe(true);
     expect((err as Error).message).toContain('damaged');
+    // list still shows the models (with automatic defaults) and reports the settings file as broken.
+    await writeBundle(ts.locations.installDir, { id: 'er' });
+    const { models, broken } = await store.list();
+    expect(models.map((m) => [m.id, m.isDefault])).toEqual([['er', true]]);
+    expect(broken).toEqual([{ dir: ts.locations.settingsFile, location: 'user', reason: expect.stringContaining('damaged') }]);
   });
 
   it('cleans leftovers of interrupted imports but keeps partial downloads', async () => {

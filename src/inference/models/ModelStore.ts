@@ -20,7 +20,7 @@ import { downloadVerified } from './download.js';
 import { commitStaged, makeWorkDir, moveBundle, stageFromArchive, stageFromFolder, type StagedBundle } from './install.js';
 import { type ModelLocations, type ModelSearchDir, resolveModelLocations } from './locations.js';
 import { readModelSettings, writeModelSettings } from './settings.js';
-import type { BrokenModel, BundleFacts, InstalledModel, ProgressListener, Variant } from './types.js';
+import type { BrokenModel, BundleFacts, InstalledModel, ModelSettings, ProgressListener, Variant } from './types.js';
 import { VARIANTS } from './types.js';
 import { HashCache, verifyBundle } from './verify.js';
 
@@ -78,7 +78,15 @@ export class ModelStore {
    */
   async list(options: { verify?: boolean } & TaskOptions = {}): Promise<ModelListing> {
     const { found, broken } = await this.scan();
-    const defaults = await this.effectiveDefaults(found);
+    let defaults: Record<Variant, string | null>;
+    try {
+      defaults = await this.effectiveDefaults(found);
+    } catch (err) {
+      // A damaged settings file must not hide the installed models: list them with automatic defaults.
+      if (!(err instanceof SegEarthError)) throw err;
+      broken.push({ dir: this.locations.settingsFile, location: 'user', reason: err.describe() });
+      defaults = await this.effectiveDefaults(found, { version: 1, defaults: {} });
+    }
     const models: InstalledModel[] = [];
     for (const f of found) {
       const report = await verifyBundle(f.dir, f.facts, this.cache, {
@@ -332,8 +340,8 @@ export class ModelStore {
     return { found, broken };
   }
 
-  private async effectiveDefaults(found: readonly Found[]): Promise<Record<Variant, string | null>> {
-    const settings = await readModelSettings(this.locations.settingsFile);
+  private async effectiveDefaults(found: readonly Found[], given?: ModelSettings): Promise<Record<Variant, string | null>> {
+    const settings = given ?? (await readModelSettings(this.locations.settingsFile));
     const out = {} as Record<Variant, string | null>;
     for (const v of VARIANTS) {
       const chosen = settings.defaults[v];
