@@ -192,6 +192,20 @@ describe('ModelStore.download', () => {
     expect(server.sent.at(-1)).toBe(archive.length - 30_000);
   });
 
+  it('keeps a good archive when the bundle is already installed, so --replace needs no second download', async () => {
+    server = await serveFile(archive);
+    const store = new ModelStore({ locations: ts.locations });
+    await store.download(server.url, { sha256: sha256(archive) });
+    const err = await caught(store.download(server.url, { sha256: sha256(archive) }));
+    expect(isSegEarthError(err, 'OUTPUT_EXISTS')).toBe(true);
+    expect((err as { hint?: string }).hint).toContain('--replace');
+    expect(await stagingFiles()).toEqual([`${sha256(archive)}.archive`]);
+    const m = await store.download(server.url, { sha256: sha256(archive), replace: true });
+    expect(m.verify.state).toBe('verified');
+    expect(server.requests).toHaveLength(2); // the third call reused the kept archive
+    expect(await stagingFiles()).toEqual([]);
+  });
+
   it('reports HTTP errors with the status and keeps nothing', async () => {
     server = await serveFile(archive);
     const store = new ModelStore({ locations: ts.locations });

@@ -168,6 +168,7 @@ export class ModelStore {
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
       ...taskOpts(options),
     });
+    let keepArchive = false;
     try {
       const staged = await stageFromArchive(archive, {
         stagingDir: this.locations.stagingDir,
@@ -177,8 +178,18 @@ export class ModelStore {
         ...taskOpts(options),
       });
       return await this.commit(staged, options.replace ?? false);
+    } catch (err) {
+      // Only a bundle that is already installed keeps the (good) archive: `--replace` then needs no new download.
+      if (err instanceof SegEarthError && err.code === 'OUTPUT_EXISTS') {
+        keepArchive = true;
+        throw new SegEarthError(err.code, err.message, {
+          hint: 'Run the same download with --replace to overwrite it (the downloaded archive is kept, so it will not be fetched again).',
+          ...(err.path !== undefined ? { path: err.path } : {}),
+        });
+      }
+      throw err;
     } finally {
-      await rm(archive, { force: true });
+      if (!keepArchive) await rm(archive, { force: true });
     }
   }
 

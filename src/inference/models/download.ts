@@ -93,17 +93,13 @@ export async function downloadVerified(options: DownloadOptions): Promise<string
 
 /** Downloads into the partial file, then checks its sha256 and renames it to `<sha256>.archive`. */
 async function fetchAndCheck(options: DownloadOptions, sha256: string, paths: ReturnType<typeof stagingPaths>): Promise<string> {
+  // A finished download kept from an install that did not complete (e.g. the bundle already existed).
+  if ((await sizeOf(paths.done)) > 0) {
+    if ((await hashWithProgress(paths.done, options)) === sha256) return paths.done;
+    await rm(paths.done, { force: true });
+  }
   await fetchToPartial(options, sha256, paths);
-  const total = (await stat(paths.partial)).size;
-  let done = 0;
-  const actual = await sha256File(
-    paths.partial,
-    (n) => {
-      done += n;
-      options.onProgress?.({ phase: 'hash', done, total, message: 'checking sha256' });
-    },
-    options.signal,
-  );
+  const actual = await hashWithProgress(paths.partial, options);
   if (actual !== sha256) {
     await rm(paths.partial, { force: true });
     await rm(paths.record, { force: true });
@@ -116,6 +112,19 @@ async function fetchAndCheck(options: DownloadOptions, sha256: string, paths: Re
   await rename(paths.partial, paths.done);
   await rm(paths.record, { force: true });
   return paths.done;
+}
+
+async function hashWithProgress(file: string, options: DownloadOptions): Promise<string> {
+  const total = (await stat(file)).size;
+  let done = 0;
+  return sha256File(
+    file,
+    (n) => {
+      done += n;
+      options.onProgress?.({ phase: 'hash', done, total, message: 'checking sha256' });
+    },
+    options.signal,
+  );
 }
 
 async function fetchToPartial(
