@@ -251,6 +251,15 @@ describe('ModelStore.verify', () => {
     expect(forced.verify.hashedFiles).toBe(10);
   });
 
+  it('a long-lived store sees verification results written by another process', async () => {
+    const app = new ModelStore({ locations: ts.locations });
+    await writeBundle(ts.locations.installDir, { id: 'er' }); // copied by hand: never hashed
+    expect((await app.list()).models[0].verify.state).toBe('unverified');
+    const cli = new ModelStore({ locations: ts.locations });
+    expect((await cli.verify('er')).verify.state).toBe('verified');
+    expect((await app.list()).models[0].verify.state).toBe('verified');
+  });
+
   it('reports missing files and wrong sizes without hashing them', async () => {
     const store = new ModelStore({ locations: ts.locations });
     const m = await store.import(await writeBundle(src, { id: 'er' }));
@@ -362,5 +371,5 @@ describe('the real tiny bundle (test fixture from tools/export)', () => {
     expect(m.verify.state).toBe('verified');
     const again = await store.verify('tiny-test', { force: true });
     expect(again.verify).toMatchObject({ state: 'verified', hashedFiles: m.verify.checkedFiles });
-  });
+  }, 600_000); // generating the tiny bundle (Python) can take minutes on a loaded machine
 });

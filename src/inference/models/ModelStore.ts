@@ -77,6 +77,7 @@ export class ModelStore {
    * `verify: true` files never hashed before are hashed now.
    */
   async list(options: { verify?: boolean } & TaskOptions = {}): Promise<ModelListing> {
+    await this.cache.refresh();
     const { found, broken } = await this.scan();
     let defaults: Record<Variant, string | null>;
     try {
@@ -125,6 +126,7 @@ export class ModelStore {
   /** Hashes every file of bundle `id` (cached results reused unless `force`) and returns the report. */
   async verify(id: string, options: { force?: boolean } & TaskOptions = {}): Promise<InstalledModel> {
     const found = await this.find(id);
+    await this.cache.refresh();
     const report = await verifyBundle(found.dir, found.facts, this.cache, { hash: true, ...options });
     return { ...(await this.get(id)), verify: report };
   }

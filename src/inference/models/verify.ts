@@ -74,16 +74,30 @@ export class HashCache {
     }
   }
 
+  /**
+   * Picks up entries another process (the CLI next to the app) wrote since this cache was loaded; entries
+   * held in memory win. Call it at the start of an operation on a long-lived store.
+   */
+  async refresh(): Promise<void> {
+    if (!this.loaded) return this.load();
+    for (const [key, entry] of await this.readFile()) if (!this.entries.has(key)) this.entries.set(key, entry);
+  }
+
   private async load(): Promise<void> {
     if (this.loaded) return;
     this.loaded = true;
-    if (!this.file) return;
+    this.entries = await this.readFile();
+  }
+
+  private async readFile(): Promise<Map<string, CacheEntry>> {
+    if (!this.file) return new Map();
     try {
       const parsed = CacheFile.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
-      if (parsed.success) this.entries = new Map(Object.entries(parsed.data.entries));
+      if (parsed.success) return new Map(Object.entries(parsed.data.entries));
     } catch {
       // Missing or damaged cache: start empty.
     }
+    return new Map();
   }
 }
 
