@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
+import { ModelDefaultsSchema, ModelListingSchema } from '../../src/inference/models/types.js';
 import { bytes, type FileServer, packBundle, serveFile, sha256, tempStore, type TempStore, writeBundle } from './helpers.js';
 
 const COMMANDS = [() => import('../../src/cli/commands/models.js')];
@@ -65,6 +66,8 @@ describe('segearth models', () => {
     expect(table.out.split('\n')[0]).toMatch(/^ID\s+VARIANT\s+PRECISION\s+SIZE\s+STATE\s+SOURCE CHECKPOINT\s+LOCATION$/);
     expect(table.out.split('\n')[1]).toMatch(/^er-fp16 \*\s+EarthReason\s+image fp32, llm fp16, head fp32\s+[\d.]+ KiB\s+verified\s+earth-insights\/SegEarth-R1-EarthReason\s+user$/);
     const listed = JSON.parse((await cli('list', '--json')).out);
+    expect(ModelListingSchema.safeParse(listed).success).toBe(true);
+    expect(ModelDefaultsSchema.parse(listed.defaults)).toEqual({ earthreason: 'er-fp16', 'rrsis-d': null, refsegrs: null, 'tiny-test': null });
     expect(listed.models[0]).toMatchObject({ id: 'er-fp16', variant: 'earthreason', verify: { state: 'verified' }, isDefault: true });
 
     expect((await cli('default', 'er-fp16')).out).toBe('er-fp16 is now the default EarthReason model\n');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHECKPOINTS, firstRunGuide, formatFirstRunGuide, NO_MODEL_MESSAGE } from '../../src/inference/models/firstRun.js';
 import { resolveModelLocations } from '../../src/inference/models/locations.js';
+import { FirstRunGuideSchema, ModelLocationsSchema } from '../../src/inference/models/types.js';
 
 const locations = resolveModelLocations({ platform: 'linux', home: '/home/ana', env: {}, shippedDir: '/opt/app/models' });
 
@@ -18,6 +19,9 @@ describe('first-run guide', () => {
     expect(g.installDir).toBe('/home/ana/.local/share/segearth-desktop/models');
     expect(g.searchDirs).toEqual(['/home/ana/.local/share/segearth-desktop/models', '/opt/app/models']);
     expect(NO_MODEL_MESSAGE).toContain('segearth models import');
+    // Crosses the app's IPC as JSON, checked by its zod schema.
+    expect(FirstRunGuideSchema.parse(JSON.parse(JSON.stringify(g)))).toEqual(g);
+    expect(ModelLocationsSchema.parse(locations)).toEqual(locations);
   });
 
   it('formats as plain text with every command', () => {

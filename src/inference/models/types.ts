@@ -109,3 +109,36 @@ export const ModelSettingsSchema = z.object({
   defaults: z.partialRecord(VariantSchema, BundleIdSchema),
 });
 export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
+
+/** `ModelStore.list()`: visible bundles in precedence order, and folders that are not usable bundles. */
+export const ModelListingSchema = z.object({
+  models: z.array(InstalledModelSchema),
+  broken: z.array(BrokenModelSchema),
+});
+
+/** `ModelStore.defaults()`: the default bundle id per variant (null when none of that variant is installed). */
+export const ModelDefaultsSchema = z.record(VariantSchema, BundleIdSchema.nullable());
+
+/** `ModelStore.locations` (see `locations.ts`). */
+export const ModelLocationsSchema = z.object({
+  dataDir: z.string(),
+  installDir: z.string(),
+  searchDirs: z.array(z.object({ dir: z.string(), kind: z.enum(['env', 'user', 'shipped']), writable: z.boolean() })),
+  settingsFile: z.string(),
+  verifyCacheFile: z.string(),
+  stagingDir: z.string(),
+});
+
+/** `firstRunGuide()`: what the question panel shows when no model is installed. */
+export const FirstRunGuideSchema = z.object({
+  title: z.string(),
+  summary: z.string(),
+  checkpoints: z.array(
+    z.object({ variant: VariantSchema, label: z.string(), repo: z.string(), url: z.string(), use: z.string() }),
+  ),
+  /** Alternatives, easiest first; `commands` are shell commands in order. */
+  options: z.array(z.object({ title: z.string(), detail: z.string(), commands: z.array(z.string()) })),
+  installDir: z.string(),
+  searchDirs: z.array(z.string()),
+  docs: z.array(z.string()),
+});
