@@ -173,6 +173,15 @@ function isDirectWindow(info: RasterInfo, win: PixelWindow, srcBands: number[]):
   return ints && inside && simpleTypes;
 }
 
+/**
+ * Resampling of mask bands: the data's own for nearest/mode (so a value and its validity come from the same
+ * source pixels), else AVERAGE: an output pixel is valid when at least half of its footprint is valid. (GDAL's
+ * data resampling is mask-aware, so valid values are never blended with nodata.)
+ */
+export function maskResamplingFor(resampling: Resampling): Resampling {
+  return resampling === 'nearest' || resampling === 'mode' ? resampling : 'average';
+}
+
 /** Band data and mask planes by one RasterIO per band (window fully inside the raster, integer offsets). */
 async function readDirect(
   handle: RasterHandle,
@@ -185,6 +194,7 @@ async function readDirect(
 ): Promise<{ bands: Map<number, BandData>; masks: BandData[] }> {
   const { info } = handle;
   const opts = { buffer_width: outW, buffer_height: outH, resampling: GRA[resampling] };
+  const maskOpts = { ...opts, resampling: GRA[maskResamplingFor(resampling)] };
   return handle.use(async (ds) => {
     const bands = new Map<number, BandData>();
     for (const b of srcBands) {
@@ -199,7 +209,7 @@ async function readDirect(
       const mask = (await ds.bands.getAsync(b)).getMaskBand();
       if (!mask) continue;
       const data = new Uint8Array(outW * outH);
-      await mask.pixels.readAsync(win.x, win.y, win.width, win.height, data, opts);
+      await mask.pixels.readAsync(win.x, win.y, win.width, win.height, data, maskOpts);
       masks.push(data);
     }
     return { bands, masks };
@@ -245,21 +255,23 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
     return { width: outW, height: outH, bands: direct.bands, valid };
   }
 
-  const args = ['-of', 'MEM', '-srcwin', num(win.x), num(win.y), num(win.width), num(win.height), '-outsize', String(outW), String(outH)];
-  args.push('-r', palette ? 'nearest' : opts.resampling);
+  const base = ['-of', 'MEM', '-srcwin', num(win.x), num(win.y), num(win.width), num(win.height), '-outsize', String(outW), String(outH)];
+  const resampling = palette ? 'nearest' : opts.resampling;
+  const maskResampling = maskResamplingFor(resampling);
+  const args = [...base, '-r', resampling];
   if (palette) args.push('-b', '1', '-expand', 'rgba');
-  else {
-    for (const b of srcBands) args.push('-b', String(b));
-    for (const b of maskBands) args.push('-b', `mask,${b}`);
-  }
-
-  // `-expand` takes a single band, so a palette band's nodata mask is read in a second pass.
-  const paletteMaskArgs = palette && maskBands.length > 0 ? [...args.slice(0, args.indexOf('-b')), '-b', 'mask,1'] : null;
+  else for (const b of srcBands) args.push('-b', String(b));
+  const maskArgs: string[] = [];
+  for (const b of palette ? maskBands.slice(0, 1) : maskBands) maskArgs.push('-b', `mask,${b}`);
+  // Masks ride along when they share the data's resampling; otherwise (and for `-expand`, which takes a single
+  // band) they are read in a second pass.
+  const separateMasks = maskArgs.length > 0 && (palette || maskResampling !== resampling);
+  if (maskArgs.length > 0 && !separateMasks) args.push(...maskArgs);
   let out: gdal.Dataset;
-  let paletteMask: gdal.Dataset | null = null;
+  let maskDs: gdal.Dataset | null = null;
   try {
     out = await handle.use((ds) => gdal.translateAsync('', ds, args));
-    if (paletteMaskArgs) paletteMask = await handle.use((ds) => gdal.translateAsync('', ds, paletteMaskArgs));
+    if (separateMasks) maskDs = await handle.use((ds) => gdal.translateAsync('', ds, [...base, '-r', maskResampling, ...maskArgs]));
   } catch (err) {
     throw classifyReadError(info.path, err);
   }
@@ -272,7 +284,8 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
       const alpha = out.bands.get(4).pixels.read(0, 0, outW, outH) as Uint8Array;
       for (let i = 0; i < n; i++) if (alpha[i] < 128) valid[i] = 0;
     }
-    const masks = paletteMask ? [paletteMask.bands.get(1)] : palette ? [] : maskBands.map((_, k) => out.bands.get(srcBands.length + k + 1));
+    const maskCount = maskArgs.length / 2;
+    const masks = Array.from({ length: maskCount }, (_, k) => (maskDs ? maskDs.bands.get(k + 1) : out.bands.get(srcBands.length + k + 1)));
     for (const band of masks) {
       const m = band.pixels.read(0, 0, outW, outH) as BandData;
       for (let i = 0; i < n; i++) if (m[i] < 128) valid[i] = 0;
@@ -281,6 +294,6 @@ export async function readWindow(handle: RasterHandle, win: PixelWindow, outW: n
     return { width: outW, height: outH, bands, valid };
   } finally {
     out.close();
-    paletteMask?.close();
+    maskDs?.close();
   }
 }

@@ -171,6 +171,30 @@ describe('readRegion: nodata, NaN, alpha, band mapping, stretch', () => {
     expect(px).toEqual([expected, expected, expected]);
   });
 
+  it('downsampling is nodata-aware: valid output pixels are not blended with nodata', async () => {
+    const file = createRaster(path.join(dir, 'edge.tif'), {
+      width: 64,
+      height: 64,
+      srs: 32633,
+      geoTransform: UTM_GT,
+      noData: 0,
+      value: (_b, x) => (x < 16 ? 0 : 200),
+    });
+    for (const resampling of ['bilinear', 'cubic', 'average'] as const) {
+      const r = await readRegion(file, { window: { kind: 'full' }, outWidth: 32, outHeight: 32, resampling });
+      for (let x = 0; x < 32; x++) {
+        expect(r.valid[10 * 32 + x]).toBe(x < 8 ? 0 : 1);
+        expect(r.rgb[(10 * 32 + x) * 3]).toBe(x < 8 ? 0 : 200);
+      }
+      // the same through the translate path (window partly outside): output x covers source [2x − 2, 2x)
+      const t = await readRegion(file, { window: { kind: 'pixel', window: { x: -2, y: 0, width: 66, height: 64 } }, outWidth: 33, outHeight: 32, resampling });
+      for (let x = 0; x < 33; x++) {
+        expect(t.valid[10 * 33 + x]).toBe(x < 9 ? 0 : 1);
+        expect(t.rgb[(10 * 33 + x) * 3]).toBe(x < 9 ? 0 : 200);
+      }
+    }
+  });
+
   it('Float32 NaN and nodata mask the pixel', async () => {
     const file = createRaster(path.join(dir, 'f32.tif'), {
       width: 20,
