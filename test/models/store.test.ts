@@ -4,6 +4,7 @@ import path from 'node:path';
 import { create as tarCreate } from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSegEarthError } from '../../src/shared/errors.js';
+import { resolveModelLocations } from '../../src/inference/models/locations.js';
 import { folderSize, ModelStore } from '../../src/inference/models/ModelStore.js';
 import { readModelSettings } from '../../src/inference/models/settings.js';
 import type { ModelProgress } from '../../src/inference/models/types.js';
@@ -346,6 +347,18 @@ describe('ModelStore locations, defaults and removal', () => {
     const dir = await writeBundle(src, { id: 'x' });
     const m = await stat(path.join(dir, 'manifest.json'));
     expect(await folderSize(dir)).toBe(3000 + 5000 + 1000 + 4000 + 900 + 700 + 512 + 300 + 12 + 44 + m.size);
+  });
+
+  it('explains a models folder that cannot be created (SEGEARTH_MODELS_DIR pointing at a file)', async () => {
+    const notADir = path.join(ts.root, 'file');
+    await writeFile(notADir, 'x');
+    const locations = resolveModelLocations({ env: { SEGEARTH_DATA_DIR: path.join(ts.root, 'data'), SEGEARTH_MODELS_DIR: notADir }, shippedDir: null });
+    const store = new ModelStore({ locations });
+    const err = await caught(store.import(await writeBundle(src, { id: 'x' })));
+    expect(isSegEarthError(err, 'OUTPUT_NOT_WRITABLE')).toBe(true);
+    expect((err as Error).message).toContain('(ENOTDIR)');
+    const err2 = await caught(store.download('http://127.0.0.1:9/x.tar.gz', { sha256: sha256('x') }));
+    expect(isSegEarthError(err2, 'OUTPUT_NOT_WRITABLE')).toBe(true);
   });
 
   it('refuses to install into a read-only models folder with a clear message', async () => {

@@ -14,13 +14,14 @@
  * Partial files are keyed by the expected sha256, so the same bundle resumes even from another mirror.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { SegEarthError } from '../../shared/errors.js';
 import { ensureFreeSpace, formatBytes, type FreeSpaceProbe, statfsFreeSpace } from './diskSpace.js';
 import { httpGet, type HttpResponse } from './httpGet.js';
+import { ensureDir } from './install.js';
 import type { ProgressListener } from './types.js';
 import { sha256File } from './verify.js';
 
@@ -78,7 +79,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<string
       hint: 'To install a bundle archive that is already on this machine, use `segearth models import <file>`.',
     });
   }
-  await mkdir(options.stagingDir, { recursive: true });
+  await ensureDir(options.stagingDir);
   const paths = stagingPaths(options.stagingDir, sha256);
   const releaseLock = acquireLock(paths.lock, options.url);
   try {

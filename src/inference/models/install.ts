@@ -37,8 +37,22 @@ export interface StagedBundle {
 /** A new, empty, uniquely named folder in the staging area. */
 export async function makeWorkDir(stagingDir: string, purpose: string): Promise<string> {
   const work = path.join(stagingDir, `${purpose}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
-  await mkdir(work, { recursive: true });
+  await ensureDir(work);
   return work;
+}
+
+/** `mkdir -p`, with OUTPUT_NOT_WRITABLE and a hint instead of a bare EACCES / ENOTDIR / EROFS. */
+export async function ensureDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new SegEarthError('OUTPUT_NOT_WRITABLE', `Cannot create ${dir} (${code}): the model folder is not writable.`, {
+      hint: 'Check the folder permissions, or point SEGEARTH_MODELS_DIR at a writable folder.',
+      path: dir,
+      cause: err,
+    });
+  }
 }
 
 export async function discardStaged(work: string): Promise<void> {
