@@ -214,7 +214,7 @@ describe('openRaster: other drivers', () => {
     expect(info.warnings.join(' ')).toMatch(/no coordinate reference system/);
   });
 
-  it('VRT and JPEG2000 keep the georeferencing', async () => {
+  it('VRT, COG and JPEG2000 keep the georeferencing', async () => {
     const src = createRaster(path.join(dir, 'src.tif'), {
       width: 32,
       height: 32,
@@ -229,6 +229,14 @@ describe('openRaster: other drivers', () => {
     expect(vinfo.driver).toBe('VRT');
     expect(vinfo.geoTransform).toEqual([400000, 5, 0, 5100000, 0, -5]);
     expect(vinfo.crs?.code).toBe('EPSG:32633');
+
+    const big = createRaster(path.join(dir, 'big.tif'), { width: 600, height: 600, srs: 32633, geoTransform: [400000, 5, 0, 5100000, 0, -5] });
+    const cog = path.join(dir, 'big-cog.tif');
+    execFileSync('gdal_translate', ['-q', '-of', 'COG', big, cog]); // 512 px blocks → one 300 px overview
+    const cinfo = await openRaster(cog);
+    expect(cinfo.driver).toBe('GTiff'); // COGs are GeoTIFFs
+    expect(cinfo.geoTransform).toEqual([400000, 5, 0, 5100000, 0, -5]);
+    expect(cinfo.bands[0].overviews).toEqual([[300, 300]]);
 
     const jp2 = path.join(dir, 'src.jp2');
     execFileSync('gdal_translate', ['-q', '-of', 'JP2OpenJPEG', src, jp2]);
