@@ -156,18 +156,42 @@ export class SegEarthModel {
 
   /** Question tokens + [SEG] through the LLM on top of the view's cache, then the head → mask logits (maskSize²). */
   async ask(view: ViewState, question: string, signal?: AbortSignal): Promise<Float32Array> {
-    const ids = this.prompt.referIds(question);
-    const embeds = await this.embeddings.rows(ids);
-    const { hidden } = await this.runLlm(embeds, view.kv);
+    const hidden = await this.referHidden(view, question);
     throwIfAborted(signal);
     const H = this.manifest.architecture.hiddenSize;
-    const out = await this.head.run({ refer_hidden: f32Tensor(hidden, [1, ids.length, H]), ...view.image }, [
+    const out = await this.head.run({ refer_hidden: f32Tensor(hidden, [1, hidden.length / H, H]), ...view.image }, [
       'mask_logits_256',
     ]);
     const logits = f32Output(out, 'mask_logits_256');
     const m = this.manifest.architecture.maskSize;
     if (logits.length !== m * m) throw new SegEarthError('INFERENCE_FAILED', `mask logits have ${logits.length} values, expected ${m}x${m}`);
     return logits;
+  }
+
+  /** Last hidden states of the refer chunk (question tokens + [SEG]), [L, H] row-major, using the view's cache. */
+  async referHidden(view: ViewState, question: string): Promise<Float32Array> {
+    const ids = this.prompt.referIds(question);
+    const { hidden } = await this.runLlm(await this.embeddings.rows(ids), view.kv);
+    return hidden;
+  }
+
+  /**
+   * Reference path without any cache: the whole prompt (system prefix, image tokens, instruction, question,
+   * [SEG]) in one LLM pass from position 0; returns the refer rows. Used to prove the cached path exact.
+   */
+  async referHiddenSinglePass(pixelValues: Float32Array, question: string): Promise<Float32Array> {
+    const size = this.manifest.image.size;
+    const out = await this.image.run({ pixel_values: f32Tensor(pixelValues, [1, 3, size, size]) }, ['image_tokens']);
+    const imageTokens = f32Output(out, 'image_tokens');
+    const parts: Float32Array[] = [await this.embeddings.rows(this.prompt.plan.prefixIds)];
+    for (const seg of this.prompt.plan.viewSegments) parts.push(seg.kind === 'image' ? imageTokens : await this.embeddings.rows(seg.ids));
+    const ids = this.prompt.referIds(question);
+    parts.push(await this.embeddings.rows(ids));
+    const { numLayers, numKeyValueHeads, headDim, hiddenSize: H } = this.manifest.architecture;
+    const empty = (): ort.Tensor => f32Tensor(new Float32Array(0), [1, numKeyValueHeads, 0, headDim]);
+    const none: KvCache = { length: 0, keys: Array.from({ length: numLayers }, empty), values: Array.from({ length: numLayers }, empty) };
+    const { hidden } = await this.runLlm(concat(parts), none);
+    return hidden.slice(hidden.length - ids.length * H);
   }
 
   private async runLlm(embeds: Float32Array, past: KvCache): Promise<{ hidden: Float32Array; kv: KvCache }> {
