@@ -162,6 +162,71 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await page.keyboard.press('Escape');
   });
 
+  it('shows the attributes of a polygon when it is clicked', async () => {
+    const { page } = session;
+    const feats = (await mapResult(resultId)).features;
+    expect(feats.length).toBeGreaterThan(0);
+    const anchor = feats[0]!.anchor!;
+    const pixel = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), anchor);
+    const box = (await page.getByTestId('map').boundingBox())!;
+    await page.mouse.click(box.x + pixel![0]!, box.y + pixel![1]!);
+    await page.getByTestId('popup').waitFor();
+    const text = await page.getByTestId('popup').innerText();
+    expect(text).toContain('area_m2');
+    expect(text).toContain('where could flood water spread?');
+    await screenshot(page, 'attribute-popup', true);
+    await page.getByTestId('popup').getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('asks about a drawn rectangle only', async () => {
+    const { page } = session;
+    await page.getByTestId('aoi-rectangle').check();
+    const box = (await page.getByTestId('map').boundingBox())!;
+    const a = [box.width * 0.45, box.height * 0.3];
+    const b = [box.width * 0.7, box.height * 0.6];
+    await page.mouse.click(box.x + a[0]!, box.y + a[1]!);
+    await page.mouse.move(box.x + b[0]!, box.y + b[1]!, { steps: 5 });
+    await page.mouse.click(box.x + b[0]!, box.y + b[1]!);
+    const ca = (await page.evaluate((p) => window.SegEarthCI!.coordinateAt([p[0]!, p[1]!]), a))!;
+    const cb = (await page.evaluate((p) => window.SegEarthCI!.coordinateAt([p[0]!, p[1]!]), b))!;
+    const drawn = [Math.min(ca[0]!, cb[0]!), Math.min(ca[1]!, cb[1]!), Math.max(ca[0]!, cb[0]!), Math.max(ca[1]!, cb[1]!)];
+    const results = await eventCount(page, 'result');
+    await page.getByTestId('question-input').fill('which areas would be suitable for a new sports field?');
+    await page.getByTestId('ask').click();
+    await waitForEvent(page, 'result', results + 1);
+    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    expect(summary.aoi.kind).toBe('rectangle');
+    // The AOI sent is the rectangle drawn (within one screen pixel: mouse positions are fractional).
+    const res = (await page.evaluate(() => window.SegEarthCI!.map())).resolution;
+    summary.aoi.extent!.forEach((v, i) => expect(Math.abs(v - drawn[i]!)).toBeLessThan(res));
+    // The probability raster covers the rectangle (snapped outwards to whole pixels), nothing more.
+    const aoi = summary.aoi.extent!;
+    expect(within(summary.probability!.extent, aoi, GT[1] + 1e-6)).toBe(true);
+    expect(within(aoi, summary.probability!.extent, 1e-6)).toBe(true);
+    for (const f of (await mapResult(summary.id)).features) expect(within(f.extent, aoi, GT[1] + 1e-6)).toBe(true);
+    await screenshot(page, 'rectangle-aoi', true);
+    await page.getByTestId('aoi-scene').check();
+  });
+
+  it('keeps the question history of the scene: re-run and delete', async () => {
+    const { page } = session;
+    const history = page.getByTestId('history').locator('li');
+    const before = await history.count();
+    expect(before).toBe(2);
+    const results = await eventCount(page, 'result');
+    await history.last().getByTitle('Ask again').click();
+    await waitForEvent(page, 'result', results + 1);
+    expect(await history.count()).toBe(3);
+    const newest = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    expect(newest.question).toBe('where could flood water spread?');
+    expect(newest.id).not.toBe(resultId);
+    await history.first().getByTitle('Delete this result').click();
+    await page.waitForFunction((id) => !window.SegEarthCI!.state().results.some((r) => r.summary.id === id), newest.id);
+    expect(await history.count()).toBe(2);
+    expect(existsSync(join(session.dataDir, 'cache', 'results', `${newest.id}.probability.tif`))).toBe(false);
+    expect(await page.evaluate((id) => window.SegEarthCI!.map().results[id], newest.id)).toBeUndefined();
+  });
+
   it('cancels a long run and keeps nothing from it', async () => {
     const { page } = session;
     await openThroughPicker(page, 'large_utm31.tif');
@@ -178,8 +243,9 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await expect(page.getByTestId('notice').innerText()).resolves.toContain('Cancelled');
     const state = await page.evaluate(() => window.SegEarthCI!.state());
     expect(state.jobRunning).toBe(false);
-    expect(state.results.filter((r) => r.summary.id !== resultId)).toHaveLength(0);
+    expect(state.results.filter((r) => r.summary.question === 'which roofs could hold solar panels?')).toHaveLength(0);
+    const kept = new Set(state.results.map((r) => `${r.summary.id}.probability.tif`));
     const cache = join(session.dataDir, 'cache', 'results');
-    expect(readdirSync(cache).filter((f) => !f.startsWith(resultId))).toEqual([]);
+    expect(readdirSync(cache).filter((f) => !kept.has(f))).toEqual([]);
   });
 });

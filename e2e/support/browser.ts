@@ -21,7 +21,7 @@ export interface CiMapState {
   extent: number[] | null;
   basemap: boolean;
   rasters: Array<{ id: string; name: string; visible: boolean; opacity: number; zIndex: number; projection: string }>;
-  results: Record<string, { visible: boolean; heatmap: boolean; features: Array<{ properties: Record<string, unknown>; extent: number[] }> }>;
+  results: Record<string, { visible: boolean; heatmap: boolean; features: Array<{ properties: Record<string, unknown>; extent: number[]; anchor: number[] | null }> }>;
   tilesLoaded: number;
   tileErrors: number;
 }
@@ -33,7 +33,19 @@ declare global {
       map(): CiMapState;
       state(): {
         layers: Array<{ layer: { id: string; name: string; path: string }; visible: boolean; opacity: number }>;
-        results: Array<{ summary: { id: string; featureCount: number; totalAreaM2: number; threshold: number; minAreaM2: number; maxProbability: number } }>;
+        results: Array<{
+          summary: {
+            id: string;
+            question: string;
+            featureCount: number;
+            totalAreaM2: number;
+            threshold: number;
+            minAreaM2: number;
+            maxProbability: number;
+            aoi: { kind: string; extent?: number[] };
+            probability: { extent: number[]; width: number; height: number } | null;
+          };
+        }>;
         selectedResultId: string | null;
         error: { code: string; message: string; hint?: string; title?: string } | null;
         notice: string | null;

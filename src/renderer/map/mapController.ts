@@ -24,7 +24,7 @@ import { Fill, Stroke, Style } from 'ol/style';
 import { transformExtent, toLonLat, type ProjectionLike } from 'ol/proj';
 import type Projection from 'ol/proj/Projection';
 import type Feature from 'ol/Feature';
-import type { Geometry, Polygon } from 'ol/geom';
+import { MultiPolygon, Polygon as PolygonGeom, type Geometry, type Polygon } from 'ol/geom';
 import type { Coordinate } from 'ol/coordinate';
 import type { Extent as OlExtent } from 'ol/extent';
 import { resourcePath } from '../../shared/api/resources';
@@ -55,6 +55,13 @@ interface RasterEntry {
    * results and AOIs use GDAL's (column, row). Their y is negated on the way in and out.
    */
   flipY: boolean;
+}
+
+/** A point inside a polygon (for tests that click on a feature). */
+function interiorPoint(geometry: Geometry | undefined): number[] | null {
+  if (geometry instanceof PolygonGeom) return geometry.getInteriorPoint().getCoordinates().slice(0, 2);
+  if (geometry instanceof MultiPolygon) return geometry.getInteriorPoints().getCoordinates()[0]?.slice(0, 2) ?? null;
+  return null;
 }
 
 const flip = (extent: [number, number, number, number]): [number, number, number, number] => [extent[0], -extent[3], extent[2], -extent[1]];
@@ -367,7 +374,11 @@ export class MapController {
         features: entry.layer
           .getSource()!
           .getFeatures()
-          .map((f) => ({ properties: Object.fromEntries(Object.entries(f.getProperties()).filter(([k]) => k !== 'geometry')), extent: f.getGeometry()?.getExtent() })),
+          .map((f) => ({
+            properties: Object.fromEntries(Object.entries(f.getProperties()).filter(([k]) => k !== 'geometry')),
+            extent: f.getGeometry()?.getExtent(),
+            anchor: interiorPoint(f.getGeometry()),
+          })),
       };
     }
     return {
