@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import MaskConfig
-from .pixel_decoder import sine_position
+from .pixel_decoder import level_sine, register_sine
 
 
 class PerceiverAttention(nn.Module):
@@ -145,10 +145,11 @@ class MaskMLP(nn.Module):
 class Predictor(nn.Module):
     """The masked-attention decoder; attribute paths match `predictor.*` (used parameters only)."""
 
-    def __init__(self, cfg: MaskConfig, eps: float) -> None:
+    def __init__(self, cfg: MaskConfig, eps: float, level_sizes: list[int]) -> None:
         super().__init__()
         d = cfg.hidden_dim
         self.heads = cfg.dec_heads
+        register_sine(self, [(s, s) for s in level_sizes], d // 2)
         self.transformer_self_attention_layers = nn.ModuleList(
             SelfAttentionLayer(d, cfg.dec_heads, eps) for _ in range(cfg.dec_layers))
         self.transformer_cross_attention_layers = nn.ModuleList(
@@ -175,7 +176,7 @@ class Predictor(nn.Module):
         for i, x in enumerate(ms):
             h, w = x.shape[-2], x.shape[-1]
             sizes.append((h, w))
-            poss.append(sine_position(h, w, x.shape[1] // 2).flatten(2).permute(2, 0, 1))
+            poss.append(level_sine(self, i).flatten(2).permute(2, 0, 1))
             srcs.append((x.flatten(2) + self.level_embed.weight[i][None, :, None]).permute(2, 0, 1))
         out = q_desc.permute(1, 0, 2)
         logits, mask = self.prediction(out, mask_features, sizes[0])

@@ -21,7 +21,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import onnx
 import torch
-from onnx import TensorProto
+from onnx import TensorProto, numpy_helper
+
+from . import derived
 
 OPSET = 17
 
@@ -65,8 +67,8 @@ def fill_placeholders(module: torch.nn.Module, seed: int = 7) -> None:
     """Distinct, deterministic values in every float parameter/persistent buffer of `module`."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for v in module.state_dict().values():
-            if v.is_floating_point():
+        for k, v in module.state_dict().items():
+            if v.is_floating_point() and not derived.is_derived(k):
                 v.copy_(torch.rand(v.shape, generator=gen) + 1.0)
 
 
@@ -80,7 +82,8 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
     """
     module.eval()
     fill_placeholders(module)
-    weight_keys = set(module.state_dict().keys())
+    state = module.state_dict()
+    weight_keys = {k for k in state if not derived.is_derived(k)}
     buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         # tracer notes about Python ints and shape inference are expected: shapes are static except T/P/L
@@ -115,6 +118,9 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
 
     quantized = _rewrite_int8(graph, weight_keys) if int8_weights else {}
     for inp in graph.input:
+        if derived.is_derived(inp.name):
+            graph.initializer.append(numpy_helper.from_array(state[inp.name].numpy(), inp.name))
+            continue
         if inp.name not in weight_keys:
             keep_inputs.append(inp)
             continue

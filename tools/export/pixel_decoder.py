@@ -13,23 +13,45 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import derived
 from .config import MaskConfig
 
 
-def sine_position(h: int, w: int, num_feats: int, temperature: float = 10000.0) -> torch.Tensor:
-    """PositionEmbeddingSine(normalize=True, scale=2*pi) for an unmasked [h, w] map: [1, 2*num_feats, h, w]."""
-    y = torch.arange(1, h + 1, dtype=torch.float32).reshape(1, h, 1).expand(1, h, w)
-    x = torch.arange(1, w + 1, dtype=torch.float32).reshape(1, 1, w).expand(1, h, w)
+def sine_axes(h: int, w: int, num_feats: int, temperature: float = 10000.0) -> tuple[torch.Tensor, ...]:
+    """The 1-D ingredients of PositionEmbeddingSine(normalize=True, scale=2*pi) for an unmasked [h, w] map:
+    normalised y [h] and x [w] positions and the frequency divisors [num_feats]."""
     eps, scale = 1e-6, 2 * math.pi
-    y = y / (y[:, -1:, :] + eps) * scale
-    x = x / (x[:, :, -1:] + eps) * scale
+    y = torch.arange(1, h + 1, dtype=torch.float32)
+    x = torch.arange(1, w + 1, dtype=torch.float32)
+    y = y / (y[-1:] + eps) * scale
+    x = x / (x[-1:] + eps) * scale
     dim_t = torch.arange(num_feats, dtype=torch.float32)
     dim_t = temperature ** (2 * torch.div(dim_t, 2, rounding_mode="floor") / num_feats)
-    px = x[:, :, :, None] / dim_t
-    py = y[:, :, :, None] / dim_t
-    px = torch.stack((px[:, :, :, 0::2].sin(), px[:, :, :, 1::2].cos()), dim=4).flatten(3)
-    py = torch.stack((py[:, :, :, 0::2].sin(), py[:, :, :, 1::2].cos()), dim=4).flatten(3)
-    return torch.cat((py, px), dim=3).permute(0, 3, 1, 2)
+    return y, x, dim_t
+
+
+def sine_position(y: torch.Tensor, x: torch.Tensor, dim_t: torch.Tensor) -> torch.Tensor:
+    """[1, 2*F, h, w] from `sine_axes` (same values as the official 2-D computation, element by element)."""
+    h, w, f = y.shape[0], x.shape[0], dim_t.shape[0]
+    py = y[:, None] / dim_t
+    px = x[:, None] / dim_t
+    py = torch.stack((py[:, 0::2].sin(), py[:, 1::2].cos()), dim=2).flatten(1)  # [h, F]
+    px = torch.stack((px[:, 0::2].sin(), px[:, 1::2].cos()), dim=2).flatten(1)  # [w, F]
+    pos = torch.cat((py[:, None, :].expand(h, w, f), px[None, :, :].expand(h, w, f)), dim=2)
+    return pos.permute(2, 0, 1).unsqueeze(0)
+
+
+def register_sine(module: nn.Module, sizes: list[tuple[int, int]], num_feats: int) -> None:
+    for lvl, (h, w) in enumerate(sizes):
+        y, x, dim_t = sine_axes(h, w, num_feats)
+        derived.register(module, f"pos_y{lvl}", y)
+        derived.register(module, f"pos_x{lvl}", x)
+    derived.register(module, "pos_dim_t", dim_t)
+
+
+def level_sine(module: nn.Module, lvl: int) -> torch.Tensor:
+    return sine_position(derived.get(module, f"pos_y{lvl}"), derived.get(module, f"pos_x{lvl}"),
+                         derived.get(module, "pos_dim_t"))
 
 
 class MSDeformAttn(nn.Module):
@@ -106,15 +128,16 @@ class PixelDecoder(nn.Module):
         self.shapes = [(s, s) for s in sizes[1:][::-1]]
         self.fpn_size = sizes[0]
         self.d = d
+        register_sine(self, self.shapes, d // 2)
+        derived.register(self, "reference_points", self._reference_points())
 
-    def reference_points(self) -> torch.Tensor:
+    def _reference_points(self) -> torch.Tensor:
         refs = []
         for h, w in self.shapes:
             ry, rx = torch.meshgrid(torch.linspace(0.5, h - 0.5, h, dtype=torch.float32),
                                     torch.linspace(0.5, w - 0.5, w, dtype=torch.float32), indexing="ij")
             refs.append(torch.stack((rx.reshape(-1)[None] / w, ry.reshape(-1)[None] / h), -1))
-        ref = torch.cat(refs, 1)  # [1, S, 2]
-        return ref[:, :, None].expand(1, ref.shape[1], len(self.shapes), 2)
+        return torch.cat(refs, 1)  # [1, S, 2]
 
     def forward(self, res2: torch.Tensor, res3: torch.Tensor, res4: torch.Tensor,
                 res5: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -122,11 +145,12 @@ class PixelDecoder(nn.Module):
         for lvl, x in enumerate((res5, res4, res3)):
             h, w = self.shapes[lvl]
             srcs.append(self.input_proj[lvl](x).flatten(2).transpose(1, 2))
-            pos = sine_position(h, w, self.d // 2).flatten(2).transpose(1, 2)
+            pos = level_sine(self, lvl).flatten(2).transpose(1, 2)
             poss.append(pos + self.transformer.level_embed[lvl].reshape(1, 1, -1))
         src = torch.cat(srcs, 1)
         pos = torch.cat(poss, 1)
-        ref = self.reference_points()
+        ref = derived.get(self, "reference_points")
+        ref = ref[:, :, None].expand(1, ref.shape[1], len(self.shapes), 2)
         for layer in self.transformer.encoder.layers:
             src = layer(src, pos, ref, self.shapes)
         outs = []

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import derived
 from .config import SwinConfig
 
 
@@ -53,7 +54,7 @@ class WindowAttention(nn.Module):
         self.scale = (dim // heads) ** -0.5
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
         # recomputed from the window size (the checkpoint copy is verified, not loaded)
-        self.register_buffer("relative_position_index", self._index(window), persistent=False)
+        derived.register(self, "relative_position_index", self._index(window))
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
@@ -69,7 +70,7 @@ class WindowAttention(nn.Module):
         qkv = self.qkv(x).reshape(bw, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
         attn = q @ k.transpose(-2, -1)
-        bias = self.relative_position_bias_table[self.relative_position_index.reshape(-1)]
+        bias = self.relative_position_bias_table[derived.get(self, "relative_position_index").reshape(-1)]
         attn = attn + bias.reshape(n, n, self.heads).permute(2, 0, 1).unsqueeze(0)
         if mask is not None:
             attn = attn + mask.unsqueeze(1)  # mask [nW, N, N], batch 1
@@ -138,12 +139,12 @@ class Stage(nn.Module):
         self.downsample = PatchMerging(dim, eps) if downsample else None
         hp = -(-size // w) * w
         # Region labels (small) instead of the [nW, N, N] mask: the mask is rebuilt in the graph.
-        self.register_buffer("shift_labels", shift_region_labels(hp, hp, w, w // 2), persistent=False)
+        derived.register(self, "shift_labels", shift_region_labels(hp, hp, w, w // 2))
 
     def mask(self) -> torch.Tensor:
-        lab = self.shift_labels
+        lab = derived.get(self, "shift_labels")
         diff = lab.unsqueeze(1) - lab.unsqueeze(2)
-        return torch.where(diff != 0, torch.full_like(diff, -100.0), torch.zeros_like(diff))
+        return (diff != 0).to(diff.dtype) * -100.0  # official: -100 where labels differ, else 0
 
 
 class SwinTransformer(nn.Module):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from . import derived
 from .bundle import write_bundle
 from .config import ModelConfig, full_config, tiny_config
 from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph
@@ -32,8 +33,10 @@ def random_state(cfg: ModelConfig, seed: int = SEED) -> dict[str, torch.Tensor]:
     state: dict[str, torch.Tensor] = {}
     for mod in (ImageGraph(cfg), LlmGraph(cfg), HeadGraph(cfg)):
         for k, v in mod.state_dict().items():
+            if derived.is_derived(k):
+                continue
             if not v.is_floating_point():
-                state[k] = v.clone()  # index buffers keep their computed values
+                state[k] = v.clone()
                 continue
             r = torch.randn(v.shape, generator=gen)
             if "norm" in k and k.endswith(".weight") and v.dim() >= 1 and "layers" not in k.split("norm")[-1]:
