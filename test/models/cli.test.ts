@@ -111,4 +111,18 @@ describe('segearth models', () => {
     expect(r.err).toContain('hash:');
     expect((await cli('download', server.url)).code).toBe(2); // --sha256 is required
   });
+
+  it('devices lists every execution provider, says which ones work and which one auto uses', async () => {
+    const r = await cli('devices', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as { auto: string; providers: { provider: string; works: boolean; reason?: string }[] };
+    expect(report.providers.map((p) => p.provider)).toEqual(['cuda', 'webgpu', 'dml', 'coreml', 'cpu']);
+    expect(report.providers.find((p) => p.provider === 'cpu')?.works).toBe(true);
+    expect(report.providers.find((p) => p.provider === report.auto)?.works).toBe(true);
+    for (const p of report.providers) if (!p.works) expect(p.reason).toBeTruthy();
+    if (process.platform !== 'win32') expect(report.providers.find((p) => p.provider === 'dml')?.reason).toBe(`not available on ${process.platform}.`);
+    const table = await cli('devices');
+    expect(table.out.split('\n')[0]).toBe('PROVIDER  WORKS  NOTE');
+    expect(table.out).toMatch(/used by --ep auto/);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * @module cli/commands/models
- * `segearth models list|import|download|verify|remove|default`: the model manager on the command line
+ * `segearth models list|import|download|verify|remove|default|devices`: the model manager on the command line
  * (the same `ModelStore` the app's Model & device dialog uses). Results go to stdout (a table, or JSON with
  * `--json`); progress goes to stderr. Exit statuses come from `cli/exitCodes` (a failed verification is
  * MODEL_INVALID: status 3).
@@ -25,7 +25,7 @@ import { parsePositiveInteger } from '../optionParsers.js';
 export function register(program: Command, context: CliContext): void {
   const models = program
     .command('models')
-    .description('manage SegEarth-R1 model bundles: list, import, download, verify, remove, choose the default')
+    .description('manage SegEarth-R1 model bundles: list, import, download, verify, remove, choose the default; devices')
     .addHelpText(
       'after',
       '\nBundles are searched in $SEGEARTH_MODELS_DIR (if set), else the user data folder, then the models/ shipped ' +
@@ -164,6 +164,50 @@ export function register(program: Command, context: CliContext): void {
         for (const v of VARIANTS) context.out(`${VARIANT_LABELS[v].padEnd(18)} ${defaults[v] ?? '(none installed)'}\n`);
       }
     });
+  models
+    .command('devices')
+    .description('execution providers on this machine: which work, which one --ep auto uses, and why others do not')
+    .option('--json', 'print JSON: { auto, providers }')
+    .action(async (options: { json?: boolean }) => {
+      const report = await probeProviders();
+      if (options.json) {
+        context.out(json(report));
+        return;
+      }
+      const rows = report.providers.map((p) => [p.label, p.works ? 'yes' : 'no', p.provider === report.auto ? `used by --ep auto (${report.autoReason})` : (p.reason ?? '')]);
+      const w0 = Math.max(8, ...rows.map((r) => r[0].length));
+      context.out(`${'PROVIDER'.padEnd(w0)}  WORKS  NOTE\n`);
+      for (const r of rows) context.out(`${r[0].padEnd(w0)}  ${r[1].padEnd(5)}  ${r[2]}\n`);
+    });
+}
+
+export interface ProviderReport {
+  /** The provider `--ep auto` (and the app's "Automatic") picks. */
+  readonly auto: string;
+  readonly autoReason: string;
+  readonly providers: { provider: string; label: string; works: boolean; reason?: string }[];
+}
+
+/** Probes every onnxruntime execution provider with a tiny session (loaded lazily: onnxruntime is heavy). */
+export async function probeProviders(): Promise<ProviderReport> {
+  const ep = await import('../../inference/executionProvider.js');
+  const auto = await ep.selectExecutionProvider({ request: 'auto' });
+  const providers: ProviderReport['providers'] = [];
+  for (const provider of ep.EXECUTION_PROVIDERS) {
+    const label = ep.EP_LABEL[provider];
+    if (provider === auto.provider) {
+      providers.push({ provider, label, works: true });
+      continue;
+    }
+    try {
+      await ep.selectExecutionProvider({ request: provider });
+      providers.push({ provider, label, works: true });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      providers.push({ provider, label, works: false, reason: message.replace(/^.*? execution provider cannot run here: /, '') });
+    }
+  }
+  return { auto: auto.provider, autoReason: auto.reason, providers };
 }
 
 /** A table with one row per bundle; `*` marks the default of its variant. */
