@@ -7,15 +7,15 @@ import path from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStretch, stretchValue } from '../../src/geo/radiometry.js';
-
-/** The QGIS-style cumulative cut the brief asks for. */
-const CUT_LOW = 0.02;
-const CUT_HIGH = 0.98;
 import { resolveBandMapping } from '../../src/geo/bandMapping.js';
 import { openRaster } from '../../src/geo/openRaster.js';
 import { readRegion } from '../../src/geo/readRegion.js';
 import { closeAllRasters } from '../../src/geo/datasetCache.js';
 import { createRaster, createSparseRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
+
+/** The QGIS-style cumulative cut the brief asks for. */
+const CUT_LOW = 0.02;
+const CUT_HIGH = 0.98;
 
 let dir: string;
 beforeAll(() => {
