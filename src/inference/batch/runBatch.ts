@@ -12,7 +12,7 @@
  *   on; failed items are tried again on resume (the file may have been fixed);
  * - `merged.gpkg` and the summaries are rebuilt from the journal at the end, never appended to.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SegEarthError, isSegEarthError, toErrorPayload } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
@@ -195,6 +195,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
         if (isSegEarthError(err, 'CANCELLED') || req.signal?.aborted) break;
         // Output folder problems stop the batch: every further scene would fail the same way.
         if (isSegEarthError(err, 'OUTPUT_NOT_WRITABLE')) throw err;
+        await rmdir(join(outputFolder, sceneFolder(scene))).catch(() => undefined); // only when left empty
         record = { scene, question: q, state: 'failed', at: new Date().toISOString(), seconds: (Date.now() - t0) / 1000, error: toErrorPayload(err) };
       }
       await journal.append(record);
