@@ -102,7 +102,9 @@ describe('band mapping', () => {
     const s2 = createRaster(path.join(dir, 's2.tif'), { width: 4, height: 4, bandCount: 13, dataType: 'UInt16' });
     expect(resolveBandMapping(await openRaster(s2), [4, 3, 2]).rgb).toEqual([4, 3, 2]);
     expect(resolveBandMapping(await openRaster(s2), [8]).rgb).toEqual([8, 8, 8]);
-    expect(() => resolveBandMapping({ ...(grey as unknown as object), bandCount: 1 } as never, [1, 2])).toThrow();
+    const greyInfo = await openRaster(grey);
+    expect(() => resolveBandMapping(greyInfo, [1, 1])).toThrow(/1 or 3 bands/);
+    expect(() => resolveBandMapping(greyInfo, [2])).toThrow(/Band 2 does not exist/);
   });
 
   it('a palette band is expanded through its colour table', async () => {
