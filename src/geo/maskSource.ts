@@ -38,15 +38,22 @@ export interface ThresholdRule {
 }
 
 export interface BinaryMask {
-  /** In-memory (MEM) single-band Byte dataset holding 0/1, carrying the geotransform. */
+  /**
+   * Dataset whose band `band` GDAL Polygonize reads, with itself as mask band: an in-memory (MEM) Byte
+   * dataset holding 0/1, or — on the direct path (`openDirectMask`) — the mask file itself.
+   */
   dataset: Dataset;
+  band: number;
+  /** true when `dataset` is the source file, polygonized without a thresholded copy. */
+  direct: boolean;
   width: number;
   height: number;
   geoTransform: GeoTransform;
   /** null when the source is not georeferenced (coordinates are then pixel/line). */
   srs: SpatialReference | null;
   rule: ThresholdRule;
-  foregroundPixels: number;
+  /** Pixels set in the thresholded copy; null on the direct path (not counted). */
+  foregroundPixels: number | null;
 }
 
 /** Largest mask held in memory (one byte per pixel). */
@@ -137,7 +144,7 @@ async function fromArray(input: Extract<MaskInput, { kind: 'array' }>, threshold
   const binary = new Uint8Array(width * height);
   const foregroundPixels = applyThreshold(data, binary, rule.threshold, null);
   await dataset.bands.get(1).pixels.writeAsync(0, 0, width, height, binary);
-  return { dataset, width, height, geoTransform: [...geoTransform], srs, rule, foregroundPixels };
+  return { dataset, band: 1, direct: false, width, height, geoTransform: [...geoTransform], srs, rule, foregroundPixels };
 }
 
 async function openMaskFile(path: string): Promise<Dataset> {
@@ -228,7 +235,7 @@ async function fromFile(
       foregroundPixels += applyThreshold(strip, bin, rule.threshold, band.noDataValue);
       await out.pixels.writeAsync(0, y, width, h, bin);
     }
-    return { dataset, width, height, geoTransform, srs, rule, foregroundPixels };
+    return { dataset, band: 1, direct: false, width, height, geoTransform, srs, rule, foregroundPixels };
   } catch (err) {
     dataset?.close();
     if (err instanceof SegEarthError) throw err;
@@ -240,6 +247,51 @@ async function fromFile(
   } finally {
     source.close();
   }
+}
+
+const UNSIGNED_TYPES: ReadonlyArray<string | null> = [gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_UInt32];
+
+/**
+ * Direct path for the most common input, a binary mask file (0/1, 0/255): when the band is unsigned integer,
+ * the rule is "value > 0" (no threshold, or one in (0, 1]) and nodata is absent or 0, GDAL can polygonize the
+ * file itself with the band as its own mask — no thresholded copy, as `gdal_polygonize` does. It is only
+ * right when the mask holds a single non-zero value: the caller checks the polygon values and falls back to
+ * `loadBinaryMask` otherwise. Returns null when the file is not eligible.
+ */
+export async function openDirectMask(input: MaskInput, threshold: number | undefined): Promise<BinaryMask | null> {
+  if (input.kind !== 'file' || (threshold !== undefined && !(threshold > 0 && threshold <= 1))) return null;
+  const source = await openMaskFile(input.path);
+  const bandIndex = input.band ?? 1;
+  const eligible = (() => {
+    if (!Number.isInteger(bandIndex) || bandIndex < 1 || bandIndex > source.bands.count()) return false;
+    const band = source.bands.get(bandIndex);
+    const noData = band.noDataValue;
+    return UNSIGNED_TYPES.includes(band.dataType) && (noData === null || noData === 0);
+  })();
+  if (!eligible) {
+    source.close();
+    return null;
+  }
+  const { x: width, y: height } = source.rasterSize;
+  try {
+    checkSize(width, height, input.path);
+  } catch (err) {
+    source.close();
+    throw err;
+  }
+  const srs = source.srs ? gdal.SpatialReference.fromWKT(source.srs.toWKT()) : null;
+  const geoTransform = (source.geoTransform as GeoTransform | null) ?? IDENTITY;
+  return {
+    dataset: source,
+    band: bandIndex,
+    direct: true,
+    width,
+    height,
+    geoTransform,
+    srs,
+    rule: thresholdRule('integer', undefined),
+    foregroundPixels: null,
+  };
 }
 
 /** Reads and thresholds the input into an in-memory 0/1 mask (see the module comment for the rule). */

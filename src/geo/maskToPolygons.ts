@@ -19,7 +19,7 @@ import { SegEarthError } from '../shared/errors.js';
 import type { AreaGeometry, FeatureSet, VectorFeature } from '../shared/featureSet.js';
 import { configureGdalEnvironment } from './env.js';
 import { crsCodeOf } from './gisOrderTransform.js';
-import { loadBinaryMask, type BinaryMask, type MaskInput } from './maskSource.js';
+import { loadBinaryMask, openDirectMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
 import { simplifyTogether, toleranceInMapUnits, type SimplifyTolerance } from './simplify.js';
 
@@ -63,7 +63,7 @@ async function polygonize(
   const memory = gdal.open('segearth-polygons', 'w', 'Memory');
   const layer = memory.layers.create('polygons', mask.srs, gdal.wkbPolygon);
   layer.fields.add(new gdal.FieldDefn('value', gdal.OFTInteger));
-  const band = mask.dataset.bands.get(1);
+  const band = mask.dataset.bands.get(mask.band);
   await gdal.polygonizeAsync({
     src: band,
     mask: band,
@@ -73,6 +73,17 @@ async function polygonize(
     ...(onProgress ? { progress_cb: (complete: number) => onProgress(complete, 'polygonize') } : {}),
   });
   return { memory, layer };
+}
+
+/** True when every polygon carries the same pixel value (a binary mask polygonized directly). */
+function hasSingleValue(layer: Layer): boolean {
+  let first: number | undefined;
+  for (const feature of layer.features) {
+    const value = feature.fields.get(0) as number;
+    if (first === undefined) first = value;
+    else if (value !== first) return false;
+  }
+  return true;
 }
 
 /** Polygonal part of a geometry as Polygon or MultiPolygon (MakeValid may return a collection). */
@@ -129,9 +140,7 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
   throwIfCancelled(signal);
 
   onProgress?.(0, 'threshold');
-  const mask = await loadBinaryMask(input, options.threshold, signal);
-  let polygons: { memory: Dataset; layer: Layer } | undefined;
-  try {
+  const checkGround = (mask: BinaryMask): GroundMeasurer | null => {
     const measurer = mask.srs ? createGroundMeasurer(mask.srs, options.measure ?? 'auto') : null;
     const needsGround = (options.minAreaM2 ?? 0) > 0 || (options.fillHolesM2 ?? 0) > 0 || options.simplify?.unit === 'm';
     if (!measurer && needsGround) {
@@ -139,8 +148,32 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
         hint: 'Drop --min-area / --fill-holes, give the tolerance in px, or georeference the mask first.',
       });
     }
+    return measurer;
+  };
+
+  // Direct path first (binary mask files: no thresholded copy); kept only if the mask had one non-zero value.
+  let mask = await openDirectMask(input, options.threshold);
+  let polygons: { memory: Dataset; layer: Layer } | undefined;
+  if (mask) {
+    try {
+      checkGround(mask);
+      polygons = await polygonize(mask, onProgress);
+    } catch (err) {
+      mask.dataset.close();
+      throw err;
+    }
+    if (!hasSingleValue(polygons.layer)) {
+      polygons.memory.close();
+      mask.dataset.close();
+      polygons = undefined;
+      mask = null;
+    }
+  }
+  mask ??= await loadBinaryMask(input, options.threshold, signal);
+  try {
+    const measurer = checkGround(mask);
     throwIfCancelled(signal);
-    polygons = await polygonize(mask, onProgress);
+    polygons ??= await polygonize(mask, onProgress);
     throwIfCancelled(signal);
 
     onProgress?.(0, 'clean');

@@ -11,8 +11,8 @@
  * "Could interact": a Douglas-Peucker-style simplification moves a boundary by at most the tolerance t (each
  * new edge stays within t of the chain it replaces, and the chain within t of the edge), so two polygons more
  * than 2t apart cannot touch afterwards. Polygons are grouped by overlap of their envelopes grown by t
- * (sweep over x, union-find); isolated polygons — most blobs of a mask — are simplified alone, concurrently
- * on GDAL's thread pool, and only clusters go through a joint call (which costs more than the sum of its
+ * (sweep over x, union-find); isolated polygons — most blobs of a mask — are simplified alone, and only
+ * clusters go through a joint call (asynchronously, on GDAL's thread pool) (which costs more than the sum of its
  * parts, ~3× on a 5000-blob mask when done as one collection).
  *
  * For a binary mask polygonized with 8-connectivity, two features never share an edge (pixels touching even
@@ -118,17 +118,27 @@ export function interactionGroups(geometries: Geometry[], margin: number): numbe
 export async function simplifyTogether(geometries: Geometry[], toleranceMapUnits: number): Promise<Geometry[]> {
   if (toleranceMapUnits <= 0 || geometries.length === 0) return geometries;
   const out: Geometry[] = new Array<Geometry>(geometries.length);
-  await Promise.all(
-    interactionGroups(geometries, toleranceMapUnits).map(async (group) => {
-      const simplified =
-        group.length === 1
-          ? [await geometries[group[0]].simplifyPreserveTopologyAsync(toleranceMapUnits)]
-          : await simplifyJointly(group.map((i) => geometries[i]), toleranceMapUnits);
+  const groups = interactionGroups(geometries, toleranceMapUnits);
+  const clusters = groups.filter((group) => group.length > 1);
+  const joint = Promise.all(
+    clusters.map(async (group) => {
+      const simplified = await simplifyJointly(group.map((i) => geometries[i]), toleranceMapUnits);
       group.forEach((index, k) => (out[index] = simplified[k]));
     }),
   );
+  // Isolated polygons: synchronous GEOS calls (each is sub-millisecond; the async round trip would cost
+  // more than the work), in batches that yield to the event loop.
+  let done = 0;
+  for (const group of groups) {
+    if (group.length !== 1) continue;
+    out[group[0]] = geometries[group[0]].simplifyPreserveTopology(toleranceMapUnits);
+    if (++done % SYNC_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await joint;
   return out;
 }
+
+const SYNC_BATCH = 256;
 
 /** One GEOS call for a cluster of geometries (GEOS flattens nested collections: MultiPolygons are regrouped). */
 async function simplifyJointly(geometries: Geometry[], toleranceMapUnits: number): Promise<Geometry[]> {

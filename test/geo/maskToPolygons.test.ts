@@ -257,6 +257,25 @@ describe('maskToPolygons reading files', () => {
     expect(fs.features[0].properties.area_m2).toBe(500_000);
   });
 
+  it('reads a binary Byte file directly, and a file with several class values through the thresholded copy', async () => {
+    const binary = join(work, 'binary.tif');
+    writeMaskFile(binary, { data: rasterize(W, H, [RECT, RING], 255), width: W, height: H, geoTransform: GRIDS.utm.geoTransform, crs: GRIDS.utm.crs });
+    const direct = await maskToPolygons({ kind: 'file', path: binary });
+    expect(direct.features.map((f) => f.properties.area_m2)).toEqual([500_000, 320_000]);
+    // Classes 1 and 2 side by side: "value > 0" makes them ONE feature, not two polygons sharing an edge.
+    const classes = join(work, 'classes.tif');
+    const data = rasterize(W, H, [rectangle(10, 20, 50, 50)], 1);
+    const right = rasterize(W, H, [rectangle(60, 20, 50, 50)], 2);
+    for (let i = 0; i < data.length; i++) data[i] = Math.max(data[i], right[i]);
+    writeMaskFile(classes, { data, width: W, height: H, geoTransform: GRIDS.utm.geoTransform, crs: GRIDS.utm.crs });
+    const merged = await maskToPolygons({ kind: 'file', path: classes });
+    expect(merged.features).toHaveLength(1);
+    expect(merged.features[0].properties.area_m2).toBe(500_000);
+    expect(uniqueVertices(polygonsOf(merged.features[0].geometry)[0][0])).toEqual(corners(GRIDS.utm.geoTransform, 10, 20, 100, 50));
+    const onlyTwo = await maskToPolygons({ kind: 'file', path: classes }, { threshold: 2 });
+    expect(onlyTwo.features.map((f) => f.properties.area_m2)).toEqual([250_000]);
+  });
+
   it('reads Float32 probabilities from a file with p >= threshold', async () => {
     const path = join(work, 'prob.tif');
     const data = new Float32Array(W * H);
@@ -283,6 +302,15 @@ describe('maskToPolygons reading files', () => {
       maskToPolygons({ kind: 'array', data: new Uint8Array(10), width: W, height: H, geoTransform: GRIDS.utm.geoTransform, crsWkt: null }),
     ).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     await expect(maskToPolygons(arrayInput([RECT], GRIDS.utm), { minAreaM2: -1 })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    // A 200000×200000 header (a VRT of 40 G pixels) is refused before any allocation.
+    const huge = join(work, 'huge.vrt');
+    writeFileSync(
+      huge,
+      `<VRTDataset rasterXSize="200000" rasterYSize="200000"><VRTRasterBand dataType="Byte" band="1">` +
+        `<SimpleSource><SourceFilename relativeToVRT="1">one-band.tif</SourceFilename><SourceBand>1</SourceBand></SimpleSource>` +
+        `</VRTRasterBand></VRTDataset>`,
+    );
+    await expect(maskToPolygons({ kind: 'file', path: huge })).rejects.toMatchObject({ code: 'RASTER_TOO_LARGE', hint: expect.stringMatching(/tile/) });
     await expect(maskToPolygons(arrayInput([RECT], GRIDS.utm), { signal: AbortSignal.abort() })).rejects.toMatchObject({
       code: 'CANCELLED',
     });

@@ -248,6 +248,18 @@ describe('writeFeatures errors', () => {
     ).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
   });
 
+  it('writes pixel-coordinate results (no CRS) to GeoPackage but refuses GeoJSON, which must be lon/lat', async () => {
+    const pixels: FeatureSet = { ...utm, crsWkt: null, crsCode: null };
+    await writeFeatures([{ name: 'pixels', features: pixels }], join(work, 'pixels.gpkg'));
+    const back = readBackLayer(join(work, 'pixels.gpkg'), 'pixels');
+    expect(back.crsCode).toBeNull();
+    expect(back.features).toHaveLength(2);
+    await expect(writeFeatures([{ name: 'pixels', features: pixels }], join(work, 'pixels.geojson'))).rejects.toMatchObject({
+      code: 'NOT_GEOREFERENCED',
+    });
+    expect(readdirSync(work).filter((n) => n.startsWith('pixels.geojson'))).toEqual([]);
+  });
+
   it('reports an impossible folder as OUTPUT_NOT_WRITABLE and leaves no partial output', async () => {
     const dir = mkdtempSync(join(work, 'nowrite-'));
     const file = join(dir, 'file.txt');
