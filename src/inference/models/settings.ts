@@ -3,6 +3,7 @@
  * The default model per variant, kept in `<data folder>/model-settings.json`. Written atomically (temp file
  * in the same folder, fsync, rename), so a crash never leaves half a settings file.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SegEarthError } from '../../shared/errors.js';
@@ -46,7 +47,7 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
   } catch (err) {
     throw notWritable(dir, err);
   }
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const handle = await open(tmp, 'w');
     try {

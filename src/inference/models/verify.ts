@@ -5,9 +5,9 @@
  * listing a bundle that was verified before costs one `stat` per file. An edit that keeps both size and
  * mtime is only caught by a forced re-hash (`segearth models verify --force`).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { BundleFacts, FileProblem, ProgressListener, VerifyReport } from './types.js';
@@ -63,14 +63,15 @@ export class HashCache {
   async flush(): Promise<void> {
     if (!this.file || !this.dirty) return;
     const body = JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) });
+    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await mkdir(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
       await writeFile(tmp, body);
       await rename(tmp, this.file);
       this.dirty = false;
     } catch {
       // Read-only data folder: verification still works, it is just not remembered.
+      await rm(tmp, { force: true });
     }
   }
 
