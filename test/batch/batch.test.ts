@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, copyFileSync, truncateSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, copyFileSync, truncateSync, statSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/inference/batch/runBatch.js';
@@ -95,6 +95,14 @@ describe('scene discovery and shards', () => {
     expect(all).not.toContain('north/scene_00.tif.aux.xml');
     expect(await discoverScenes(input, { include: ['south/**'] })).toHaveLength(6);
     expect(await discoverScenes(input, { exclude: ['**/notes.tif', '**/truncated.tif'] })).toHaveLength(10);
+  });
+
+  it('follows symbolic links to scenes', async () => {
+    const linked = join(root, 'linked');
+    mkdirSync(linked);
+    symlinkSync(join(input, 'north', 'scene_00.tif'), join(linked, 'a.tif'));
+    symlinkSync(join(input, 'south'), join(linked, 'south-folder'));
+    expect(await discoverScenes(linked)).toEqual(['a.tif']);
   });
 
   it('partitions deterministically: every scene in exactly one shard', async () => {

@@ -47,11 +47,14 @@ export async function discoverScenes(folder: string, options: SceneDiscoveryOpti
   const entries = await readdir(folder, { recursive: true, withFileTypes: true });
   const scenes: string[] = [];
   for (const entry of entries) {
-    if (!entry.isFile()) continue;
+    if (!entry.isFile() && !entry.isSymbolicLink()) continue;
     // Node 20 names the parent folder `path` (deprecated), newer releases `parentPath`.
     const parent = (entry as { parentPath?: string }).parentPath ?? (entry as { path?: string }).path ?? folder;
-    const rel = toPosix(relative(folder, join(parent, entry.name)));
+    const full = join(parent, entry.name);
+    const rel = toPosix(relative(folder, full));
     if (SIDECARS(rel) || !include(rel) || exclude(rel)) continue;
+    // Scenes linked into the folder count (a broken link is listed and fails with NOT_FOUND in the summary).
+    if (entry.isSymbolicLink() && (await stat(full).catch(() => null))?.isDirectory()) continue;
     scenes.push(rel);
   }
   return scenes.sort();
