@@ -9,8 +9,6 @@ import path from 'node:path';
 import { SegEarthError } from '../../shared/errors.js';
 import { type ModelSettings, ModelSettingsSchema } from './types.js';
 
-export const EMPTY_SETTINGS: ModelSettings = { version: 1, defaults: {} };
-
 /** Reads the settings; a missing file gives the empty settings, a damaged one is reported, not ignored. */
 export async function readModelSettings(file: string): Promise<ModelSettings> {
   let text: string;
