@@ -4,17 +4,33 @@
  * map coordinates (pixel colours under known coordinates, pointer read-out), and that a corrupt file gives
  * a clear message.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gdaltransform } from '../../test/support/syntheticRaster.js';
-import { eventCount, mapPixel, screenshot, startSession, waitForEvent, type Session } from '../support/browser.js';
+import { eventCount, mapPixel, openThroughPicker, screenshot, startSession, waitForEvent, type Session } from '../support/browser.js';
 
 const GT: [number, number, number, number, number, number] = [500000, 10, 0, 5000000, 0, -10];
 /** The bright square of the scene, in pixels [x0, y0, x1, y1) and in map coordinates (UTM 33N). */
 const SQUARE = { x0: 100, y0: 100, x1: 200, y1: 200 };
+
+/** A scene in EPSG:4326 east of the UTM one, red where lon < 15.03, blue elsewhere. */
+const GT_LL: [number, number, number, number, number, number] = [15.02, 0.0001, 0, 45.14, 0, -0.0001];
+function makeLonLatScene(path: string): void {
+  const w = 400;
+  const h = 300;
+  const ds = gdal.open(path, 'w', 'GTiff', w, h, 3, gdal.GDT_Byte);
+  ds.srs = gdal.SpatialReference.fromEPSG(4326);
+  ds.geoTransform = GT_LL;
+  for (let b = 1; b <= 3; b++) {
+    const data = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = x < 100 ? (b === 1 ? 230 : 20) : b === 3 ? 230 : 20;
+    ds.bands.get(b).pixels.write(0, 0, w, h, data);
+  }
+  ds.close();
+}
 
 function makeScene(path: string): void {
   const w = 512;
@@ -41,6 +57,7 @@ let session: Session;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'segearth-e2e-scene-'));
   makeScene(join(dir, 'scene_utm33.tif'));
+  makeLonLatScene(join(dir, 'scene_wgs84.tif'));
   writeFileSync(join(dir, 'corrupt.tif'), Buffer.concat([Buffer.from('II*\0', 'binary'), Buffer.alloc(300, 0x5a)]));
   session = await startSession({ roots: [dir] });
 });
@@ -131,5 +148,85 @@ describe('workspace in a browser (server mode)', () => {
     await screenshot(page, 'error-corrupt-file', true);
     // The open scene is untouched.
     expect((await page.evaluate(() => window.SegEarthCI!.map())).rasters).toHaveLength(1);
+  });
+
+  it('reprojects a raster in another CRS on the fly and manages layers (order, visibility, opacity, zoom, remove)', async () => {
+    const { page } = session;
+    await openThroughPicker(page, 'scene_wgs84.tif');
+    let m = await page.evaluate(() => window.SegEarthCI!.map());
+    expect(m.projection).toBe('EPSG:32633'); // the view keeps the first raster's CRS
+    expect(m.rasters.map((r) => [r.name, r.projection])).toEqual([
+      ['scene_utm33.tif', 'EPSG:32633'],
+      ['scene_wgs84.tif', 'EPSG:4326'],
+    ]);
+    // The new layer is on top, and the view was zoomed to it.
+    const top = (name: string) => m.rasters.find((r) => r.name === name)!;
+    expect(top('scene_wgs84.tif').zIndex).toBeGreaterThan(top('scene_utm33.tif').zIndex);
+    // A lon/lat inside the red part, converted to UTM by GDAL, is drawn red; one in the blue part blue.
+    const [red, blue] = gdaltransform('EPSG:4326', 'EPSG:32633', [
+      [15.025, 45.125],
+      [15.045, 45.125],
+    ]);
+    const redPx = (await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), red!))!;
+    const bluePx = (await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), blue!))!;
+    await page.waitForFunction(
+      ([x, y]) => {
+        const c = document.querySelector('[data-testid="map"] canvas') as HTMLCanvasElement | null;
+        return !!c && c.getContext('2d', { willReadFrequently: true })!.getImageData(Math.round(x!), Math.round(y!), 1, 1).data[0]! > 180;
+      },
+      redPx,
+    );
+    const r = await mapPixel(page, redPx);
+    const b = await mapPixel(page, bluePx);
+    expect(r[0]).toBeGreaterThan(180);
+    expect(r[2]).toBeLessThan(80);
+    expect(b[2]).toBeGreaterThan(180);
+    expect(b[0]).toBeLessThan(80);
+    await screenshot(page, 'two-crs-layers', true);
+
+    const item = (name: string) => page.getByTestId('layer-item').filter({ hasText: name });
+    // Order: move the lon/lat layer down.
+    await item('scene_wgs84.tif').getByTitle('Move down').click();
+    m = await page.evaluate(() => window.SegEarthCI!.map());
+    expect(top('scene_utm33.tif').zIndex).toBeGreaterThan(top('scene_wgs84.tif').zIndex);
+    // Visibility and opacity.
+    await item('scene_utm33.tif').getByRole('checkbox').uncheck();
+    await item('scene_wgs84.tif').locator('input[type=range]').fill('0.5');
+    m = await page.evaluate(() => window.SegEarthCI!.map());
+    expect(top('scene_utm33.tif').visible).toBe(false);
+    expect(top('scene_wgs84.tif').opacity).toBe(0.5);
+    await item('scene_utm33.tif').getByRole('checkbox').check();
+    // Zoom to layer fits the view to the UTM scene.
+    await item('scene_utm33.tif').getByTitle('Zoom to layer').click();
+    m = await page.evaluate(() => window.SegEarthCI!.map());
+    const [minX, minY, maxX, maxY] = m.extent!;
+    expect(minX).toBeLessThanOrEqual(GT[0]);
+    expect(maxX).toBeGreaterThanOrEqual(GT[0] + 5120);
+    expect(maxX - minX).toBeLessThan(5120 * 3);
+    expect(maxY - minY).toBeLessThan(5120 * 3);
+    // Remove.
+    await item('scene_wgs84.tif').getByTitle('Remove layer').click();
+    await page.waitForFunction(() => window.SegEarthCI!.map().rasters.length === 1);
+    expect(await page.evaluate(() => window.SegEarthCI!.state().layers.map((l) => l.layer.name))).toEqual(['scene_utm33.tif']);
+  });
+
+  it('explains what to do when no model is installed', async () => {
+    const { page } = session;
+    const empty = join(dir, 'no-model-here');
+    mkdirSync(empty);
+    await page.getByRole('button', { name: 'Model & device…' }).first().click();
+    await page.getByTestId('model-dialog').waitFor();
+    await page.getByPlaceholder('/path/to/segearth-r1-bundle').fill(empty);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('no-model').waitFor();
+    const text = await page.getByTestId('no-model').innerText();
+    expect(text).toContain('No model installed yet');
+    expect(text).toContain(`${empty} holds no model bundle (manifest.json is missing).`);
+    await expect(page.getByTestId('status-model').innerText()).resolves.toBe('No model installed');
+    await screenshot(page, 'first-run-no-model', true);
+    // Back to the default model.
+    await page.getByRole('button', { name: 'Model & device…' }).first().click();
+    await page.getByPlaceholder('/path/to/segearth-r1-bundle').fill('');
+    await page.getByRole('button', { name: 'Save' }).click();
   });
 });

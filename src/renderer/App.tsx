@@ -19,6 +19,7 @@ import { Dialog } from './panels/Dialog';
 import { StatusBar } from './StatusBar';
 import { initialState, reducer, type ResultView } from './state';
 import { installTestHooks } from './testHooks';
+import { formatArea } from './format';
 
 function payloadOf(err: unknown): ErrorPayload {
   if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
@@ -26,6 +27,15 @@ function payloadOf(err: unknown): ErrorPayload {
     return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
   }
   return toErrorPayload(err);
+}
+
+/** Attribute values as an analyst reads them: areas and lengths with units, probabilities in %. */
+function formatAttribute(key: string, value: unknown): string {
+  if (typeof value !== 'number') return value === null || value === undefined ? '–' : String(value);
+  if (key === 'area_m2') return `${formatArea(value)} (${Math.round(value).toLocaleString('en')} m²)`;
+  if (key === 'perimeter_m') return value >= 1000 ? `${(value / 1000).toFixed(2)} km` : `${Math.round(value)} m`;
+  if (key === 'threshold' || key.startsWith('mean_prob') || key === 'probability') return `${Math.round(value * 100)} %`;
+  return Number.isInteger(value) ? String(value) : value.toFixed(3);
 }
 
 function baseName(path: string): string {
@@ -411,7 +421,7 @@ export function App({ connection }: { connection: Connection }) {
                     {Object.entries(popup).map(([k, v]) => (
                       <tr key={k}>
                         <th>{k}</th>
-                        <td>{typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : String(v)}</td>
+                        <td>{formatAttribute(k, v)}</td>
                       </tr>
                     ))}
                   </tbody>

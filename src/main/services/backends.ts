@@ -49,7 +49,19 @@ export interface InferenceRunRequest {
 
 export interface InferenceRunResult {
   modelId: string;
+  /** sha256 of the bundle's manifest (provenance of every polygon). */
+  bundleSha256: string | null;
   executionProvider: string;
+}
+
+/** Where a polygon comes from; written into its attributes. */
+export interface Provenance {
+  question: string;
+  modelId: string;
+  bundleSha256: string;
+  source: string;
+  threshold: number;
+  createdAt: string;
 }
 
 export interface EpStatus {
@@ -64,6 +76,8 @@ export interface InferenceRuntime {
   /** Runs the model; rejects with CANCELLED when `signal` aborts. */
   run(request: InferenceRunRequest, settings: { modelDir: string | null; executionProvider: string }): Promise<InferenceRunResult>;
   version(): string | null;
+  /** Adds provenance and the mean probability to every polygon (the CLI's attributes). */
+  annotate?(features: ResultFeatures, probabilityPath: string, provenance: Provenance): Promise<ResultFeatures>;
   /** Stops workers and frees the model (shutdown). */
   dispose?(): Promise<void>;
 }

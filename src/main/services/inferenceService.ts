@@ -20,6 +20,8 @@ type AskArgs = z.output<typeof AskRequestSchema>;
 
 interface StoredResult {
   summary: ResultSummary;
+  source: string;
+  bundleSha256: string | null;
   features: ResultFeatures;
   probabilityPath: string;
   heatmap: Uint8Array | null;
@@ -93,6 +95,22 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
   const results = new Map<string, StoredResult>();
   const jobs = new Map<string, { controller: AbortController; done: Promise<void> }>();
 
+  /** Attributes of every polygon: the runtime's provenance (as the CLI writes it), else a minimal set. */
+  const describe = async (raw: ResultFeatures, stored: Pick<StoredResult, 'summary' | 'source' | 'bundleSha256' | 'probabilityPath'>): Promise<ResultFeatures> => {
+    const { summary } = stored;
+    if (runtime.annotate && stored.bundleSha256) {
+      return runtime.annotate(raw, stored.probabilityPath, {
+        question: summary.question,
+        modelId: summary.modelId,
+        bundleSha256: stored.bundleSha256,
+        source: stored.source,
+        threshold: summary.threshold,
+        createdAt: summary.createdAt,
+      });
+    }
+    return decorate(raw, summary);
+  };
+
   const get = (resultId: string): StoredResult => {
     const stored = results.get(resultId);
     if (!stored) throw new SegEarthError('NOT_FOUND', 'This result was deleted or belongs to a closed layer.', { hint: 'Ask the question again.' });
@@ -153,7 +171,8 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
         probability: { extent: gridExtent(probInfo.geoTransform, probInfo.width, probInfo.height), width: probInfo.width, height: probInfo.height },
         durationMs: Date.now() - started,
       };
-      results.set(resultId, { summary, features: decorate(raw, summary), probabilityPath, heatmap: heat.png });
+      const stored = { summary, source: layer.path, bundleSha256: run.bundleSha256, probabilityPath };
+      results.set(resultId, { ...stored, features: await describe(raw, stored), heatmap: heat.png });
       events.emit('inference.job', { type: 'result', jobId, result: summary });
     } catch (err) {
       await rm(probabilityPath, { force: true });
@@ -192,8 +211,9 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
       const stored = get(resultId);
       const raw = await geo.vectorizeProbability(stored.probabilityPath, { threshold, minAreaM2 });
       const summary: ResultSummary = { ...stored.summary, threshold, minAreaM2, featureCount: raw.features.length, totalAreaM2: totalArea(raw) };
+      const features = await describe(raw, { ...stored, summary });
       stored.summary = summary;
-      stored.features = decorate(raw, summary);
+      stored.features = features;
       return { result: summary, features: stored.features };
     },
     listResults(layerId) {

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { ManifestSchema } from '../../inference/bundle/manifest.js';
 import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from '../../inference/executionProvider.js';
 import { defaultSceneDeps } from '../../inference/runtime.js';
+import { annotateFeatures } from '../../inference/result.js';
 import { askScene, type Strategy } from '../../inference/scene.js';
 import { InferenceWorker } from '../../inference/worker/client.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
@@ -139,8 +140,9 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
         },
         defaultSceneDeps,
       );
-      return { modelId: st.id ?? 'unknown', executionProvider: EP_LABEL[epChoice.provider] };
+      return { modelId: worker.model.id, bundleSha256: worker.model.bundleSha256, executionProvider: EP_LABEL[epChoice.provider] };
     },
+    annotate: (features, probabilityPath, provenance) => annotateFeatures(features, probabilityPath, provenance),
     async dispose() {
       const all = [...workers.values()];
       workers.clear();

@@ -99,6 +99,8 @@ export class MapController {
   private readonly aoiSource = new VectorSource<Feature<Geometry>>();
   private readonly popup: Overlay;
   private draw: Draw | null = null;
+  /** An AOI tool is selected: clicks draw, they do not open the feature popup. */
+  private aoiTool = false;
   private viewProjection: Projection | null = null;
   tilesLoaded = 0;
   tileErrors = 0;
@@ -135,7 +137,7 @@ export class MapController {
     });
     this.map.getViewport()?.addEventListener('mouseleave', () => this.callbacks.onPointer(null));
     this.map.on('singleclick', (evt) => {
-      if (this.draw) return;
+      if (this.draw || this.aoiTool) return;
       const hit = this.map.forEachFeatureAtPixel(evt.pixel, (f, layer) => (layer && layer.get('resultId') ? f : undefined));
       if (hit) {
         const props = { ...hit.getProperties() };
@@ -332,6 +334,8 @@ export class MapController {
   drawAoi(layerId: string, kind: 'rectangle' | 'polygon', done: (aoi: Aoi | null) => void): void {
     this.cancelDraw();
     this.aoiSource.clear();
+    this.aoiTool = true;
+    this.closePopup();
     const raster = this.rasters.get(layerId);
     if (!raster || !this.viewProjection) return done(null);
     const viewProjection = this.viewProjection;
@@ -358,6 +362,7 @@ export class MapController {
   }
 
   clearAoi(): void {
+    this.aoiTool = false;
     this.cancelDraw();
     this.aoiSource.clear();
   }

@@ -54,8 +54,8 @@ function NoModel(props: { model: ModelStatus; onModelSettings(): void }) {
       </p>
       {props.model.problem ? <p className="error-text">{props.model.problem}</p> : null}
       <p>
-        Convert a checkpoint with <code>tools/export</code> (see <code>models/README.md</code>), put the bundle in <code>models/</code>, or choose
-        its folder:
+        Install one with <code>segearth models import &lt;folder or archive&gt;</code> or <code>segearth models download &lt;url&gt;</code> (see
+        “Installing the SegEarth-R1 model” in the README), or choose its folder:
       </p>
       <button type="button" onClick={props.onModelSettings}>
         Model &amp; device…
