@@ -6,7 +6,7 @@
  * sender) in front of the same backend as server mode.
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../shared/api/rpc.js';
@@ -125,8 +125,10 @@ async function runCommand(command: MenuCommand): Promise<void> {
       await dialog.showMessageBox({
         type: 'info',
         title: 'Batch process folder',
-        message: 'Batch processing runs from the command line in this version.',
-        detail: 'Use the segearth CLI (npx segearth --help) to process a folder of scenes; its results open here as GeoPackages.',
+        message: 'Batch processing of a folder runs from the command line in this version.',
+        detail:
+          'segearth batch <folder> -q "<question>" -o <output folder> [--format gpkg,geojson,shp,mask] [--resume]\n\n' +
+          'It writes one result per scene and question plus merged.gpkg and summary.csv, which you can open in any GIS.',
       });
       break;
     case 'zoom-to-layer':
@@ -145,6 +147,21 @@ async function runCommand(command: MenuCommand): Promise<void> {
       await shell.openPath(app.getPath('logs'));
       break;
   }
+}
+
+/** Copies warnings and errors of the main process into <logs>/main.log (Help ▸ Open logs folder). */
+function startLogFile(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const log = createWriteStream(join(dir, 'main.log'), { flags: 'a' });
+  for (const level of ['warn', 'error'] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      original(...args);
+      const text = args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+      log.write(`${new Date().toISOString()} ${level.toUpperCase()} ${text}\n`);
+    };
+  }
+  console.warn(`SegEarth Desktop ${appVersion()} started`);
 }
 
 async function createWindow(): Promise<void> {
@@ -197,7 +214,7 @@ async function start(): Promise<void> {
     }
   });
   await app.whenReady();
-  mkdirSync(app.getPath('logs'), { recursive: true });
+  startLogFile(app.getPath('logs'));
 
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
