@@ -33,37 +33,25 @@ const m = pipeline.model.manifest;
 const size = m.image.size;
 const rgb = new Uint8Array(size * size * 3).map((_, i) => (i * 2654435761) >>> 24);
 const questions = ['Where could a helicopter land safely in this area?', 'Which buildings would be flooded first?', 'Where are the sports fields?'];
-const snapshot = () => structuredClone(pipeline.model.stats);
-const delta = (a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>) => ({
-  image: b.image.ms - a.image.ms,
-  llm: b.llm.ms - a.llm.ms,
-  head: b.head.ms - a.head.ms,
-});
 
 // Warm-up (first session run allocates arenas).
 await pipeline.predict('warm', async () => ({ rgb, width: size, height: size }), questions[0]!);
 pipeline.clearViews();
 
-const first: Array<{ total: number; image: number; llm: number; head: number }> = [];
+const first: Array<{ total: number; image: number; llmView: number; llmQuestion: number; head: number }> = [];
 const follow: Array<{ total: number; llmQuestion: number; head: number }> = [];
-const llmView: number[] = [];
+const last = (graph: 'image' | 'llm' | 'head', n = 1): number[] => pipeline.model.recentRuns(graph).slice(-n);
 for (let r = 0; r < repeat; r++) {
   pipeline.clearViews();
-  const s0 = snapshot();
   const t0 = performance.now();
   await pipeline.predict(`view-${r}`, async () => ({ rgb, width: size, height: size }), questions[0]!);
   const t1 = performance.now();
-  const s1 = snapshot();
-  const d = delta(s0, s1);
-  first.push({ total: t1 - t0, ...d });
-  const q = questions[1 + (r % 2)]!;
+  const [llmView, llmQ] = last('llm', 2) as [number, number];
+  first.push({ total: t1 - t0, image: last('image')[0]!, llmView, llmQuestion: llmQ, head: last('head')[0]! });
   const t2 = performance.now();
-  await pipeline.predict(`view-${r}`, async () => ({ rgb, width: size, height: size }), q);
+  await pipeline.predict(`view-${r}`, async () => ({ rgb, width: size, height: size }), questions[1 + (r % 2)]!);
   const t3 = performance.now();
-  const s2 = snapshot();
-  const d2 = delta(s1, s2);
-  follow.push({ total: t3 - t2, llmQuestion: d2.llm, head: d2.head });
-  llmView.push(d.llm - d2.llm); // the view pass ≈ first-question LLM time minus a question pass
+  follow.push({ total: t3 - t2, llmQuestion: last('llm')[0]!, head: last('head')[0]! });
 }
 
 // Vectorize: the last answer's probability raster (1024²) → polygons.
@@ -94,15 +82,15 @@ const ours = {
   firstQuestionMs: median(first.map((f) => f.total)),
   followUpMs: median(follow.map((f) => f.total)),
   imageMs: median(first.map((f) => f.image)),
-  llmViewMs: median(llmView),
+  llmViewMs: median(first.map((f) => f.llmView)),
   llmQuestionMs: median(follow.map((f) => f.llmQuestion)),
   headMs: median(follow.map((f) => f.head)),
   vectorizeMs: median(vec),
   featureCount,
   tokens: { prefix: plan.prefixIds.length, view: plan.viewLength, question: questionTokens },
 };
-const graphFirst = ours.imageMs + ours.llmViewMs + ours.llmQuestionMs + ours.headMs;
-const graphFollow = ours.llmQuestionMs + ours.headMs;
+const graphFirst = median(first.map((f) => f.image + f.llmView + f.llmQuestion + f.head));
+const graphFollow = median(follow.map((f) => f.llmQuestion + f.head));
 await pipeline.dispose();
 
 console.error('PyTorch eager on the same weights…');

@@ -33,24 +33,37 @@ export class EmbeddingTable {
     return new EmbeddingTable(fh, shape[0], shape[1], dtype);
   }
 
-  /** Rows for `ids`, concatenated: float32[ids.length * hidden]. */
+  /** Decoded rows kept in memory (the prompt's fixed text and frequent question words); bounded. */
+  private readonly cache = new Map<number, Float32Array>();
+  private static readonly CACHE_ROWS = 8192;
+
+  /** Rows for `ids`, concatenated: float32[ids.length * hidden]. Uncached rows are read in parallel. */
   async rows(ids: readonly number[]): Promise<Float32Array> {
-    const bytesPer = this.dtype === 'float32' ? 4 : 2;
-    const rowBytes = this.hidden * bytesPer;
-    const out = new Float32Array(ids.length * this.hidden);
-    const buf = Buffer.alloc(rowBytes);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
+    for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= this.vocab) {
         throw new SegEarthError('INFERENCE_FAILED', `Token id ${id} is outside the embedding table (vocab ${this.vocab}).`);
       }
-      const { bytesRead } = await this.fh.read(buf, 0, rowBytes, id * rowBytes);
-      if (bytesRead !== rowBytes) throw new SegEarthError('MODEL_INVALID', 'The embedding table is truncated.');
-      for (let j = 0; j < this.hidden; j++) {
-        out[i * this.hidden + j] = bytesPer === 4 ? buf.readFloatLE(j * 4) : halfToFloat(buf.readUInt16LE(j * 2));
-      }
     }
+    const missing = [...new Set(ids)].filter((id) => !this.cache.has(id));
+    const loaded = await Promise.all(missing.map((id) => this.readRow(id)));
+    missing.forEach((id, i) => {
+      if (this.cache.size >= EmbeddingTable.CACHE_ROWS) this.cache.delete(this.cache.keys().next().value as number);
+      this.cache.set(id, loaded[i]!);
+    });
+    const out = new Float32Array(ids.length * this.hidden);
+    ids.forEach((id, i) => out.set(this.cache.get(id)!, i * this.hidden));
     return out;
+  }
+
+  private async readRow(id: number): Promise<Float32Array> {
+    const bytesPer = this.dtype === 'float32' ? 4 : 2;
+    const rowBytes = this.hidden * bytesPer;
+    const buf = Buffer.alloc(rowBytes);
+    const { bytesRead } = await this.fh.read(buf, 0, rowBytes, id * rowBytes);
+    if (bytesRead !== rowBytes) throw new SegEarthError('MODEL_INVALID', 'The embedding table is truncated.');
+    const row = new Float32Array(this.hidden);
+    for (let j = 0; j < this.hidden; j++) row[j] = bytesPer === 4 ? buf.readFloatLE(j * 4) : halfToFloat(buf.readUInt16LE(j * 2));
+    return row;
   }
 
   async close(): Promise<void> {

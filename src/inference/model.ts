@@ -128,6 +128,11 @@ export class SegEarthModel {
     };
   }
 
+  /** Durations (ms) of the most recent runs of a graph, oldest first. */
+  recentRuns(graph: 'image' | 'llm' | 'head'): readonly number[] {
+    return this[graph].recentMs;
+  }
+
   /** Image graph + LLM over image tokens and instruction text. `pixelValues` is float32[1,3,S,S]. */
   async encodeView(pixelValues: Float32Array, signal?: AbortSignal): Promise<ViewState> {
     const size = this.manifest.image.size;

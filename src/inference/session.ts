@@ -19,6 +19,8 @@ export class GraphSession {
   runs = 0;
   /** Total milliseconds spent in `run`. */
   totalMs = 0;
+  /** Durations of the most recent runs (ms, oldest first; at most 64) — for benchmarks and logs. */
+  readonly recentMs: number[] = [];
 
   private constructor(
     readonly name: GraphName,
@@ -71,8 +73,11 @@ export class GraphSession {
         cause,
       });
     } finally {
+      const ms = performance.now() - t0;
       this.runs++;
-      this.totalMs += performance.now() - t0;
+      this.totalMs += ms;
+      this.recentMs.push(ms);
+      if (this.recentMs.length > 64) this.recentMs.shift();
     }
   }
 
