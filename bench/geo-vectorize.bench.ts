@@ -7,7 +7,7 @@
  * - `gdal_polygonize.py -8 -mask <mask>` to GeoPackage, then `ogr2ogr -simplify <1 px>` (the same work: the
  *   CLI simplifies each polygon on its own and computes no areas),
  * - `gdal_polygonize.py` alone (the CLI floor, no simplification).
- * Each method runs `--repeat` times (default 2); the fastest wall time and the least CPU time count. CPU time
+ * The methods run interleaved, `--repeat` rounds (default 2); the fastest wall time and the least CPU time count. CPU time
  * (user + system of this process's threads, and of the CLI tools via /usr/bin/time) is the fairer figure on a
  * shared, loaded machine, where wall time mostly measures the neighbours.
  *
@@ -115,16 +115,19 @@ function runTool(command: string, args: string[]): void {
   }
 }
 
-async function fastest(repeat: number, work: () => Promise<number>): Promise<Timing> {
-  const best: Timing = { seconds: Infinity, cpuSeconds: Infinity, features: 0 };
-  for (let i = 0; i < repeat; i++) {
-    const start = performance.now();
-    const cpu = cpuNow();
-    best.features = await work();
-    best.seconds = Math.min(best.seconds, (performance.now() - start) / 1000);
-    best.cpuSeconds = Math.min(best.cpuSeconds, cpuNow() - cpu);
-  }
-  return best;
+async function measureOnce(work: () => Promise<number>): Promise<Timing> {
+  const start = performance.now();
+  const cpu = cpuNow();
+  const features = await work();
+  return { seconds: (performance.now() - start) / 1000, cpuSeconds: cpuNow() - cpu, features };
+}
+
+function best(timings: Timing[]): Timing {
+  return {
+    seconds: Math.min(...timings.map((t) => t.seconds)),
+    cpuSeconds: Math.min(...timings.map((t) => t.cpuSeconds)),
+    features: timings[timings.length - 1].features,
+  };
 }
 
 function ogrFeatureCount(file: string): number {
@@ -139,31 +142,38 @@ export async function run(opts: { size?: number; blobs?: number; repeat?: number
   const mask = ensureBenchMask(size, blobs);
   const outDir = fs.mkdtempSync(path.join(BENCH_DIR, 'out-'));
   try {
-    const ours = await fastest(repeat, async () => {
+    const oursOnce = async () => {
       const out = path.join(outDir, 'ours.gpkg');
       fs.rmSync(out, { force: true });
       const features = await maskToPolygons({ kind: 'file', path: mask }, { simplify: { value: 1, unit: 'px' } });
       await writeFeatures([{ name: 'blobs', features }], out);
       return features.features.length;
-    });
-
+    };
     const polygonize = (out: string) => {
       fs.rmSync(out, { force: true });
       runTool('gdal_polygonize.py', ['-q', '-8', '-mask', mask, '-f', 'GPKG', mask, out, 'blobs', 'DN']);
     };
-    const cli = await fastest(repeat, async () => {
+    const cliOnce = async () => {
       const raw = path.join(outDir, 'cli-raw.gpkg');
       const simple = path.join(outDir, 'cli.gpkg');
       polygonize(raw);
       fs.rmSync(simple, { force: true });
       runTool('ogr2ogr', ['-f', 'GPKG', '-simplify', String(PIXEL), simple, raw]);
       return ogrFeatureCount(simple);
-    });
-    const cliPolygonizeOnly = await fastest(repeat, async () => {
+    };
+    const polygonizeOnce = async () => {
       const raw = path.join(outDir, 'cli-raw.gpkg');
       polygonize(raw);
       return ogrFeatureCount(raw);
-    });
+    };
+    // Interleaved (ours, CLI, CLI floor) × repeat, so changes in machine load hit all methods alike.
+    const runs: Timing[][] = [[], [], []];
+    for (let i = 0; i < repeat; i++) {
+      runs[0].push(await measureOnce(oursOnce));
+      runs[1].push(await measureOnce(cliOnce));
+      runs[2].push(await measureOnce(polygonizeOnce));
+    }
+    const [ours, cli, cliPolygonizeOnly] = runs.map(best);
 
     const row = (method: string, r: Timing): VectorizeBenchRow => ({
       method,
