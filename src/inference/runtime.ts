@@ -65,6 +65,7 @@ export class InferenceRuntime {
       const w = await InferenceWorker.start({
         modelDir,
         ...(pipelineOptions.ep ? { ep: pipelineOptions.ep } : {}),
+        ...(pipelineOptions.epChoice ? { epChoice: pipelineOptions.epChoice } : {}),
         ...(pipelineOptions.threads ? { threads: pipelineOptions.threads } : {}),
         ...(pipelineOptions.viewCacheBytes ? { viewCacheBytes: pipelineOptions.viewCacheBytes } : {}),
       });
@@ -82,6 +83,15 @@ export class InferenceRuntime {
       inputSize: m.manifest.image.size,
     };
     return new InferenceRuntime(p, model, m.ep, deps);
+  }
+
+  /**
+   * A runtime over a worker that is already loaded (the app shares one worker between the question panel and
+   * batches, so the model is in memory once). Disposing this runtime stops the worker: owners of a shared
+   * worker must not.
+   */
+  static fromWorker(worker: InferenceWorker, deps: SceneDeps = defaultSceneDeps): InferenceRuntime {
+    return new InferenceRuntime(worker, worker.model, worker.executionProvider, deps);
   }
 
   /**

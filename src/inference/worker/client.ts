@@ -18,6 +18,8 @@ import { FromWorkerSchema, type FromWorker, type ModelInfo, type ToWorker } from
 export interface StartOptions {
   modelDir: string;
   ep?: EpRequest;
+  /** A provider already chosen with `selectExecutionProvider` (skips probing in the worker). */
+  epChoice?: EpChoice;
   threads?: Partial<ThreadSettings>;
   viewCacheBytes?: number;
 }
@@ -79,6 +81,7 @@ export class InferenceWorker implements WindowPredictor {
         type: 'init',
         modelDir: options.modelDir,
         ep: options.ep ?? 'auto',
+        ...(options.epChoice ? { epChoice: options.epChoice } : {}),
         ...(options.threads ? { threads: options.threads } : {}),
         ...(options.viewCacheBytes ? { viewCacheBytes: options.viewCacheBytes } : {}),
       };

@@ -38,6 +38,7 @@ async function handle(message: ToWorker): Promise<void> {
       try {
         pipeline = await SegEarthPipeline.create(message.modelDir, {
           ep: message.ep,
+          ...(message.epChoice ? { epChoice: message.epChoice } : {}),
           ...(message.threads ? { threads: message.threads } : {}),
           ...(message.viewCacheBytes ? { viewCacheBytes: message.viewCacheBytes } : {}),
         });

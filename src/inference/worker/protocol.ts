@@ -32,6 +32,8 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
     type: z.literal('init'),
     modelDir: z.string().min(1),
     ep: EpRequestSchema,
+    /** A provider already chosen (and probed) by the caller: the worker uses it as is. */
+    epChoice: EpChoiceSchema.optional(),
     threads: ThreadSettingsSchema.partial().optional(),
     viewCacheBytes: z.number().int().positive().optional(),
   }),
