@@ -107,6 +107,32 @@ describe('InferenceRuntime on the tiny bundle', () => {
     expect(runtime.model.testFixture).toBe(true);
   });
 
+  it('through the worker: cancelling mid-run stops between graph runs, writes nothing, and the worker goes on', async () => {
+    const controller = new AbortController();
+    const target = join(dir, 'worker-cancelled.tif');
+    const before = await runtime.stats();
+    const err = await runtime
+      .ask({
+        rasterPath: large,
+        question: 'where are the roads?',
+        strategy: 'tiled',
+        probabilityPath: target,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.stage === 'tiles' && p.tileIndex === 1) controller.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(isSegEarthError(err, 'CANCELLED')).toBe(true);
+    expect(existsSync(target)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.segearth-tmp'))).toEqual([]);
+    const after = await runtime.stats();
+    expect(after.image.runs - before.image.runs).toBeLessThanOrEqual(2);
+    // The worker is still usable.
+    const ok = await runtime.ask({ rasterPath: small, question: 'roads', strategy: 'view', probabilityPath: join(dir, 'after-cancel.tif'), skipPolygons: true });
+    expect(existsSync(ok.probabilityPath)).toBe(true);
+  });
+
   it('rejects empty and 10,000-character questions before running anything', async () => {
     const runs = (await runtime.stats()).image.runs;
     for (const question of ['', '   ', 'x'.repeat(10_000)]) {
