@@ -19,6 +19,7 @@ import { Dialog } from './panels/Dialog';
 import { StatusBar } from './StatusBar';
 import { initialState, reducer, type ResultView } from './state';
 import { installTestHooks } from './testHooks';
+import { useFirstRunGuide } from './useFirstRunGuide';
 import { formatArea } from './format';
 
 function payloadOf(err: unknown): ErrorPayload {
@@ -58,6 +59,7 @@ export function App({ connection }: { connection: Connection }) {
   const [aoiMode, setAoiMode] = useState<AoiMode>('scene');
   const [drawnAoi, setDrawnAoi] = useState<Aoi | null>(null);
   const [dragging, setDragging] = useState(false);
+  const guide = useFirstRunGuide(client, state.system?.model.state ?? null);
 
   const controller = (): MapController => {
     if (!controllerRef.current) throw new Error('map not ready');
@@ -333,6 +335,7 @@ export function App({ connection }: { connection: Connection }) {
         />
         <QuestionPanel
           model={state.system?.model ?? null}
+          guide={guide}
           hasLayer={active !== null}
           job={state.job}
           aoiMode={aoiMode}

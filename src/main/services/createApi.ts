@@ -13,6 +13,9 @@ import type { GeoBackend, InferenceRuntime } from './backends.js';
 import { exportResults } from './exportService.js';
 import { listFolder } from './fileService.js';
 import { createInferenceService, type InferenceService } from './inferenceService.js';
+import { ModelStore } from '../../inference/models/ModelStore.js';
+import type { DeviceReport } from '../../shared/api/modelDto.js';
+import { createModelService, type ModelService } from './modelService.js';
 import { createPathGuard, type PathGuard } from './pathGuard.js';
 import { createSettingsService, type SettingsService } from './settingsService.js';
 import { createWorkspaceService, type WorkspaceService } from './workspaceService.js';
@@ -30,6 +33,10 @@ export interface BackendOptions {
   testHooks: boolean;
   /** Native file dialog (desktop only). */
   pickPath?: (purpose: 'open-raster' | 'export', defaultName: string | undefined) => Promise<string | null>;
+  /** The model manager (default: the folders of `resolveModelLocations()`, i.e. SEGEARTH_MODELS_DIR, user folder, shipped). */
+  modelStore?: ModelStore;
+  /** Execution-provider probe for the Model & device dialog (default: onnxruntime probe sessions). */
+  probeDevices?: () => Promise<DeviceReport>;
 }
 
 export interface Backend {
@@ -39,6 +46,7 @@ export interface Backend {
   workspace: WorkspaceService;
   inference: InferenceService;
   settings: SettingsService;
+  models: ModelService;
   /** PNG bytes for a map resource (tile or heatmap). */
   systemInfo(): Promise<SystemInfo>;
 }
@@ -57,6 +65,13 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     events,
     settings,
     cacheDir: join(options.dataDir, 'cache', 'results'),
+  });
+
+  const models = createModelService({
+    store: options.modelStore ?? new ModelStore(),
+    events,
+    guard,
+    ...(options.probeDevices ? { probe: options.probeDevices } : {}),
   });
 
   const systemInfo = async (): Promise<SystemInfo> => {
@@ -111,7 +126,18 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     system: {
       info: () => systemInfo(),
     },
+    models: {
+      list: () => models.catalog(),
+      guide: async () => models.guide(),
+      import: ({ source, replace }) => models.startImport(source, replace),
+      download: ({ url, sha256, replace }) => models.startDownload(url, sha256, replace),
+      verify: ({ id }) => models.startVerify(id),
+      cancel: async ({ taskId }) => ({ cancelled: models.cancel(taskId) }),
+      remove: async ({ id }) => (await models.remove(id), ok),
+      setDefault: async ({ id }) => ({ variant: await models.setDefault(id) }),
+      devices: () => models.devices(),
+    },
   };
 
-  return { api, events, guard, workspace, inference, settings, systemInfo };
+  return { api, events, guard, workspace, inference, settings, models, systemInfo };
 }

@@ -10,6 +10,8 @@ import type { ResultView, RunningJob } from '../state';
 import { exampleQuestions } from '../examples';
 import { formatArea, formatDuration } from '../format';
 import { ResultTools } from './ResultTools';
+import type { FirstRunGuide } from '../../shared/api/modelDto';
+import { FirstRunGuideView } from './FirstRunGuide';
 
 export type AoiMode = 'scene' | 'view' | 'rectangle' | 'polygon';
 export type Strategy = 'auto' | 'single-pass' | 'tiled' | 'coarse-to-fine';
@@ -42,21 +44,29 @@ export interface QuestionPanelProps {
   onZoom(resultId: string): void;
   onExport(): void;
   onModelSettings(): void;
+  /** How to get a model (the model manager's first-run guide); shown when no model is ready. */
+  guide?: FirstRunGuide | null;
 }
 
-function NoModel(props: { model: ModelStatus; onModelSettings(): void }) {
+function NoModel(props: { model: ModelStatus; guide: FirstRunGuide | null; onModelSettings(): void }) {
   return (
     <div className="first-run" data-testid="no-model">
       <h3>{props.model.state === 'invalid' ? 'The model bundle cannot be used' : 'No model installed yet'}</h3>
-      <p>
-        SegEarth answers questions with a SegEarth-R1 model bundle (a folder with <code>manifest.json</code> and ONNX graphs). You can open and
-        inspect rasters without it.
-      </p>
+      {props.guide ? null : (
+        <p>
+          SegEarth answers questions with a SegEarth-R1 model bundle (a folder with <code>manifest.json</code> and ONNX graphs). You can open and
+          inspect rasters without it.
+        </p>
+      )}
       {props.model.problem ? <p className="error-text">{props.model.problem}</p> : null}
-      <p>
-        Install one with <code>segearth models import &lt;folder or archive&gt;</code> or <code>segearth models download &lt;url&gt;</code> (see
-        “Installing the SegEarth-R1 model” in the README), or choose its folder:
-      </p>
+      {props.guide ? (
+        <FirstRunGuideView guide={props.guide} />
+      ) : (
+        <p>
+          Install one with <code>segearth models import &lt;folder or archive&gt;</code> or <code>segearth models download &lt;url&gt;</code> (see
+          “Installing the SegEarth-R1 model” in the README), or choose its folder:
+        </p>
+      )}
       <button type="button" onClick={props.onModelSettings}>
         Model &amp; device…
       </button>
@@ -79,7 +89,7 @@ export function QuestionPanel(props: QuestionPanelProps) {
       <header className="panel-title">
         <span>Ask about this scene</span>
       </header>
-      {model && !ready ? <NoModel model={model} onModelSettings={props.onModelSettings} /> : null}
+      {model && !ready ? <NoModel model={model} guide={props.guide ?? null} onModelSettings={props.onModelSettings} /> : null}
       {ready && !props.hasLayer ? <p className="hint">Open a raster first, then ask a question about it.</p> : null}
       {ready && props.hasLayer ? (
         <>

@@ -25,6 +25,17 @@ import {
   SettingsSchema,
   SystemInfoSchema,
 } from './dto.js';
+import {
+  DeviceReportSchema,
+  DownloadModelRequestSchema,
+  FirstRunGuideSchema,
+  ImportModelRequestSchema,
+  ModelCatalogSchema,
+  ModelIdRequestSchema,
+  ModelTaskEventSchema,
+  ModelTaskIdSchema,
+  VariantSchema,
+} from './modelDto.js';
 
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   readonly input: I;
@@ -76,6 +87,17 @@ export const api = {
   system: {
     info: method(Empty, SystemInfoSchema, 'Versions, model status, execution provider (and why it fell back)'),
   },
+  models: {
+    list: method(Empty, ModelCatalogSchema, 'Installed model bundles (variant, precision, size, source checkpoint, verified state), the default per variant and the model folders'),
+    guide: method(Empty, FirstRunGuideSchema, 'How to get a model when none is installed: released checkpoints, export command, import or download'),
+    import: method(ImportModelRequestSchema, z.object({ taskId: ModelTaskIdSchema }), 'Install a bundle from a folder or archive; progress and result arrive as models.task events'),
+    download: method(DownloadModelRequestSchema, z.object({ taskId: ModelTaskIdSchema }), 'Download a bundle archive (resumable, sha256 checked) and install it; models.task events'),
+    verify: method(ModelIdRequestSchema, z.object({ taskId: ModelTaskIdSchema }), 'Hash every file of a bundle against its manifest; models.task events'),
+    cancel: method(z.object({ taskId: ModelTaskIdSchema }), z.object({ cancelled: z.boolean() }), 'Cancel an import, download or verification'),
+    remove: method(ModelIdRequestSchema, Ok, 'Delete an installed bundle (not one shipped with the app)'),
+    setDefault: method(ModelIdRequestSchema, z.object({ variant: VariantSchema }), 'Make a bundle the default of its variant'),
+    devices: method(Empty, DeviceReportSchema, 'Execution providers on this machine: which work, which one Automatic uses, why the others do not'),
+  },
 } as const;
 
 /** Events pushed from the backend, named `<service>.<event>`. */
@@ -83,6 +105,7 @@ export const apiEvents = {
   'inference.job': JobEventSchema,
   'workspace.command': AppCommandSchema,
   'settings.changed': SettingsSchema,
+  'models.task': ModelTaskEventSchema,
 } as const;
 
 export type Api = typeof api;
