@@ -227,6 +227,54 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     expect(await page.evaluate((id) => window.SegEarthCI!.map().results[id], newest.id)).toBeUndefined();
   });
 
+  it('asks about a drawn polygon: the answer stays inside it', async () => {
+    const { page } = session;
+    await page.getByTestId('aoi-polygon').check();
+    const box = (await page.getByTestId('map').boundingBox())!;
+    const corners = [
+      [box.width * 0.4, box.height * 0.2],
+      [box.width * 0.75, box.height * 0.35],
+      [box.width * 0.45, box.height * 0.7],
+    ];
+    for (const [x, y] of corners) await page.mouse.click(box.x + x!, box.y + y!);
+    await page.mouse.dblclick(box.x + corners[0]![0]!, box.y + corners[0]![1]!);
+    const results = await eventCount(page, 'result');
+    await page.getByTestId('question-input').fill('where could a helicopter land safely?');
+    await page.getByTestId('ask').click();
+    await waitForEvent(page, 'result', results + 1);
+    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    expect(summary.aoi.kind).toBe('polygon');
+    const ring = (summary.aoi as unknown as { ring: Array<[number, number]> }).ring;
+    const inside = (x: number, y: number): boolean => {
+      let hit = false;
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const [xi, yi] = ring[i]!;
+        const [xj, yj] = ring[j]!;
+        if (yi > y !== yj > y && x < xi + ((y - yi) / (yj - yi)) * (xj - xi)) hit = !hit;
+      }
+      return hit;
+    };
+    const distanceToRing = (x: number, y: number): number => {
+      let best = Infinity;
+      for (let i = 0; i + 1 < ring.length; i++) {
+        const [ax, ay] = ring[i]!;
+        const [bx, by] = ring[i + 1]!;
+        const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)));
+        best = Math.min(best, Math.hypot(x - (ax + t * (bx - ax)), y - (ay + t * (by - ay))));
+      }
+      return best;
+    };
+    // Every polygon vertex is inside the drawn polygon, or within one pixel of its outline (pixel edges).
+    const features = session.app.backend.inference.getFeatures(summary.id);
+    expect(features.features.length).toBe(summary.featureCount);
+    for (const f of features.features) {
+      const rings = f.geometry.type === 'Polygon' ? f.geometry.coordinates : f.geometry.coordinates.flat();
+      for (const [x, y] of rings.flat()) expect(inside(x!, y!) || distanceToRing(x!, y!) <= GT[1] * Math.SQRT2 + 1e-6).toBe(true);
+    }
+    await screenshot(page, 'polygon-aoi', true);
+    await page.getByTestId('aoi-scene').check();
+  });
+
   it('cancels a long run and keeps nothing from it', async () => {
     const { page } = session;
     await openThroughPicker(page, 'large_utm31.tif');

@@ -7,22 +7,28 @@
 import type { Aoi, ModelStatus, ResultFeatures, TileGridSpec } from '../../shared/api/dto.js';
 import type { RasterInfo } from '../../shared/rasterInfo.js';
 
+/** Outline of a polygon area of interest, in the raster's CRS. */
+export type AoiRing = ReadonlyArray<readonly [number, number]>;
+
 export interface GeoBackend {
   openRaster(path: string): Promise<RasterInfo>;
   getTileGrid(info: RasterInfo): TileGridSpec;
   /** PNG (RGBA) of one tile of the layer's grid. */
   renderTile(path: string, z: number, x: number, y: number): Promise<Uint8Array>;
-  /** Polygons from a probability raster (values 0..1) at a probability threshold, in the raster's CRS. */
-  vectorizeProbability(probabilityPath: string, options: { threshold: number; minAreaM2: number }): Promise<ResultFeatures>;
-  /** Coloured PNG of a probability raster (transparent below `floor`), for the heatmap layer. */
-  renderProbabilityPng(probabilityPath: string, options: { maxSize: number }): Promise<{ png: Uint8Array; maxProbability: number }>;
+  /**
+   * Polygons from a probability raster (values 0..1) at a probability threshold, in the raster's CRS. With
+   * `aoiRing` (a polygon AOI, raster CRS), only the part inside the polygon counts (here and below).
+   */
+  vectorizeProbability(probabilityPath: string, options: { threshold: number; minAreaM2: number; aoiRing?: AoiRing }): Promise<ResultFeatures>;
+  /** Coloured PNG of a probability raster (transparent below 5 %), for the heatmap layer. */
+  renderProbabilityPng(probabilityPath: string, options: { maxSize: number; aoiRing?: AoiRing }): Promise<{ png: Uint8Array; maxProbability: number }>;
   writeFeatures(
     layers: ReadonlyArray<{ name: string; features: ResultFeatures }>,
     outPath: string,
     options: { format: 'geojson' | 'shapefile' | 'gpkg'; overwrite: boolean },
   ): Promise<string[]>;
   /** Binary mask GeoTIFF (1 = inside, 0 = outside, 255 = nodata outside the AOI) from a probability raster. */
-  writeMaskGeoTiff(probabilityPath: string, outPath: string, options: { threshold: number; overwrite: boolean }): Promise<string[]>;
+  writeMaskGeoTiff(probabilityPath: string, outPath: string, options: { threshold: number; overwrite: boolean; aoiRing?: AoiRing }): Promise<string[]>;
   gdalVersion(): string | null;
 }
 

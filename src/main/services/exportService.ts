@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { ExportReport, ExportRequestSchema } from '../../shared/api/dto.js';
 import { SegEarthError } from '../../shared/errors.js';
 import type { GeoBackend } from './backends.js';
-import type { InferenceService } from './inferenceService.js';
+import { aoiRingOf, type InferenceService } from './inferenceService.js';
 import type { PathGuard } from './pathGuard.js';
 
 type ExportArgs = z.output<typeof ExportRequestSchema>;
@@ -44,7 +44,12 @@ export async function exportResults(args: ExportArgs, deps: { geo: GeoBackend; i
       });
     }
     const only = results[0]!;
-    const files = await deps.geo.writeMaskGeoTiff(only.probabilityPath, outPath, { threshold: only.summary.threshold, overwrite: args.overwrite });
+    const ring = aoiRingOf(only.summary.aoi);
+    const files = await deps.geo.writeMaskGeoTiff(only.probabilityPath, outPath, {
+      threshold: only.summary.threshold,
+      overwrite: args.overwrite,
+      ...(ring ? { aoiRing: ring } : {}),
+    });
     return { format: args.format, path: outPath, files, featureCount: only.summary.featureCount };
   }
   if (results.length > 1 && args.format !== 'gpkg') {

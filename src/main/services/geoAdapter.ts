@@ -13,10 +13,19 @@ import { configureGdalEnvironment } from '../../geo/env.js';
 import { getTileGrid } from '../../geo/tileGrid.js';
 import { renderTile } from '../../geo/renderTile.js';
 import type { GeoTransform } from '../../shared/rasterInfo.js';
-import type { GeoBackend } from './backends.js';
+import { maskOutsideRing } from './aoiMask.js';
+import type { AoiRing, GeoBackend } from './backends.js';
 import { encodeRgbaPng, heatColor } from './png.js';
 
-async function readProbability(path: string, maxSize: number): Promise<{ data: Float32Array; width: number; height: number; gt: GeoTransform; wkt: string | null; noData: number | null }> {
+/**
+ * Reads a probability raster (downsampled to `maxSize` px at most) as float32 with NaN where it has no data;
+ * with a polygon AOI, pixels outside the polygon are 0.
+ */
+async function readProbability(
+  path: string,
+  maxSize: number,
+  aoiRing?: AoiRing,
+): Promise<{ data: Float32Array; width: number; height: number; gt: GeoTransform; readGt: GeoTransform; wkt: string | null }> {
   configureGdalEnvironment();
   const ds = await gdal.openAsync(path);
   try {
@@ -26,7 +35,14 @@ async function readProbability(path: string, maxSize: number): Promise<{ data: F
     const height = Math.max(1, Math.round(ds.rasterSize.y / scale));
     const data = new Float32Array(width * height);
     await band.pixels.readAsync(0, 0, ds.rasterSize.x, ds.rasterSize.y, data, { buffer_width: width, buffer_height: height, data_type: gdal.GDT_Float32 });
-    return { data, width, height, gt: ds.geoTransform as GeoTransform, wkt: ds.srs ? ds.srs.toWKT() : null, noData: band.noDataValue };
+    const noData = band.noDataValue;
+    if (noData !== null) for (let i = 0; i < data.length; i++) if (data[i] === noData) data[i] = Number.NaN;
+    const gt = ds.geoTransform as GeoTransform;
+    const sx = ds.rasterSize.x / width;
+    const sy = ds.rasterSize.y / height;
+    const readGt: GeoTransform = [gt[0], gt[1] * sx, gt[2] * sy, gt[3], gt[4] * sx, gt[5] * sy];
+    if (aoiRing) maskOutsideRing(data, width, height, readGt, aoiRing);
+    return { data, width, height, gt, readGt, wkt: ds.srs ? ds.srs.toWKT() : null };
   } finally {
     ds.close();
   }
@@ -37,16 +53,18 @@ export function createGeoAdapter(): GeoBackend {
     openRaster,
     getTileGrid,
     renderTile: (path, z, x, y) => renderTile(path, z, x, y),
-    async vectorizeProbability(probabilityPath, { threshold, minAreaM2 }) {
-      return maskToPolygons({ kind: 'file', path: probabilityPath }, { threshold, minAreaM2 });
+    async vectorizeProbability(probabilityPath, { threshold, minAreaM2, aoiRing }) {
+      if (!aoiRing) return maskToPolygons({ kind: 'file', path: probabilityPath }, { threshold, minAreaM2 });
+      const p = await readProbability(probabilityPath, Number.MAX_SAFE_INTEGER, aoiRing);
+      return maskToPolygons({ kind: 'array', data: p.data, width: p.width, height: p.height, geoTransform: p.gt, crsWkt: p.wkt }, { threshold, minAreaM2 });
     },
-    async renderProbabilityPng(probabilityPath, { maxSize }) {
-      const p = await readProbability(probabilityPath, maxSize);
+    async renderProbabilityPng(probabilityPath, { maxSize, aoiRing }) {
+      const p = await readProbability(probabilityPath, maxSize, aoiRing);
       const rgba = new Uint8Array(p.width * p.height * 4);
       let max = 0;
       for (let i = 0; i < p.data.length; i++) {
         const v = p.data[i]!;
-        if (p.noData !== null && v === p.noData) continue;
+        if (Number.isNaN(v)) continue;
         if (v > max) max = v;
         rgba.set(heatColor(v), i * 4);
       }
@@ -60,8 +78,8 @@ export function createGeoAdapter(): GeoBackend {
       );
       return result.paths;
     },
-    async writeMaskGeoTiff(probabilityPath, outPath, { threshold, overwrite }) {
-      const p = await readProbability(probabilityPath, Number.MAX_SAFE_INTEGER);
+    async writeMaskGeoTiff(probabilityPath, outPath, { threshold, overwrite, aoiRing }) {
+      const p = await readProbability(probabilityPath, Number.MAX_SAFE_INTEGER, aoiRing);
       const mask = new Uint8Array(p.data.length);
       for (let i = 0; i < p.data.length; i++) mask[i] = p.data[i]! >= threshold ? 1 : 0;
       const written = await writeRasterGeoTiff(mask, p.width, p.height, p.gt, p.wkt, outPath, { type: 'mask', overwrite });

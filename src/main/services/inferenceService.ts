@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AskRequestSchema, ResultFeatures, ResultSummary } from '../../shared/api/dto.js';
+import type { Aoi, AskRequestSchema, ResultFeatures, ResultSummary } from '../../shared/api/dto.js';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
 import type { EventBus } from '../events.js';
 import type { GeoBackend, InferenceRuntime } from './backends.js';
@@ -50,6 +50,11 @@ export interface InferenceServiceDeps {
   settings: SettingsService;
   /** Folder for cached probability rasters. */
   cacheDir: string;
+}
+
+/** The outline of a polygon AOI (applied to the probability raster), else undefined. */
+export function aoiRingOf(aoi: Aoi): Array<[number, number]> | undefined {
+  return aoi.kind === 'polygon' ? aoi.ring : undefined;
 }
 
 const newId = (): string => randomUUID().replaceAll('-', '').slice(0, 16);
@@ -152,8 +157,9 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
         type: 'progress', jobId, stage: 'vectorizing', message: 'Drawing polygons', tileIndex: 0, tileCount: 0, fraction: 0.97, etaSeconds: null,
       });
       const probInfo = await geo.openRaster(probabilityPath);
-      const heat = await geo.renderProbabilityPng(probabilityPath, { maxSize: 1024 });
-      const raw = await geo.vectorizeProbability(probabilityPath, { threshold: args.threshold, minAreaM2: args.minAreaM2 });
+      const ring = aoiRingOf(args.aoi);
+      const heat = await geo.renderProbabilityPng(probabilityPath, { maxSize: 1024, ...(ring ? { aoiRing: ring } : {}) });
+      const raw = await geo.vectorizeProbability(probabilityPath, { threshold: args.threshold, minAreaM2: args.minAreaM2, ...(ring ? { aoiRing: ring } : {}) });
       const summary: ResultSummary = {
         id: resultId,
         layerId: layer.id,
@@ -209,7 +215,8 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
     },
     async revectorize(resultId, threshold, minAreaM2) {
       const stored = get(resultId);
-      const raw = await geo.vectorizeProbability(stored.probabilityPath, { threshold, minAreaM2 });
+      const ring = aoiRingOf(stored.summary.aoi);
+      const raw = await geo.vectorizeProbability(stored.probabilityPath, { threshold, minAreaM2, ...(ring ? { aoiRing: ring } : {}) });
       const summary: ResultSummary = { ...stored.summary, threshold, minAreaM2, featureCount: raw.features.length, totalAreaM2: totalArea(raw) };
       const features = await describe(raw, { ...stored, summary });
       stored.summary = summary;
@@ -231,7 +238,10 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
     },
     async probabilityPng(resultId) {
       const stored = get(resultId);
-      if (!stored.heatmap) stored.heatmap = (await geo.renderProbabilityPng(stored.probabilityPath, { maxSize: 1024 })).png;
+      if (!stored.heatmap) {
+        const ring = aoiRingOf(stored.summary.aoi);
+        stored.heatmap = (await geo.renderProbabilityPng(stored.probabilityPath, { maxSize: 1024, ...(ring ? { aoiRing: ring } : {}) })).png;
+      }
       return stored.heatmap;
     },
     cancelAll() {
