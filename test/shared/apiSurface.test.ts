@@ -26,10 +26,6 @@ describe('API contract', () => {
     for (const schema of Object.values(apiEvents)) expect(typeof schema.safeParse).toBe('function');
   });
 
-  it('does not list what is not implemented', () => {
-    expect(listApiSurface().methods.some((m) => m.startsWith('batch.'))).toBe(false);
-  });
-
   it('rejects a question that is empty or a threshold outside (0, 1)', () => {
     const ask = api.inference.ask.input;
     expect(ask.safeParse({ layerId: 'a1', question: '   ', aoi: { kind: 'scene' } }).success).toBe(false);
