@@ -76,9 +76,17 @@ async function refreshMenu(): Promise<void> {
   Menu.setApplicationMenu(Menu.buildFromTemplate(toElectronMenu(template, (c) => void runCommand(c))));
 }
 
-async function pickPath(purpose: 'open-raster' | 'export', defaultName?: string): Promise<string | null> {
+async function pickPath(purpose: 'open-raster' | 'export' | 'folder', defaultName?: string): Promise<string | null> {
   const win = mainWindow;
   if (!win) return null;
+  if (purpose === 'folder') {
+    const r = await dialog.showOpenDialog(win, {
+      title: 'Choose a folder',
+      ...(defaultName ? { defaultPath: defaultName } : {}),
+      properties: ['openDirectory', 'createDirectory'],
+    });
+    return r.canceled ? null : (r.filePaths[0] ?? null);
+  }
   if (purpose === 'open-raster') {
     const r = await dialog.showOpenDialog(win, {
       title: 'Open raster',
@@ -122,14 +130,7 @@ async function runCommand(command: MenuCommand): Promise<void> {
       b.events.emit('workspace.command', { command: 'export-results' });
       break;
     case 'batch':
-      await dialog.showMessageBox({
-        type: 'info',
-        title: 'Batch process folder',
-        message: 'Batch processing of a folder runs from the command line in this version.',
-        detail:
-          'segearth batch <folder> -q "<question>" -o <output folder> [--format gpkg,geojson,shp,mask] [--resume]\n\n' +
-          'It writes one result per scene and question plus merged.gpkg and summary.csv, which you can open in any GIS.',
-      });
+      b.events.emit('workspace.command', { command: 'batch' });
       break;
     case 'zoom-to-layer':
       b.events.emit('workspace.command', { command: 'zoom-to-layer' });

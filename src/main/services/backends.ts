@@ -6,6 +6,7 @@
  */
 import type { Aoi, ModelStatus, ResultFeatures, TileGridSpec } from '../../shared/api/dto.js';
 import type { RasterInfo } from '../../shared/rasterInfo.js';
+import type { SceneProcessor } from '../../inference/batch/sceneProcessor.js';
 
 /** Outline of a polygon area of interest, in the raster's CRS. */
 export type AoiRing = ReadonlyArray<readonly [number, number]>;
@@ -86,4 +87,19 @@ export interface InferenceRuntime {
   annotate?(features: ResultFeatures, probabilityPath: string, provenance: Provenance): Promise<ResultFeatures>;
   /** Stops workers and frees the model (shutdown). */
   dispose?(): Promise<void>;
+  /**
+   * The model for a batch: the same loaded model (worker) the questions use, so it is in memory once; its
+   * queue interleaves batch windows with the question panel's, so a question asked during a batch waits for
+   * one window, not for the batch.
+   */
+  batchModel?(settings: { modelDir: string | null; executionProvider: string }): Promise<BatchModel>;
+}
+
+/** A loaded model as the batch engine uses it. */
+export interface BatchModel {
+  /** `id@sha256-prefix`, recorded in batch.json (as `segearth batch` does) so a resume uses the same model. */
+  key: string;
+  executionProvider: string;
+  /** One (scene, question) item → polygons (and the probability GeoTIFF when asked). */
+  processor(strategy: 'tiled' | 'coarse-to-fine'): SceneProcessor;
 }

@@ -12,6 +12,7 @@ import { createEventBus, type EventBus } from '../events.js';
 import type { GeoBackend, InferenceRuntime } from './backends.js';
 import { exportResults } from './exportService.js';
 import { listFolder } from './fileService.js';
+import { createBatchService, type BatchService } from './batchService.js';
 import { createInferenceService, type InferenceService } from './inferenceService.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
 import type { DeviceReport } from '../../shared/api/modelDto.js';
@@ -32,7 +33,7 @@ export interface BackendOptions {
   runtime: InferenceRuntime;
   testHooks: boolean;
   /** Native file dialog (desktop only). */
-  pickPath?: (purpose: 'open-raster' | 'export', defaultName: string | undefined) => Promise<string | null>;
+  pickPath?: (purpose: 'open-raster' | 'export' | 'folder', defaultName: string | undefined) => Promise<string | null>;
   /** The model manager (default: the folders of `resolveModelLocations()`, i.e. SEGEARTH_MODELS_DIR, user folder, shipped). */
   modelStore?: ModelStore;
   /** Execution-provider probe for the Model & device dialog (default: onnxruntime probe sessions). */
@@ -45,6 +46,7 @@ export interface Backend {
   guard: PathGuard;
   workspace: WorkspaceService;
   inference: InferenceService;
+  batch: BatchService;
   settings: SettingsService;
   models: ModelService;
   /** PNG bytes for a map resource (tile or heatmap). */
@@ -66,6 +68,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     settings,
     cacheDir: join(options.dataDir, 'cache', 'results'),
   });
+
+  const batch = createBatchService({ guard, events, settings, runtime: options.runtime });
 
   const models = createModelService({
     store: options.modelStore ?? new ModelStore(),
@@ -119,6 +123,14 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     export: {
       results: (args) => exportResults(args, { geo: options.geo, inference, guard }),
     },
+    batch: {
+      start: (args) => batch.start(args),
+      pause: async ({ batchId }) => batch.pause(batchId),
+      resume: async ({ batchId }) => batch.resume(batchId),
+      cancel: async ({ batchId }) => batch.cancel(batchId),
+      status: async ({ batchId }) => batch.status(batchId),
+      list: async () => batch.list(),
+    },
     settings: {
       get: () => settings.get(),
       update: (patch) => settings.update(patch),
@@ -139,5 +151,5 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     },
   };
 
-  return { api, events, guard, workspace, inference, settings, models, systemInfo };
+  return { api, events, guard, workspace, inference, batch, settings, models, systemInfo };
 }

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { ManifestSchema } from '../../inference/bundle/manifest.js';
 import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from '../../inference/executionProvider.js';
-import { defaultSceneDeps } from '../../inference/runtime.js';
+import { defaultSceneDeps, InferenceRuntime as SceneRuntime } from '../../inference/runtime.js';
+import { workerSceneProcessor } from '../../inference/batch/workerProcessor.js';
 import { annotateFeatures } from '../../inference/result.js';
 import { askScene, type Strategy } from '../../inference/scene.js';
 import { InferenceWorker } from '../../inference/worker/client.js';
@@ -47,7 +48,9 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
     if (process.env.SEGEARTH_MODEL_DIR) return process.env.SEGEARTH_MODEL_DIR;
     try {
       const { models } = await new ModelStore().list();
-      const usable = models.find((m) => m.isDefault && m.verify.state !== 'failed') ?? models.find((m) => m.verify.state !== 'failed');
+      // A real model before the tiny test fixture; the default of its variant first.
+      const ok = models.filter((m) => m.verify.state !== 'failed').sort((a, b) => Number(a.variant === 'tiny-test') - Number(b.variant === 'tiny-test'));
+      const usable = ok.find((m) => m.isDefault && m.variant !== 'tiny-test') ?? ok[0];
       return usable?.dir ?? null;
     } catch {
       return null;
@@ -87,6 +90,18 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
     };
   };
 
+  /** One loaded worker per (model folder, execution provider), shared by questions and batches. */
+  const workerFor = (dir: string, ep: string): Promise<InferenceWorker> => {
+    const key = `${dir}\u0000${ep}`;
+    let starting = workers.get(key);
+    if (!starting) {
+      starting = InferenceWorker.start({ modelDir: dir, ep: ep as EpRequest });
+      starting.catch(() => workers.delete(key));
+      workers.set(key, starting);
+    }
+    return starting;
+  };
+
   return {
     modelStatus: status,
     async executionProvider(requested): Promise<EpStatus> {
@@ -104,14 +119,7 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
       }
       const dir = st.dir;
       request.onProgress({ stage: 'loading-model', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
-      const key = `${dir}\u0000${settings.executionProvider}`;
-      let starting = workers.get(key);
-      if (!starting) {
-        starting = InferenceWorker.start({ modelDir: dir, ep: settings.executionProvider as EpRequest });
-        starting.catch(() => workers.delete(key));
-        workers.set(key, starting);
-      }
-      const worker = await starting;
+      const worker = await workerFor(dir, settings.executionProvider);
       const epChoice = worker.executionProvider;
       epChoices.set(settings.executionProvider, Promise.resolve(epChoice));
       const aoi = request.aoi;
@@ -141,6 +149,21 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
         defaultSceneDeps,
       );
       return { modelId: worker.model.id, bundleSha256: worker.model.bundleSha256, executionProvider: EP_LABEL[epChoice.provider] };
+    },
+    async batchModel(settings) {
+      const st = await status(settings.modelDir);
+      if (st.state !== 'ready' || !st.dir) {
+        throw new SegEarthError(st.state === 'invalid' ? 'MODEL_INVALID' : 'MODEL_NOT_FOUND', st.problem ?? 'No model is installed.');
+      }
+      const worker = await workerFor(st.dir, settings.executionProvider);
+      epChoices.set(settings.executionProvider, Promise.resolve(worker.executionProvider));
+      // Not disposed by the batch: the worker stays loaded for the question panel.
+      const runtime = SceneRuntime.fromWorker(worker);
+      return {
+        key: `${worker.model.id}@${worker.model.bundleSha256.slice(0, 16)}`,
+        executionProvider: EP_LABEL[worker.executionProvider.provider],
+        processor: (strategy) => workerSceneProcessor(runtime, strategy),
+      };
     },
     annotate: (features, probabilityPath, provenance) => annotateFeatures(features, probabilityPath, provenance),
     async dispose() {

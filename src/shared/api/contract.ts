@@ -36,6 +36,7 @@ import {
   ModelTaskIdSchema,
   VariantSchema,
 } from './modelDto.js';
+import { BatchFinishedSchema, BatchRecordSchema, BatchStartRequestSchema, BatchStatusSchema } from './batchDto.js';
 
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   readonly input: I;
@@ -64,7 +65,7 @@ export const api = {
       'List a folder (the allowed roots when none is given) for the file picker',
     ),
     pickPath: method(
-      z.object({ purpose: z.enum(['open-raster', 'export']), defaultName: z.string().optional() }),
+      z.object({ purpose: z.enum(['open-raster', 'export', 'folder']), defaultName: z.string().optional() }),
       z.object({ path: z.string().nullable() }),
       'Native file dialog (desktop); null when cancelled or when there is no native dialog (browser)',
     ),
@@ -79,6 +80,14 @@ export const api = {
   },
   export: {
     results: method(ExportRequestSchema, ExportReportSchema, 'Write results as GeoJSON, Shapefile, GeoPackage or a mask GeoTIFF'),
+  },
+  batch: {
+    start: method(BatchStartRequestSchema, z.object({ batchId: IdSchema }), 'Run question(s) over every scene of a folder; progress arrives as batch.progress, the end as batch.finished'),
+    pause: method(z.object({ batchId: IdSchema }), BatchStatusSchema, 'Pause a batch after the item that is running'),
+    resume: method(z.object({ batchId: IdSchema }), BatchStatusSchema, 'Continue a paused batch'),
+    cancel: method(z.object({ batchId: IdSchema }), BatchStatusSchema, 'Stop a batch (continue it later with resume: true on the same output folder)'),
+    status: method(z.object({ batchId: IdSchema }), BatchRecordSchema, 'Status of a batch, and its summary once it has ended'),
+    list: method(Empty, z.array(BatchRecordSchema), 'Batches of this session, newest first'),
   },
   settings: {
     get: method(Empty, SettingsSchema, 'Current settings'),
@@ -106,6 +115,8 @@ export const apiEvents = {
   'workspace.command': AppCommandSchema,
   'settings.changed': SettingsSchema,
   'models.task': ModelTaskEventSchema,
+  'batch.progress': BatchStatusSchema,
+  'batch.finished': BatchFinishedSchema,
 } as const;
 
 export type Api = typeof api;

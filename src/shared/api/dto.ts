@@ -208,6 +208,7 @@ export type SystemInfo = z.infer<typeof SystemInfoSchema>;
 export const AppCommandSchema = z.discriminatedUnion('command', [
   z.object({ command: z.literal('open-raster'), path: z.string() }),
   z.object({ command: z.literal('export-results') }),
+  z.object({ command: z.literal('batch') }),
   z.object({ command: z.literal('zoom-to-layer') }),
   z.object({ command: z.literal('toggle-basemap') }),
   z.object({ command: z.literal('model-settings') }),
