@@ -51,16 +51,23 @@ export function register(program: Command, context: CliContext): void {
         overwrite: options.overwrite === true || (options.append === true && format === 'geopackage'),
         ...(format === 'shapefile' ? { expectedNames: SHAPEFILE_PARTS.map((ext) => `${stem}${ext}`) } : {}),
       });
-      const features = await maskToPolygons(
-        { kind: 'file', path: raster, ...(options.band !== undefined ? { band: options.band } : {}) },
-        {
-          signal: context.signal,
-          ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
-          ...(options.simplify !== undefined ? { simplify: options.simplify } : {}),
-          ...(options.minArea !== undefined ? { minAreaM2: options.minArea } : {}),
-          ...(options.fillHoles !== undefined ? { fillHolesM2: options.fillHoles } : {}),
-        },
-      );
+      const progress = process.stderr.isTTY ? terminalProgress(context.err) : undefined;
+      let features;
+      try {
+        features = await maskToPolygons(
+          { kind: 'file', path: raster, ...(options.band !== undefined ? { band: options.band } : {}) },
+          {
+            signal: context.signal,
+            ...(progress ? { onProgress: progress.update } : {}),
+            ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+            ...(options.simplify !== undefined ? { simplify: options.simplify } : {}),
+            ...(options.minArea !== undefined ? { minAreaM2: options.minArea } : {}),
+            ...(options.fillHoles !== undefined ? { fillHolesM2: options.fillHoles } : {}),
+          },
+        );
+      } finally {
+        progress?.done();
+      }
       const layer = options.layer ?? basename(raster, extname(raster));
       const result = await writeFeatures([{ name: layer, features }], options.output, {
         overwrite: options.overwrite === true,
@@ -86,4 +93,22 @@ export function register(program: Command, context: CliContext): void {
         );
       }
     });
+}
+
+/** One self-overwriting status line on an interactive terminal (at most ~10 updates a second). */
+function terminalProgress(write: (text: string) => void) {
+  let last = 0;
+  let shown = false;
+  return {
+    update(fraction: number, stage: string) {
+      const now = Date.now();
+      if (now - last < 100 && fraction < 1) return;
+      last = now;
+      shown = true;
+      write(`\r\x1b[2K${stage} ${Math.round(fraction * 100)}%`);
+    },
+    done() {
+      if (shown) write('\r\x1b[2K');
+    },
+  };
 }
