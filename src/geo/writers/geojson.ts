@@ -23,6 +23,13 @@ export const writeGeoJson: FeatureWriter = async (layers, outPath, options) => {
       hint: 'Give a whole number of decimals between 0 and 15 (7 keeps ~1 cm).',
     });
   }
+  const unreferenced = layers.find((layer) => layer.features.crsWkt === null);
+  if (unreferenced) {
+    throw new SegEarthError('NOT_GEOREFERENCED', `GeoJSON needs longitude/latitude, but "${unreferenced.name}" has no CRS (pixel coordinates).`, {
+      hint: 'Export it as GeoPackage (.gpkg) or Shapefile (.shp), or georeference the raster first.',
+      path: outPath,
+    });
+  }
   const merged: FeatureSet = { crsWkt: gdal.SpatialReference.fromEPSG(4326).toWKT(), crsCode: 'EPSG:4326', features: [] };
   for (const { name, features } of layers) {
     const lonLat = reprojectFeatureSet(features, 'EPSG:4326');
