@@ -82,7 +82,8 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
     async close() {
       await server.close();
       backend.inference.cancelAll();
-      await backend.inference.idle();
+      backend.batch.cancelAll();
+      await Promise.all([backend.inference.idle(), backend.batch.idle()]);
       await runtime.dispose?.();
     },
   };

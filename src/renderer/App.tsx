@@ -16,6 +16,7 @@ import { FilePicker } from './panels/FilePicker';
 import { ExportDialog } from './panels/ExportDialog';
 import { ModelDialog } from './panels/ModelDialog';
 import { Dialog } from './panels/Dialog';
+import { BatchPanel } from './panels/BatchPanel';
 import { StatusBar } from './StatusBar';
 import { initialState, reducer, type ResultView } from './state';
 import { installTestHooks } from './testHooks';
@@ -59,6 +60,8 @@ export function App({ connection }: { connection: Connection }) {
   const [aoiMode, setAoiMode] = useState<AoiMode>('scene');
   const [drawnAoi, setDrawnAoi] = useState<Aoi | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [batchOpen, setBatchOpen] = useState(false);
+  const onBatchCi = useCallback((name: string) => ciEvent.current(name), []);
   const guide = useFirstRunGuide(client, state.system?.model.state ?? null);
 
   const controller = (): MapController => {
@@ -177,6 +180,9 @@ export function App({ connection }: { connection: Connection }) {
         case 'export-results':
           dispatch({ type: 'dialog', dialog: 'export' });
           break;
+        case 'batch':
+          setBatchOpen(true);
+          break;
         case 'zoom-to-layer':
           if (stateRef.current.activeLayerId) controllerRef.current?.zoomToRaster(stateRef.current.activeLayerId);
           break;
@@ -290,6 +296,9 @@ export function App({ connection }: { connection: Connection }) {
         <button type="button" onClick={() => dispatch({ type: 'dialog', dialog: 'export' })} disabled={state.results.length === 0}>
           Export…
         </button>
+        <button type="button" onClick={() => setBatchOpen(true)} data-testid="open-batch" title="Run questions over every scene of a folder">
+          Batch…
+        </button>
         <label className="toggle" title="Online OpenStreetMap tiles under the scene (needs internet)">
           <input
             type="checkbox"
@@ -392,6 +401,17 @@ export function App({ connection }: { connection: Connection }) {
               Open raster…
             </button>
           </div>
+        ) : null}
+        {batchOpen ? (
+          <BatchPanel
+            client={client}
+            canPickNative={connection.kind === 'ipc'}
+            defaultFolder={state.system?.roots[0] ?? ''}
+            defaultThreshold={state.settings?.defaultThreshold ?? 0.5}
+            defaultMinAreaM2={state.settings?.defaultMinAreaM2 ?? 0}
+            onClose={() => setBatchOpen(false)}
+            onCiEvent={onBatchCi}
+          />
         ) : null}
         {state.error ? (
           <div className="error-banner" role="alert" data-testid="error-banner">

@@ -1,0 +1,138 @@
+/**
+ * Browser end-to-end of the batch panel with the real inference runtime and the tiny test bundle: choose
+ * the scenes folder through the server's folder picker, type a question and an output folder, start, see
+ * overall and per-scene progress, and get the per-scene table — 2 scenes done and 1 corrupt scene failed
+ * with its error — with merged.gpkg on disk holding exactly the summary's polygons (read back with OGR's
+ * own command-line tools).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import gdal from 'gdal-async';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
+import { ogrReadLayers } from '../../test/support/ogrRead.js';
+import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
+import { screenshot, startSession, waitForEvent, type Session } from '../support/browser.js';
+
+const SIZE = 384;
+
+/** A small UTM scene with a river and a field (the same kind of picture as the ask e2e). */
+function makeScene(path: string, x0: number): void {
+  const ds = gdal.open(path, 'w', 'GTiff', SIZE, SIZE, 3, gdal.GDT_Byte);
+  ds.srs = gdal.SpatialReference.fromEPSG(32631);
+  ds.geoTransform = [x0, 2, 0, 4200000, 0, -2];
+  for (let b = 1; b <= 3; b++) {
+    const data = new Uint8Array(SIZE * SIZE);
+    for (let y = 0; y < SIZE; y++) {
+      for (let x = 0; x < SIZE; x++) {
+        const river = Math.abs(y - (150 + 40 * Math.sin((x + x0 / 10) / 45))) < 14;
+        const field = x > 240 && y > 230;
+        data[y * SIZE + x] = river ? [40, 80, 160][b - 1]! : field ? [200, 180, 90][b - 1]! : [70, 120, 60][b - 1]! + ((x * 7 + y * 13) % 23);
+      }
+    }
+    ds.bands.get(b).pixels.write(0, 0, SIZE, SIZE, data);
+  }
+  ds.close();
+}
+
+let dir: string;
+let session: Session;
+
+beforeAll(async () => {
+  const bundle = await ensureTinyBundle();
+  dir = mkdtempSync(join(tmpdir(), 'segearth-e2e-batch-'));
+  mkdirSync(join(dir, 'scenes'));
+  makeScene(join(dir, 'scenes', 'a_river.tif'), 300000);
+  makeScene(join(dir, 'scenes', 'b_river.tif'), 301000);
+  writeFileSync(join(dir, 'scenes', 'c_corrupt.tif'), 'this is not a GeoTIFF\n');
+  session = await startSession({ roots: [dir], runtime: createRuntimeAdapter({ defaultModelDir: bundle }) });
+});
+
+afterAll(async () => {
+  await session?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('batch processing a folder in the browser (tiny test bundle)', () => {
+  it('runs 3 scenes, shows progress and a table of 2 done + 1 failed, and writes merged.gpkg', async () => {
+    const { page } = session;
+    // A scene on the map behind the panel, as an analyst would have.
+    await page.getByTestId('open-raster').click();
+    await page.getByTestId('file-picker').waitFor();
+    await page.getByRole('button', { name: /scenes/ }).click();
+    await page.getByTestId('picker-file').filter({ hasText: 'a_river.tif' }).click();
+    await waitForEvent(page, 'layer-opened');
+
+    await page.getByTestId('open-batch').click();
+    await page.getByTestId('batch-panel').waitFor();
+    // Scenes folder through the server's folder picker.
+    await page.getByTestId('batch-input-browse').click();
+    await page.getByTestId('folder-picker').waitFor();
+    await page.getByTestId('folder-entry').filter({ hasText: 'scenes' }).click();
+    await page.getByTestId('folder-picker-dir').filter({ hasText: 'scenes' }).waitFor();
+    await expect(page.getByTestId('folder-picker').innerText()).resolves.toContain('3 rasters directly in this folder');
+    await page.getByTestId('folder-choose').click();
+    const input = await page.getByTestId('batch-input').inputValue();
+    expect(input.endsWith('/scenes')).toBe(true);
+
+    await page.getByTestId('batch-question').first().fill('where could flood water spread?');
+    const out = join(dir, 'results');
+    await page.getByTestId('batch-output').fill(out);
+    await page.getByTestId('batch-threshold').fill('0.3');
+    await page.getByTestId('batch-start').click();
+    await waitForEvent(page, 'batch-started');
+    await waitForEvent(page, 'batch-progress');
+    await page.getByTestId('batch-run').waitFor();
+    await expect(page.getByTestId('batch-counts').innerText()).resolves.toMatch(/\d+ \/ 3 items/);
+
+    await waitForEvent(page, 'batch-finished');
+    await page.getByTestId('batch-table').waitFor();
+    const rows = await page.getByTestId('batch-row').evaluateAll((trs) =>
+      trs.map((tr) => ({ status: tr.getAttribute('data-status'), text: (tr as HTMLElement).innerText })),
+    );
+    expect(rows.map((r) => r.status)).toEqual(['done', 'done', 'failed']);
+    expect(rows[2]!.text).toContain('c_corrupt.tif');
+    expect(rows[2]!.text).toMatch(/not|cannot|corrupt|recogni/i);
+
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { totals: { done: number; failed: number; polygons: number; totalAreaM2: number } };
+    expect(summary.totals).toMatchObject({ done: 2, failed: 1 });
+    const totals = await page.getByTestId('batch-totals').innerText();
+    expect(totals).toContain('2 done, 1 failed');
+    expect(totals).toContain(`${summary.totals.polygons.toLocaleString('en')} polygon`);
+    await expect(page.getByTestId('batch-merged-path').innerText()).resolves.toBe(join(out, 'merged.gpkg'));
+
+    // merged.gpkg read back with OGR: one layer for the question, exactly the summary's polygons.
+    const layers = ogrReadLayers(join(out, 'merged.gpkg'));
+    expect(layers).toHaveLength(1);
+    expect(layers[0]!.featureCount).toBe(summary.totals.polygons);
+    const sources = new Set(layers[0]!.features.map((f) => f.properties['source']));
+    for (const s of sources) expect(['a_river.tif', 'b_river.tif']).toContain(s);
+
+    // The workspace stayed usable: the raster is still open, and the panel can be closed.
+    await screenshot(page, 'batch-panel', true);
+    await page.getByRole('button', { name: 'Close the batch panel' }).click();
+    await expect(page.getByTestId('batch-panel').count()).resolves.toBe(0);
+  });
+
+  it('refuses to start a new batch in the same output folder, and offers to resume it', async () => {
+    const { page } = session;
+    await page.getByTestId('open-batch').click();
+    await page.getByTestId('batch-new').click();
+    await page.getByTestId('batch-input').fill(join(dir, 'scenes'));
+    await page.getByTestId('batch-question').first().fill('where could flood water spread?');
+    await page.getByTestId('batch-output').fill(join(dir, 'results'));
+    await page.getByTestId('batch-threshold').fill('0.3');
+    await page.getByTestId('batch-start').click();
+    await waitForEvent(page, 'batch-error');
+    const text = await page.getByTestId('batch-error').innerText();
+    expect(text).toContain('already holds a batch');
+    expect(text).toContain('Resume');
+    // Resuming a finished batch retries only its failed scene.
+    await page.getByRole('button', { name: 'Resume that batch' }).click();
+    await waitForEvent(page, 'batch-finished', 2);
+    await page.getByTestId('batch-table').waitFor();
+    await expect(page.getByTestId('batch-totals').innerText()).resolves.toContain('2 done, 1 failed');
+  });
+});
+
