@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, exitCodeFor } from '../../src/cli/exitCodes.js';
 import { runCli, type CommandLoader } from '../../src/cli/run.js';
@@ -56,6 +57,20 @@ describe('segearth info', () => {
     expect(stdout).toMatch(/^CRS\s+WGS 84 \/ UTM zone 18N — EPSG:32618 \(projected, metre\)$/m);
     expect(stdout).toMatch(/^Bounds\s+500000, 4398400 — 502000, 4400000/m);
     expect(stdout).toMatch(/^Lon\/lat\s+-75/m);
+  });
+
+  it('says when a raster has no georeferencing (a plain PNG) and still describes it', () => {
+    const png = join(work, 'plain.png');
+    const mem = gdal.drivers.get('MEM').create('', 64, 32, 1, gdal.GDT_Byte);
+    gdal.drivers.get('PNG').createCopy(png, mem).close();
+    mem.close();
+    const { status, stdout } = segearth('info', png);
+    expect(status).toBe(EXIT.OK);
+    expect(stdout).toMatch(/^Driver\s+PNG/m);
+    expect(stdout).toMatch(/^Size\s+64 × 32 pixels, 1 band$/m);
+    expect(stdout).toMatch(/^CRS\s+none \(pixel coordinates\)$/m);
+    expect(stdout).toMatch(/^Warning\s+\S/m);
+    expect(stdout).not.toMatch(/^Lon\/lat/m);
   });
 
   it('prints the RasterInfo DTO with --json', () => {
