@@ -176,6 +176,16 @@ describe('maskToPolygons on other grids', () => {
       expect(Number(fs.features[0].properties.area_m2) / 5000).toBeLessThan(100);
     });
 
+    it('UTM with measure: "ellipsoidal" gives the ground area instead of the grid area (scale factor ≈ 0.9996)', async () => {
+      const fs = await maskToPolygons(arrayInput([RECT], GRIDS.utm), { measure: 'ellipsoidal' });
+      const [feature] = fs.features;
+      const reference = geodesicMeasure('EPSG:32618', [polygonsOf(feature.geometry)[0]])[0];
+      expect(Math.abs(Number(feature.properties.area_m2) / reference.area - 1)).toBeLessThan(1e-6);
+      const gridToGround = 500_000 / Number(feature.properties.area_m2); // k² near the central meridian
+      expect(gridToGround).toBeGreaterThan(0.9990);
+      expect(gridToGround).toBeLessThan(0.9995);
+    });
+
     it('EPSG:3857: areas are true ground areas, not the inflated Mercator plane areas', async () => {
       const fs = await maskToPolygons(arrayInput([RECT], GRIDS.mercator));
       const [feature] = fs.features;
