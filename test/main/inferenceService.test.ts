@@ -1,0 +1,146 @@
+/**
+ * The inference service's job logic with a scripted runtime: events in order (progress, then result), the
+ * model is asked for the model's status first, re-vectorising never re-runs the model, cancelling leaves no
+ * cached file, deleting a result or closing its layer removes its cache.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBackend, type Backend } from '../../src/main/services/createApi.js';
+import type { InferenceRuntime } from '../../src/main/services/backends.js';
+import type { JobEvent } from '../../src/shared/api/dto.js';
+import { isSegEarthError, SegEarthError } from '../../src/shared/errors.js';
+import { fakeGeo } from './fakes.js';
+
+let dir: string;
+let backend: Backend;
+let runs = 0;
+let release: (() => void) | null = null;
+const events: JobEvent[] = [];
+
+function scriptedRuntime(): InferenceRuntime {
+  return {
+    async modelStatus() {
+      return { state: 'ready', dir: '/models/fake', id: 'fake', name: 'Fake', variant: 'earthreason', examples: [], problem: null };
+    },
+    async executionProvider() {
+      return { active: 'CPU', fallbackReason: 'WebGPU: no GPU adapter' };
+    },
+    async run(request) {
+      runs++;
+      request.onProgress({ stage: 'tiles', message: 'Tile 1 of 2', tileIndex: 0, tileCount: 2, fraction: 0.25, etaSeconds: 3 });
+      await writeFile(request.probabilityPath, 'probability');
+      await new Promise<void>((resolve, reject) => {
+        if (request.signal.aborted) return reject(new SegEarthError('CANCELLED', 'Cancelled.'));
+        release = resolve;
+        request.signal.addEventListener('abort', () => reject(new SegEarthError('CANCELLED', 'Cancelled.')), { once: true });
+      });
+      return { modelId: 'fake', bundleSha256: null, executionProvider: 'CPU' };
+    },
+    version: () => '1.30.0',
+  };
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'segearth-inference-'));
+  await writeFile(join(dir, 'scene.tif'), 'x');
+  runs = 0;
+  release = null;
+  events.length = 0;
+  const geo = fakeGeo();
+  // Polygons appear below a threshold of 0.6, one per 0.1 below it.
+  geo.vectorizeProbability = async (_path, { threshold }) => ({
+    crsWkt: null,
+    crsCode: 'EPSG:32633',
+    features: Array.from({ length: Math.max(0, Math.round((0.6 - threshold) * 10)) }, (_, i) => ({
+      id: i + 1,
+      geometry: { type: 'Polygon' as const, coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] as [number, number][][] },
+      properties: { id: i + 1, area_m2: 100, perimeter_m: 40 },
+    })),
+  });
+  backend = await createBackend({
+    mode: 'server', appVersion: 'test', roots: [dir], dataDir: join(dir, 'data'), logsDir: null,
+    geo, runtime: scriptedRuntime(), testHooks: false,
+  });
+  backend.events.subscribe((e) => {
+    if (e.event === 'inference.job') events.push(e.payload as JobEvent);
+  });
+});
+
+afterEach(async () => {
+  backend.inference.cancelAll();
+  await backend.inference.idle();
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+});
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setImmediate(r));
+}
+
+describe('inference service', () => {
+  it('answers with progress, then a result whose polygons follow the threshold', async () => {
+    const layer = await backend.api.workspace.openRaster({ path: 'scene.tif' }, { transport: 'direct' });
+    const { jobId } = await backend.api.inference.ask(
+      { layerId: layer.id, question: 'where are the roads?', aoi: { kind: 'scene' }, threshold: 0.3, minAreaM2: 0, strategy: 'auto' },
+      { transport: 'direct' },
+    );
+    await until(() => release !== null);
+    release!();
+    await backend.inference.idle();
+    expect(events.map((e) => [e.type, e.jobId === jobId])).toEqual([
+      ['progress', true],
+      ['progress', true], // vectorizing
+      ['result', true],
+    ]);
+    const result = events.at(-1) as Extract<JobEvent, { type: 'result' }>;
+    expect(result.result.featureCount).toBe(3);
+    expect(result.result.totalAreaM2).toBe(300);
+    expect(result.result.executionProvider).toBe('CPU');
+
+    const redrawn = await backend.api.inference.revectorize({ resultId: result.result.id, threshold: 0.5, minAreaM2: 0 }, { transport: 'direct' });
+    expect(redrawn.result.featureCount).toBe(1);
+    expect(redrawn.features.features[0]!.properties.question).toBe('where are the roads?');
+    expect(redrawn.features.features[0]!.properties.threshold).toBe(0.5);
+    expect(runs).toBe(1); // the model did not run again
+    expect((await backend.api.inference.listResults({ layerId: layer.id }, { transport: 'direct' }))[0]!.threshold).toBe(0.5);
+
+    const cache = join(dir, 'data', 'cache', 'results');
+    expect(await readdir(cache)).toEqual([`${result.result.id}.probability.tif`]);
+    await backend.api.inference.deleteResult({ resultId: result.result.id }, { transport: 'direct' });
+    expect(await readdir(cache)).toEqual([]);
+    const gone = await backend.api.inference.getFeatures({ resultId: result.result.id }, { transport: 'direct' }).catch((e: unknown) => e);
+    expect(isSegEarthError(gone, 'NOT_FOUND')).toBe(true);
+  });
+
+  it('cancels a run: a CANCELLED error event, nothing kept', async () => {
+    const layer = await backend.api.workspace.openRaster({ path: 'scene.tif' }, { transport: 'direct' });
+    const { jobId } = await backend.api.inference.ask(
+      { layerId: layer.id, question: 'flood?', aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'tiled' },
+      { transport: 'direct' },
+    );
+    await until(() => release !== null); // the run is in the middle of its work
+    expect((await backend.api.inference.cancel({ jobId }, { transport: 'direct' })).cancelled).toBe(true);
+    await backend.inference.idle();
+    const last = events.at(-1)!;
+    expect(last.type).toBe('error');
+    expect(last.type === 'error' && last.error.code).toBe('CANCELLED');
+    expect(await readdir(join(dir, 'data', 'cache', 'results'))).toEqual([]);
+    expect(await backend.api.inference.listResults({ layerId: layer.id }, { transport: 'direct' })).toEqual([]);
+    expect((await backend.api.inference.cancel({ jobId }, { transport: 'direct' })).cancelled).toBe(false);
+  });
+
+  it('forgets the results of a closed layer', async () => {
+    const layer = await backend.api.workspace.openRaster({ path: 'scene.tif' }, { transport: 'direct' });
+    await backend.api.inference.ask({ layerId: layer.id, question: 'roofs?', aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'auto' }, { transport: 'direct' });
+    await until(() => release !== null);
+    release!();
+    await backend.inference.idle();
+    const [result] = await backend.api.inference.listResults({ layerId: layer.id }, { transport: 'direct' });
+    await backend.api.workspace.removeLayer({ layerId: layer.id }, { transport: 'direct' });
+    await until(() => !existsSync(join(dir, 'data', 'cache', 'results', `${result!.id}.probability.tif`)));
+    const err = await backend.api.inference.ask({ layerId: layer.id, question: 'x', aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'auto' }, { transport: 'direct' }).catch((e: unknown) => e);
+    expect(isSegEarthError(err, 'NOT_FOUND')).toBe(true);
+  });
+});
