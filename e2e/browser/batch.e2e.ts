@@ -85,6 +85,11 @@ describe('batch processing a folder in the browser (tiny test bundle)', () => {
     await waitForEvent(page, 'batch-progress');
     await page.getByTestId('batch-run').waitFor();
     await expect(page.getByTestId('batch-counts').innerText()).resolves.toMatch(/\d+ \/ 3 items/);
+    // Mid-run: one scene done, the next one being worked on.
+    await page.getByTestId('batch-counts').filter({ hasText: '1 / 3 items' }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('batch-current').waitFor();
+    await expect(page.getByTestId('batch-pause').isEnabled()).resolves.toBe(true);
+    await screenshot(page, 'batch-running', true);
 
     await waitForEvent(page, 'batch-finished');
     await page.getByTestId('batch-table').waitFor();

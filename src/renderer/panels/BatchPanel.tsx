@@ -211,7 +211,7 @@ export function BatchPanel(props: {
             <div className="batch-current" data-testid="batch-current">
               <div className="row">
                 <span className="grow">
-                  🛰 <strong>{current.scene}</strong>
+                  <strong>{current.scene}</strong>
                   {status.questions.length > 1 ? <span className="hint"> · q{current.questionIndex + 1}</span> : null}
                 </span>
                 <span className="hint">
@@ -225,15 +225,15 @@ export function BatchPanel(props: {
             <div className="row end">
               {status.paused || status.pauseRequested ? (
                 <button type="button" onClick={() => control('resume')} data-testid="batch-resume">
-                  ▶ Resume
+                  Resume
                 </button>
               ) : (
                 <button type="button" onClick={() => control('pause')} data-testid="batch-pause" disabled={status.state !== 'running'}>
-                  ⏸ Pause
+                  Pause
                 </button>
               )}
               <button type="button" onClick={() => control('cancel')} data-testid="batch-cancel" disabled={status.state === 'cancelling'}>
-                ✕ Cancel
+                Cancel
               </button>
             </div>
           ) : null}
@@ -463,7 +463,7 @@ function BatchReport({ finished }: { finished: BatchFinished }) {
                 {r.error ? <div className="row-error">{r.error}</div> : null}
               </td>
               {multi ? <td title={r.question}>q{summary.questions.indexOf(r.question) + 1}</td> : null}
-              <td>{r.status === 'done' ? '✔ done' : r.status === 'failed' ? '✖ failed' : '… not run'}</td>
+              <td>{r.status === 'done' ? '✓ done' : r.status === 'failed' ? '✗ failed' : 'not run'}</td>
               <td className="num">{r.polygons ?? '–'}</td>
               <td className="num">{r.totalAreaM2 === null ? '–' : formatArea(r.totalAreaM2)}</td>
               <td className="num">{r.seconds === null ? '–' : `${r.seconds.toFixed(1)} s`}</td>
