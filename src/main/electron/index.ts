@@ -5,6 +5,7 @@
  * menu, native dialogs, the `segearth-tile://` protocol for map tiles, and the IPC transport (validated
  * sender) in front of the same backend as server mode.
  */
+import './geoDataEnv.js';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
