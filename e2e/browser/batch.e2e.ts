@@ -91,6 +91,14 @@ describe('batch processing a folder in the browser (tiny test bundle)', () => {
     await expect(page.getByTestId('batch-pause').isEnabled()).resolves.toBe(true);
     await screenshot(page, 'batch-running', true);
 
+    // The rest of the app stays usable: a question asked in the question panel during the batch is answered
+    // (it shares the model's worker with the batch, window by window).
+    await page.getByTestId('question-input').fill('where are the bright areas?');
+    await page.getByTestId('ask').click();
+    await waitForEvent(page, 'result');
+    const asked = await page.evaluate(() => window.SegEarthCI!.state().results.map((r) => r.summary.question));
+    expect(asked).toEqual(['where are the bright areas?']);
+
     await waitForEvent(page, 'batch-finished');
     await page.getByTestId('batch-table').waitFor();
     const rows = await page.getByTestId('batch-row').evaluateAll((trs) =>

@@ -214,6 +214,26 @@ describe('batch service', () => {
     expect(end.summary!.totals).toMatchObject({ done: 2, failed: 1, pending: 0 });
   });
 
+  it('cancels a paused batch: the gate lets go and nothing more runs', async () => {
+    const held = heldProcessor();
+    const h = await harness(readyRuntime(() => held.processor));
+    const batchId = await h.start({ outputFolder: join(root, 'out-pause-cancel') });
+    await held.called(1);
+    await h.backend.api.batch.pause({ batchId }, { transport: 'direct' });
+    held.releaseNext();
+    await h.waitStatus((s) => s.paused);
+    const cancelling = await h.backend.api.batch.cancel({ batchId }, { transport: 'direct' });
+    expect(cancelling.state).toBe('cancelling');
+    const end = await h.waitFinished(batchId);
+    expect(end.outcome).toBe('cancelled');
+    expect(end.summary!.totals).toMatchObject({ items: 3, pending: 2 });
+    expect(held.calls).toHaveLength(1);
+    expect((await h.backend.api.batch.status({ batchId }, { transport: 'direct' })).status).toMatchObject({ state: 'cancelled', paused: false });
+    // Controls on an ended batch change nothing; unknown ids are NOT_FOUND.
+    expect((await h.backend.api.batch.resume({ batchId }, { transport: 'direct' })).state).toBe('cancelled');
+    expect(await code(h.backend.api.batch.pause({ batchId: 'nope' }, { transport: 'direct' }))).toBe('NOT_FOUND');
+  });
+
   it('cancels the running item; a later start with resume redoes only the unfinished items', async () => {
     const held = heldProcessor();
     let processor = held.processor;
@@ -260,6 +280,7 @@ describe('batch service', () => {
     expect(await code(h.start({ outputFolder: join(outside, 'out') }))).toBe('FORBIDDEN_PATH');
     expect(await code(h.start({ outputFolder: join(root, 'x'), inputFolder: outside }))).toBe('FORBIDDEN_PATH');
     expect(await code(h.start({ outputFolder: join(root, 'missing-parent', 'deeper', 'out') }))).toBe('NOT_FOUND');
+    expect(await code(h.start({ outputFolder: join(root, 'y'), inputFolder: join(input, 'scene_0.tif') }))).toBe('BAD_ARGUMENT');
     expect(api.batch.start.input.safeParse({ inputFolder: input, outputFolder: join(root, 'o'), questions: ['q'], formats: [], merged: false }).success).toBe(false);
     expect(api.batch.start.input.safeParse({ inputFolder: input, outputFolder: join(root, 'o'), questions: [] }).success).toBe(false);
     expect(existsSync(join(root, 'fresh'))).toBe(false);

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import type { z } from 'zod';
 import type { BatchFinished, BatchRecord, BatchStartRequestSchema, BatchStatus } from '../../shared/api/batchDto.js';
@@ -96,6 +96,12 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
   /** Resolves folders inside the allowed roots and refuses what cannot work, before anything runs. */
   async function checkFolders(args: StartArgs): Promise<{ input: string; output: string }> {
     const input = await guard.resolveExisting(args.inputFolder);
+    if (!(await stat(input)).isDirectory()) {
+      throw new SegEarthError('BAD_ARGUMENT', `${args.inputFolder} is a file, not a folder.`, {
+        hint: 'Choose the folder that holds the scenes (it is searched recursively); to run one scene, open it and ask in the question panel.',
+        path: input,
+      });
+    }
     const output = await guard.resolveForWrite(args.outputFolder).catch((err: unknown) => {
       if (err instanceof SegEarthError && err.code === 'NOT_FOUND') {
         throw new SegEarthError('NOT_FOUND', `The folder that should hold ${args.outputFolder} does not exist.`, {

@@ -95,7 +95,10 @@ export function BatchPanel(props: {
     });
     const offFinished = client.on('batch.finished', (f) => {
       setFinished(f);
-      if (f.outcome === 'failed') setShowForm(true);
+      if (f.outcome === 'failed') {
+        setShowForm(true);
+        if (f.error) setProblem({ code: f.error.code, message: `The batch could not run: ${f.error.message}`, ...(f.error.hint ? { hint: f.error.hint } : {}) });
+      }
       onCiEvent('batch-finished');
     });
     return () => {
