@@ -196,7 +196,12 @@ export function ModelDialog(props: { client: ApiClient; settings: Settings; syst
         </p>
         <p>
           Running on: <strong>{executionProvider.active ?? 'not started yet'}</strong>
-          {executionProvider.fallbackReason ? <span className="hint"> — fell back: {executionProvider.fallbackReason}</span> : null}
+          {executionProvider.fallbackReason ? (
+            <span className="hint" title={executionProvider.fallbackReason}>
+              {' '}
+              — {devices?.autoReason ?? 'fell back'} (why: see Device below)
+            </span>
+          ) : null}
         </p>
       </section>
 
