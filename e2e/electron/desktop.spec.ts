@@ -104,4 +104,26 @@ describe.skipIf(!('path' in found))('desktop app (Electron)', () => {
     expect(error?.title).toBe('Could not open corrupt.tif');
     expect(['CORRUPT_RASTER', 'NOT_A_RASTER']).toContain(error?.code);
   });
+
+  it('File → Batch process folder… opens the batch panel; folders come from the native dialog', async () => {
+    const { page, app } = desktop;
+    await page.keyboard.press('Escape');
+    await app.evaluate(({ Menu }) => {
+      const file = Menu.getApplicationMenu()!.items.find((i) => i.label.replace('&', '') === 'File')!;
+      file.submenu!.items.find((i) => i.label === 'Batch process folder…')!.click();
+    });
+    await page.getByTestId('batch-panel').waitFor();
+    await desktop.answerOpenDialog(dir);
+    await page.getByTestId('batch-input-browse').click();
+    await page.waitForFunction((d) => (document.querySelector('[data-testid="batch-input"]') as HTMLInputElement | null)?.value === d, dir);
+    const out = join(mkdtempSync(join(tmpdir(), 'segearth-electron-batch-')), 'results');
+    await page.getByTestId('batch-output').fill(out);
+    await page.getByTestId('batch-question').first().fill('where are the bright areas?');
+    await page.getByTestId('batch-start').click();
+    await waitForEvent(page, 'batch-finished');
+    const statuses = await page.getByTestId('batch-row').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-status')));
+    expect(statuses.sort()).toEqual(['done', 'failed']);
+    await screenshot(page, 'electron-batch');
+    rmSync(join(out, '..'), { recursive: true, force: true });
+  });
 });
