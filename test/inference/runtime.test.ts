@@ -105,7 +105,7 @@ describe('InferenceRuntime on the tiny bundle', () => {
       expect(f.properties.mean_prob as number).toBeGreaterThanOrEqual(threshold - 1e-3);
     }
     expect(runtime.model.testFixture).toBe(true);
-  });
+  }, 600_000);
 
   it('through the worker: cancelling mid-run stops between graph runs, writes nothing, and the worker goes on', async () => {
     const controller = new AbortController();
@@ -131,7 +131,7 @@ describe('InferenceRuntime on the tiny bundle', () => {
     // The worker is still usable.
     const ok = await runtime.ask({ rasterPath: small, question: 'roads', strategy: 'view', probabilityPath: join(dir, 'after-cancel.tif'), skipPolygons: true });
     expect(existsSync(ok.probabilityPath)).toBe(true);
-  });
+  }, 600_000);
 
   it('rejects empty and 10,000-character questions before running anything', async () => {
     const runs = (await runtime.stats()).image.runs;
@@ -200,7 +200,7 @@ describe('bad model bundles', () => {
 describe('tiling with a position-independent stand-in model', () => {
   let standIn: InferenceRuntime;
   beforeAll(async () => {
-    standIn = await InferenceRuntime.open(standInBundle(tiny, join(dir, 'stand-in')), { ep: 'cpu', viewCacheBytes: 64 * 2 ** 20, worker: false });
+    standIn = await InferenceRuntime.open(standInBundle(tiny, join(dir, 'stand-in')), { ep: 'cpu', viewCacheBytes: 256 * 2 ** 20, worker: false });
   });
   afterAll(async () => standIn?.dispose());
 
@@ -237,7 +237,7 @@ describe('tiling with a position-independent stand-in model', () => {
         expect(Math.abs(d - e)).toBeLessThan(2e-5);
       }
     }
-  });
+  }, 600_000);
 
   it('the view strategy on a 1024-px AOI equals the tiled run on the same pixels', async () => {
     const aoi: [number, number, number, number] = [500000 + 2 * 300, 4000000 - 2 * 900, 500000 + 2 * 1324, 4000000 - 2 * 200];
@@ -264,7 +264,7 @@ describe('tiling with a position-independent stand-in model', () => {
     mean /= full.length;
     expect(mean).toBeGreaterThan(1e-4);
     expect(mean).toBeLessThan(0.1);
-  });
+  }, 600_000);
 
   it('cancellation mid-run stops between tiles and leaves nothing half-written', async () => {
     const controller = new AbortController();

@@ -22,6 +22,8 @@ const controllers = new Map<number, AbortController>();
 /** Predictions waiting for their window from the main thread. */
 const windowWaiters = new Map<number, { resolve(w: RgbWindow): void; reject(e: Error): void }>();
 let queue: Promise<void> = Promise.resolve();
+/** Highest prediction id that has started (ids increase; a cancel for a lower, unknown id is for a finished one). */
+let lastStarted = 0;
 
 function loaded(): SegEarthPipeline {
   if (!pipeline) throw new SegEarthError('INTERNAL', 'The inference worker has no model loaded.', { hint: 'Initialise the worker first.' });
@@ -69,6 +71,7 @@ async function handle(message: ToWorker): Promise<void> {
       }
       return;
     case 'predict': {
+      lastStarted = Math.max(lastStarted, message.id);
       const controller = controllers.get(message.id) ?? new AbortController();
       controllers.set(message.id, controller);
       try {
@@ -129,9 +132,14 @@ port.on('message', (raw: unknown) => {
       return;
     }
     case 'cancel': {
-      const controller = controllers.get(message.id) ?? new AbortController();
-      controllers.set(message.id, controller);
-      controller.abort();
+      const running = controllers.get(message.id);
+      if (running) running.abort();
+      else if (message.id > lastStarted) {
+        // Queued behind another prediction: it starts already cancelled.
+        const controller = new AbortController();
+        controller.abort();
+        controllers.set(message.id, controller);
+      }
       return;
     }
     case 'dispose':
