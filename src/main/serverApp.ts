@@ -83,7 +83,8 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
       await server.close();
       backend.inference.cancelAll();
       backend.batch.cancelAll();
-      await Promise.all([backend.inference.idle(), backend.batch.idle()]);
+      backend.models.cancelAll();
+      await Promise.all([backend.inference.idle(), backend.batch.idle(), backend.models.idle()]);
       await runtime.dispose?.();
     },
   };

@@ -284,6 +284,22 @@ export function ModelDialog(props: { client: ApiClient; settings: Settings; syst
               placeholder="/data/segearth-r1-earthreason or …/segearth-r1-earthreason.tar.gz"
               data-testid="import-source"
             />
+            {props.canPickNative ? (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => {
+                  client.files
+                    .pickPath({ purpose: 'folder' })
+                    .then((r) => {
+                      if (r.path) setSource(r.path);
+                    })
+                    .catch(fail);
+                }}
+              >
+                Choose folder…
+              </button>
+            ) : null}
             <button
               type="button"
               disabled={busy || source.trim() === ''}
