@@ -32,6 +32,18 @@ function makeLonLatScene(path: string): void {
   ds.close();
 }
 
+/** A PNG without georeferencing: 300×200, white in its top-left 50×40 px, dark elsewhere. */
+function makePhoto(path: string): void {
+  const mem = gdal.open('', 'w', 'MEM', 300, 200, 3, gdal.GDT_Byte);
+  for (let b = 1; b <= 3; b++) {
+    const data = new Uint8Array(300 * 200);
+    for (let y = 0; y < 200; y++) for (let x = 0; x < 300; x++) data[y * 300 + x] = x < 50 && y < 40 ? 255 : 40;
+    mem.bands.get(b).pixels.write(0, 0, 300, 200, data);
+  }
+  gdal.drivers.get('PNG').createCopy(path, mem).close();
+  mem.close();
+}
+
 function makeScene(path: string): void {
   const w = 512;
   const h = 512;
@@ -58,6 +70,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'segearth-e2e-scene-'));
   makeScene(join(dir, 'scene_utm33.tif'));
   makeLonLatScene(join(dir, 'scene_wgs84.tif'));
+  makePhoto(join(dir, 'photo.png'));
   writeFileSync(join(dir, 'corrupt.tif'), Buffer.concat([Buffer.from('II*\0', 'binary'), Buffer.alloc(300, 0x5a)]));
   session = await startSession({ roots: [dir] });
 });
@@ -169,12 +182,16 @@ describe('workspace in a browser (server mode)', () => {
     ]);
     const redPx = (await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), red!))!;
     const bluePx = (await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), blue!))!;
+    // Wait until both points are drawn (tiles arrive one by one).
     await page.waitForFunction(
-      ([x, y]) => {
+      ([rp, bp]) => {
         const c = document.querySelector('[data-testid="map"] canvas') as HTMLCanvasElement | null;
-        return !!c && c.getContext('2d', { willReadFrequently: true })!.getImageData(Math.round(x!), Math.round(y!), 1, 1).data[0]! > 180;
+        const ctx = c?.getContext('2d', { willReadFrequently: true });
+        if (!ctx) return false;
+        const at = (p: number[]) => ctx.getImageData(Math.round(p[0]!), Math.round(p[1]!), 1, 1).data;
+        return at(rp!)[0]! > 180 && at(bp!)[2]! > 180;
       },
-      redPx,
+      [redPx, bluePx],
     );
     const r = await mapPixel(page, redPx);
     const b = await mapPixel(page, bluePx);
@@ -228,5 +245,32 @@ describe('workspace in a browser (server mode)', () => {
     await page.getByRole('button', { name: 'Model & device…' }).first().click();
     await page.getByPlaceholder('/path/to/segearth-r1-bundle').fill('');
     await page.getByRole('button', { name: 'Save' }).click();
+  });
+
+  it('shows a raster without georeferencing upright, in pixel coordinates, with a warning', async () => {
+    const { page } = session;
+    await openThroughPicker(page, 'photo.png');
+    // Only layer: remove the others so the view takes the photo's pixel space.
+    for (const name of ['scene_utm33.tif']) {
+      await page.getByTestId('layer-item').filter({ hasText: name }).getByTitle('Remove layer').click();
+    }
+    await page.waitForFunction(() => window.SegEarthCI!.map().rasters.length === 1);
+    await page.getByTestId('layer-item').getByTitle('Zoom to layer').click();
+    const item = await page.getByTestId('layer-item').innerText();
+    expect(item).toContain('pixel coordinates (no georeferencing)');
+    expect(item).toMatch(/georeferenc/i); // the warning of the geo engine is shown with the layer
+    // The white block is at the top-left of the image: column 25, row 20 ⇒ map (25, −20).
+    const px = (await page.evaluate(() => window.SegEarthCI!.pixelAt([25, -20])))!;
+    const dark = (await page.evaluate(() => window.SegEarthCI!.pixelAt([200, -150])))!;
+    expect((await page.evaluate(() => window.SegEarthCI!.map())).projection).toMatch(/^SEGEARTH:PIXEL:/);
+    await page.waitForFunction(([x, y]) => {
+      const c = document.querySelector('[data-testid="map"] canvas') as HTMLCanvasElement | null;
+      return !!c && c.getContext('2d', { willReadFrequently: true })!.getImageData(Math.round(x!), Math.round(y!), 1, 1).data[0]! > 200;
+    }, px);
+    expect((await mapPixel(page, dark))[0]).toBeLessThan(100);
+    const box = (await page.getByTestId('map').boundingBox())!;
+    await page.mouse.move(box.x + px[0]!, box.y + px[1]!);
+    await expect(page.getByTestId('coords').innerText()).resolves.toMatch(/^column 2\d\.\d, row (19|20|21)\.\d$/);
+    await screenshot(page, 'no-georeferencing', true);
   });
 });

@@ -102,6 +102,7 @@ export class MapController {
   /** An AOI tool is selected: clicks draw, they do not open the feature popup. */
   private aoiTool = false;
   private viewProjection: Projection | null = null;
+  private readonly scaleLine = new ScaleLine({ units: 'metric', bar: true, text: true, minWidth: 100 });
   tilesLoaded = 0;
   tileErrors = 0;
 
@@ -128,7 +129,7 @@ export class MapController {
       target,
       layers: [this.basemap, aoiLayer],
       overlays: [this.popup],
-      controls: [new Zoom(), new Attribution({ collapsible: true }), new ScaleLine({ units: 'metric', bar: true, text: true, minWidth: 100 })],
+      controls: [new Zoom(), new Attribution({ collapsible: true }), this.scaleLine],
       view: new View({ center: [0, 0], zoom: 2 }),
     });
     this.map.on('pointermove', (evt) => {
@@ -172,6 +173,11 @@ export class MapController {
 
   private setViewProjection(projection: Projection, extent: OlExtent): void {
     this.viewProjection = projection;
+    // No ground distances in pixel space: no scale bar.
+    const controls = this.map.getControls();
+    const shown = controls.getArray().includes(this.scaleLine);
+    if (projection.getUnits() === 'pixels' && shown) controls.remove(this.scaleLine);
+    else if (projection.getUnits() !== 'pixels' && !shown) controls.push(this.scaleLine);
     const view = new View({ projection, maxZoom: 28, constrainResolution: false });
     this.map.setView(view);
     view.fit(extent, { size: this.map.getSize(), padding: [20, 20, 20, 20] });
@@ -190,6 +196,7 @@ export class MapController {
       tileGrid: grid,
       crossOrigin: null,
       interpolate: true,
+      transition: 0, // tiles appear at once: no fade-in over the data
       tileUrlFunction: (tileCoord) => {
         const [z, x, y] = tileCoord;
         return this.callbacks.resourceUrl(resourcePath({ kind: 'tile', layerId: model.id, z: z!, x: x!, y: y! }));
@@ -203,8 +210,12 @@ export class MapController {
     const layer = new TileLayer({ source, zIndex: this.rasters.size, properties: { layerId: model.id, name: model.name } });
     this.rasters.set(model.id, { model, projection, layer, flipY: model.tileGrid.mode === 'pixel' });
     this.map.addLayer(layer);
-    if (!this.viewProjection || this.rasters.size === 1) this.setViewProjection(projection, this.extentInView(model.tileGrid.extent, projection, projection));
-    else this.zoomToRaster(model.id);
+    // Pixel space cannot be reprojected: a raster without georeferencing gets a view of its own, and so does
+    // a georeferenced one opened while the view is in pixel space.
+    const pixelView = this.viewProjection?.getUnits() === 'pixels';
+    if (!this.viewProjection || this.rasters.size === 1 || model.tileGrid.mode === 'pixel' || pixelView) {
+      this.setViewProjection(projection, model.tileGrid.extent);
+    } else this.zoomToRaster(model.id);
   }
 
   private extentInView(extent: OlExtent, from: ProjectionLike, to: ProjectionLike): OlExtent {
@@ -218,6 +229,11 @@ export class MapController {
     this.rasters.delete(layerId);
     for (const [id, result] of this.results) if (result.summary.layerId === layerId) this.removeResult(id);
     if (this.rasters.size === 0) this.viewProjection = null;
+    else if (![...this.rasters.values()].some((r) => r.projection.getCode() === this.viewProjection?.getCode())) {
+      // The view's CRS came from the removed raster: take the CRS of the top raster left.
+      const top = [...this.rasters.values()].sort((a, b) => (b.layer.getZIndex() ?? 0) - (a.layer.getZIndex() ?? 0))[0]!;
+      this.setViewProjection(top.projection, top.model.tileGrid.extent);
+    }
     this.clearAoi();
   }
 
