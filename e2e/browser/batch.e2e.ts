@@ -133,19 +133,22 @@ describe('batch processing a folder in the browser (tiny test bundle)', () => {
     await page.getByTestId('open-batch').click();
     await page.getByTestId('batch-new').click();
     await page.getByTestId('batch-input').fill(join(dir, 'scenes'));
-    await page.getByTestId('batch-question').first().fill('where could flood water spread?');
+    // Other settings than the batch in that folder: resuming takes the folder's own (batch.json).
+    await page.getByTestId('batch-question').first().fill('which fields are flooded?');
     await page.getByTestId('batch-output').fill(join(dir, 'results'));
-    await page.getByTestId('batch-threshold').fill('0.3');
     await page.getByTestId('batch-start').click();
     await waitForEvent(page, 'batch-error');
     const text = await page.getByTestId('batch-error').innerText();
     expect(text).toContain('already holds a batch');
     expect(text).toContain('Resume');
-    // Resuming a finished batch retries only its failed scene.
-    await page.getByRole('button', { name: 'Resume that batch' }).click();
+    // Resuming a finished batch retries only its failed scene, with the question it was started with.
+    await page.getByRole('button', { name: 'Resume that batch with its settings' }).click();
     await waitForEvent(page, 'batch-finished', 2);
     await page.getByTestId('batch-table').waitFor();
     await expect(page.getByTestId('batch-totals').innerText()).resolves.toContain('2 done, 1 failed');
+    await expect(page.getByTestId('batch-run').innerText()).resolves.toContain('where could flood water spread?');
+    const plan = JSON.parse(readFileSync(join(dir, 'results', 'batch.json'), 'utf8')) as { options: { questions: string[]; threshold: number } };
+    expect(plan.options).toMatchObject({ questions: ['where could flood water spread?'], threshold: 0.3 });
   });
 });
 

@@ -247,6 +247,13 @@ describe('batch service', () => {
     expect(cancelled.outcome).toBe('cancelled');
     expect(cancelled.summary!.totals).toMatchObject({ items: 3, failed: 1, done: 0, pending: 2 });
 
+    // What the folder holds, for the panel's “Resume that batch with its settings”.
+    const info = await h.backend.api.batch.inspect({ outputFolder: out }, { transport: 'direct' });
+    expect(info).toMatchObject({ outputFolder: out, done: 0, failed: 1, interrupted: 1, empty: false }); // scene_0 was cancelled mid-run
+    expect(info.plan).toMatchObject({ inputFolder: input, questions: ['where are the fields?'], formats: ['gpkg'], merged: true, threshold: 0.5, shard: null, model: 'mask@0000000000000000' });
+    expect(await h.backend.api.batch.inspect({ outputFolder: join(root, 'nothing-here') }, { transport: 'direct' })).toMatchObject({ plan: null, empty: true });
+    expect(await code(h.backend.api.batch.inspect({ outputFolder: join(outside, 'x') }, { transport: 'direct' }))).toBe('FORBIDDEN_PATH');
+
     // Same folder without resume: refused with what to do.
     const again = h.start({ outputFolder: out });
     await expect(again).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });

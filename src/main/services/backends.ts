@@ -101,5 +101,5 @@ export interface BatchModel {
   key: string;
   executionProvider: string;
   /** One (scene, question) item → polygons (and the probability GeoTIFF when asked). */
-  processor(strategy: 'tiled' | 'coarse-to-fine'): SceneProcessor;
+  processor(strategy: 'tiled' | 'coarse-to-fine' | 'view'): SceneProcessor;
 }

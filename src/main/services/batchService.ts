@@ -20,9 +20,10 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import type { z } from 'zod';
-import type { BatchFinished, BatchRecord, BatchStartRequestSchema, BatchStatus } from '../../shared/api/batchDto.js';
+import type { BatchFinished, BatchFolderInfo, BatchRecord, BatchStartRequestSchema, BatchStatus } from '../../shared/api/batchDto.js';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
 import { readPlan, type BatchOptions } from '../../inference/batch/batchPlan.js';
+import { readJournal } from '../../inference/batch/journal.js';
 import { runBatch, type BatchEvent } from '../../inference/batch/runBatch.js';
 import type { SceneProcessor } from '../../inference/batch/sceneProcessor.js';
 import type { EventBus } from '../events.js';
@@ -39,6 +40,8 @@ export interface BatchService {
   cancel(batchId: string): BatchStatus;
   status(batchId: string): BatchRecord;
   list(): BatchRecord[];
+  /** The plan and progress of the batch in an output folder (to resume it with its own settings). */
+  inspect(outputFolder: string): Promise<BatchFolderInfo>;
   /** Resolves when no batch is running (tests, shutdown). */
   idle(): Promise<void>;
   /** Cancels the running batch (shutdown); it can be resumed at the next start. */
@@ -327,6 +330,32 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
       return { ...b.status };
     },
     status: (batchId) => record(get(batchId)),
+    async inspect(outputFolder) {
+      const folder = await guard.resolveForWrite(outputFolder);
+      const plan = await readPlan(folder);
+      const empty = await isEmptyOrMissing(folder);
+      const counts = { done: 0, failed: 0, interrupted: 0 };
+      if (plan) {
+        for (const r of (await readJournal(folder)).values()) {
+          if (r.state === 'done') counts.done += 1;
+          else if (r.state === 'failed') counts.failed += 1;
+          else counts.interrupted += 1;
+        }
+      }
+      return {
+        outputFolder: folder,
+        plan: plan
+          ? {
+              inputFolder: plan.inputFolder,
+              ...plan.options,
+              shard: plan.shard ? `${plan.shard.index}/${plan.shard.count}` : null,
+              createdAt: plan.createdAt,
+            }
+          : null,
+        ...counts,
+        empty,
+      };
+    },
     list: () => [...batches.values()].reverse().map(record),
     async idle() {
       await Promise.all([...batches.values()].map((b) => b.done));

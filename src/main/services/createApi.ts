@@ -130,6 +130,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       cancel: async ({ batchId }) => batch.cancel(batchId),
       status: async ({ batchId }) => batch.status(batchId),
       list: async () => batch.list(),
+      inspect: ({ outputFolder }) => batch.inspect(outputFolder),
     },
     settings: {
       get: () => settings.get(),

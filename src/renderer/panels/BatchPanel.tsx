@@ -9,7 +9,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
-import type { BatchFinished, BatchFormat, BatchStatus, BatchStrategy } from '../../shared/api/batchDto';
+import type { BatchFinished, BatchFormat, BatchStartRequest, BatchStatus, BatchStrategy } from '../../shared/api/batchDto';
 import { formatArea, formatDuration, formatPercent } from '../format';
 import { FolderPicker } from './FolderPicker';
 import './batch.css';
@@ -112,7 +112,7 @@ export function BatchPanel(props: {
   const canStart = !running && !busy && inputFolder.trim() !== '' && outputFolder.trim() !== '' && validQuestions.length > 0 && (formats.length > 0 || merged);
 
   const start = useCallback(
-    async (resumeOverride?: boolean) => {
+    async (override?: Partial<BatchStartRequest>) => {
       setBusy(true);
       setProblem(null);
       try {
@@ -127,9 +127,9 @@ export function BatchPanel(props: {
           minAreaM2: minArea,
           include: lines(include),
           exclude: lines(exclude),
-          resume: resumeOverride ?? resume,
+          resume,
+          ...override,
         });
-        if (resumeOverride) setResume(true);
         setFinished(null);
         setStatus((s) => (s?.batchId === batchId ? s : null));
         const record = await client.batch.status({ batchId });
@@ -145,6 +145,46 @@ export function BatchPanel(props: {
       }
     },
     [client, inputFolder, outputFolder, validQuestions, strategy, formats, merged, threshold, minArea, include, exclude, resume, onCiEvent],
+  );
+
+  /** Continues the batch in `folder` with the settings it was started with (its batch.json). */
+  const resumeFolder = useCallback(
+    async (folder: string) => {
+      setProblem(null);
+      try {
+        const info = await client.batch.inspect({ outputFolder: folder });
+        const plan = info.plan;
+        if (!plan) {
+          setProblem({ code: 'BAD_ARGUMENT', message: `${info.outputFolder} holds no batch to resume.`, hint: 'Choose the output folder of the batch to continue.' });
+          return;
+        }
+        if (plan.shard) {
+          setProblem({
+            code: 'BAD_ARGUMENT',
+            message: `${info.outputFolder} is shard ${plan.shard} of a cluster batch.`,
+            hint: `Resume it where it ran: segearth batch … --shard ${plan.shard} --resume.`,
+          });
+          return;
+        }
+        setInputFolder(plan.inputFolder);
+        setOutputFolder(info.outputFolder);
+        setQuestions(plan.questions);
+        setStrategy(plan.strategy);
+        setFormats(plan.formats);
+        setMerged(plan.merged);
+        setThreshold(plan.threshold);
+        setMinArea(plan.minAreaM2);
+        setInclude(plan.include.join('\n'));
+        setExclude(plan.exclude.join('\n'));
+        setResume(true);
+        const { questions: q, strategy: st, formats: fm, merged: mg, threshold: th, minAreaM2, include: inc, exclude: exc } = plan;
+        await start({ inputFolder: plan.inputFolder, outputFolder: info.outputFolder, questions: q, strategy: st, formats: fm, merged: mg, threshold: th, minAreaM2, include: inc, exclude: exc, resume: true });
+      } catch (err) {
+        setProblem(problemOf(err));
+        onCiEvent('batch-error');
+      }
+    },
+    [client, start, onCiEvent],
   );
 
   const control = (action: 'pause' | 'resume' | 'cancel'): void => {
@@ -247,15 +287,8 @@ export function BatchPanel(props: {
                 New batch…
               </button>
               {finished?.outcome === 'cancelled' ? (
-                <button
-                  type="button"
-                  className="primary"
-                  onClick={() => {
-                    setResume(true);
-                    setShowForm(true);
-                  }}
-                >
-                  Continue this batch…
+                <button type="button" className="primary" onClick={() => void resumeFolder(finished.outputFolder)} data-testid="batch-continue">
+                  Continue this batch
                 </button>
               ) : null}
             </div>
@@ -325,6 +358,10 @@ export function BatchPanel(props: {
               <input type="radio" name="batch-strategy" checked={strategy === 'coarse-to-fine'} onChange={() => setStrategy('coarse-to-fine')} data-testid="batch-coarse" />{' '}
               Coarse to fine <span className="hint">full resolution only where a coarse pass finds something (faster on sparse targets)</span>
             </label>
+            <label className="block">
+              <input type="radio" name="batch-strategy" checked={strategy === 'view'} onChange={() => setStrategy('view')} /> One pass per scene{' '}
+              <span className="hint">the scene resampled to the model's input: fastest, coarse</span>
+            </label>
           </fieldset>
           <label className="block">
             Output folder <span className="hint">(empty or new; or an earlier batch to resume)</span>
@@ -374,8 +411,8 @@ export function BatchPanel(props: {
               <strong>{problem.message}</strong>
               {problem.hint ? <p className="hint">{problem.hint}</p> : null}
               {problem.code === 'OUTPUT_EXISTS' && /already holds a batch/.test(problem.message) ? (
-                <button type="button" className="small" onClick={() => void start(true)}>
-                  Resume that batch
+                <button type="button" className="small" onClick={() => void resumeFolder(outputFolder.trim())}>
+                  Resume that batch with its settings
                 </button>
               ) : null}
             </div>

@@ -14,8 +14,11 @@ export const BATCH_FORMATS = ['gpkg', 'geojson', 'shp', 'mask'] as const;
 export const BatchFormatSchema = z.enum(BATCH_FORMATS);
 export type BatchFormat = z.infer<typeof BatchFormatSchema>;
 
-/** Tiled: full resolution everywhere; coarse-to-fine: full resolution only where a coarse pass finds something. */
-export const BatchStrategySchema = z.enum(['tiled', 'coarse-to-fine']);
+/**
+ * Tiled: full resolution everywhere; coarse-to-fine: full resolution only where a coarse pass finds something;
+ * view: one resampled pass per scene (coarse, fastest).
+ */
+export const BatchStrategySchema = z.enum(['tiled', 'coarse-to-fine', 'view']);
 export type BatchStrategy = z.infer<typeof BatchStrategySchema>;
 
 const GlobSchema = z.string().trim().min(1, 'an empty glob matches nothing').max(500);
@@ -128,6 +131,36 @@ export const BatchFinishedSchema = z.object({
   error: ErrorPayloadSchema.nullable(),
 });
 export type BatchFinished = z.infer<typeof BatchFinishedSchema>;
+
+/** What an output folder holds (`batch.inspect`): the saved plan of an earlier batch and how far it got. */
+export const BatchFolderInfoSchema = z.object({
+  outputFolder: z.string(),
+  /** null: no batch there (empty, new, or other files). */
+  plan: z
+    .object({
+      inputFolder: z.string(),
+      questions: z.array(z.string()),
+      model: z.string(),
+      strategy: BatchStrategySchema,
+      formats: z.array(BatchFormatSchema),
+      merged: z.boolean(),
+      threshold: ThresholdSchema,
+      minAreaM2: MinAreaSchema,
+      include: z.array(z.string()),
+      exclude: z.array(z.string()),
+      /** `i/n` when it is one shard of a cluster batch (resume it with `segearth batch --shard`). */
+      shard: z.string().nullable(),
+      createdAt: z.string(),
+    })
+    .nullable(),
+  /** Items by their last journaled state. */
+  done: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  /** Started but not finished (the batch stopped or crashed during them). */
+  interrupted: z.number().int().nonnegative(),
+  empty: z.boolean(),
+});
+export type BatchFolderInfo = z.infer<typeof BatchFolderInfoSchema>;
 
 /** What `batch.list` / `batch.status` answer: the live status, and the end report once there is one. */
 export const BatchRecordSchema = z.object({ status: BatchStatusSchema, finished: BatchFinishedSchema.nullable() });

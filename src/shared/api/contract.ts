@@ -36,7 +36,7 @@ import {
   ModelTaskIdSchema,
   VariantSchema,
 } from './modelDto.js';
-import { BatchFinishedSchema, BatchRecordSchema, BatchStartRequestSchema, BatchStatusSchema } from './batchDto.js';
+import { BatchFinishedSchema, BatchFolderInfoSchema, BatchRecordSchema, BatchStartRequestSchema, BatchStatusSchema } from './batchDto.js';
 
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   readonly input: I;
@@ -88,6 +88,7 @@ export const api = {
     cancel: method(z.object({ batchId: IdSchema }), BatchStatusSchema, 'Stop a batch (continue it later with resume: true on the same output folder)'),
     status: method(z.object({ batchId: IdSchema }), BatchRecordSchema, 'Status of a batch, and its summary once it has ended'),
     list: method(Empty, z.array(BatchRecordSchema), 'Batches of this session, newest first'),
+    inspect: method(z.object({ outputFolder: PathSchema }), BatchFolderInfoSchema, 'What an output folder holds: the plan of an earlier batch (to resume it with its settings) and how far it got'),
   },
   settings: {
     get: method(Empty, SettingsSchema, 'Current settings'),
