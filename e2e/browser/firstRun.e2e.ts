@@ -1,15 +1,17 @@
 /**
  * First run without a model, in a browser (server mode with the real runtime): the model folders are empty
  * (SEGEARTH_MODELS_DIR and the shipped folder point at empty folders), the workspace opens and shows a raster
- * normally, and the question panel explains how to get the model (the model manager's first-run guide). Then
+ * normally, masks are vectorized and exported (CLI), and the question panel explains how to get the model (the
+ * model manager's first-run guide). Then
  * the tiny test bundle is imported through Model → Model & device… and the status bar switches to it.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
+import { ensureTinyBundle, REPO_ROOT } from '../../test/support/tinyBundle.js';
 import { openThroughPicker, screenshot, startSession, type Session } from '../support/browser.js';
 
 let dir: string;
@@ -18,6 +20,17 @@ let bundleCopy: string;
 let session: Session;
 const saved: Record<string, string | undefined> = {};
 const ENV = ['SEGEARTH_MODELS_DIR', 'SEGEARTH_SHIPPED_MODELS_DIR', 'SEGEARTH_DATA_DIR', 'SEGEARTH_MODEL_DIR'] as const;
+
+/** A 0/1 mask with one 30 × 20 pixel rectangle (5 m pixels: 15 000 m²). */
+function makeMask(path: string): void {
+  const ds = gdal.open(path, 'w', 'GTiff', 64, 64, 1, gdal.GDT_Byte);
+  ds.srs = gdal.SpatialReference.fromEPSG(32632);
+  ds.geoTransform = [600000, 5, 0, 5100000, 0, -5];
+  const data = new Uint8Array(64 * 64);
+  for (let y = 10; y < 30; y++) for (let x = 10; x < 40; x++) data[y * 64 + x] = 1;
+  ds.bands.get(1).pixels.write(0, 0, 64, 64, data);
+  ds.close();
+}
 
 function makeScene(path: string): void {
   const size = 256;
@@ -48,6 +61,7 @@ beforeAll(async () => {
   bundleCopy = join(dir, 'received', 'segearth-tiny-bundle');
   cpSync(bundle, bundleCopy, { recursive: true, filter: (src) => !src.endsWith('.stamp') });
   makeScene(join(dir, 'fields_utm32.tif'));
+  makeMask(join(dir, 'flood_mask.tif'));
   session = await startSession({ roots: [dir] });
 });
 
@@ -83,6 +97,21 @@ describe('first run without a model (browser)', () => {
     expect(state.error).toBeNull();
     expect(await page.getByTestId('question-input').count()).toBe(0); // no question box that would fail
     await screenshot(page, 'first-run-guide');
+  });
+
+  it('vectorizes a mask and exports polygons without a model (same empty model folders)', () => {
+    for (const [out, format] of [
+      ['flood.gpkg', 'geopackage'],
+      ['flood.geojson', 'geojson'],
+    ] as const) {
+      const stdout = execFileSync(process.execPath, [join(REPO_ROOT, 'bin', 'segearth.js'), 'vectorize', join(dir, 'flood_mask.tif'), '-o', join(dir, out), '--json'], {
+        env: process.env,
+        encoding: 'utf8',
+      });
+      expect(JSON.parse(stdout)).toMatchObject({ format, featureCount: 1, totalAreaM2: 15000, crs: 'EPSG:32632' });
+    }
+    const geojson = JSON.parse(readFileSync(join(dir, 'flood.geojson'), 'utf8')) as { features: unknown[] };
+    expect(geojson.features).toHaveLength(1);
   });
 
   it('imports the tiny bundle through Model & device…, and the status bar switches to it', async () => {
