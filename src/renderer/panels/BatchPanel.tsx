@@ -423,6 +423,7 @@ export function BatchPanel(props: {
                 Back to the last batch
               </button>
             ) : null}
+            {busy ? <span className="hint grow">Checking the folders and loading the model…</span> : null}
             <button type="submit" className="primary" disabled={!canStart} data-testid="batch-start">
               {resume ? 'Resume batch' : 'Start batch'}
             </button>
