@@ -273,4 +273,23 @@ describe('workspace in a browser (server mode)', () => {
     await expect(page.getByTestId('coords').innerText()).resolves.toMatch(/^column 2\d\.\d, row (19|20|21)\.\d$/);
     await screenshot(page, 'no-georeferencing', true);
   });
+
+  it('opens a path dropped on the map, and explains why a dropped browser file cannot be opened', async () => {
+    const { page } = session;
+    const opened = await eventCount(page, 'layer-opened');
+    const drop = async (data: { text?: string; fileName?: string }) =>
+      page.getByTestId('map').evaluate((el, d) => {
+        const dt = new DataTransfer();
+        if (d.text) dt.setData('text/plain', d.text);
+        if (d.fileName) dt.items.add(new File(['x'], d.fileName));
+        el.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: dt }));
+        el.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+      }, data);
+    await drop({ text: join(dir, 'scene_utm33.tif') });
+    await waitForEvent(page, 'layer-opened', opened + 1);
+    expect((await page.evaluate(() => window.SegEarthCI!.state().layers.map((l) => l.layer.name)))[0]).toBe('scene_utm33.tif');
+    await drop({ fileName: 'from-my-laptop.tif' });
+    await page.getByTestId('notice').waitFor();
+    await expect(page.getByTestId('notice').innerText()).resolves.toContain('The browser does not tell the server where “from-my-laptop.tif” is');
+  });
 });
