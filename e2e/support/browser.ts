@@ -6,7 +6,7 @@
  */
 /// <reference lib="dom" />
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -71,12 +71,37 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Runs `vite build` when dist-renderer is missing or older than the renderer or shared sources. */
-export function ensureRendererBuilt(): void {
+function rendererIsFresh(): boolean {
   const index = join(REPO_ROOT, 'dist-renderer', 'index.html');
   const sources = Math.max(newestMtime(join(REPO_ROOT, 'src', 'renderer')), newestMtime(join(REPO_ROOT, 'src', 'shared')));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  return existsSync(index) && statSync(index).mtimeMs >= sources;
+}
+
+/**
+ * Runs `vite build` when dist-renderer is missing or older than the renderer or shared sources. Test files run
+ * in parallel processes: an exclusive lock file makes one of them build while the others wait (a build empties
+ * dist-renderer first, so a page must never load during someone else's build).
+ */
+export function ensureRendererBuilt(): void {
+  if (rendererIsFresh()) return;
+  const lock = join(REPO_ROOT, '.renderer-build.lock');
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch {
+      // Held by another test process; take it over when it is stale (a crashed build).
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 180_000) rmSync(lock, { force: true });
+      Atomics.wait(pause, 0, 0, 200);
+    }
+  }
+  try {
+    if (rendererIsFresh()) return;
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }
 
 export interface Session {
