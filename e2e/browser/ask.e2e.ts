@@ -45,6 +45,15 @@ beforeAll(async () => {
   const bundle = await ensureTinyBundle();
   dir = mkdtempSync(join(tmpdir(), 'segearth-e2e-ask-'));
   makeScene(join(dir, 'river_utm31.tif'));
+  // A photo without georeferencing (pixel coordinates).
+  const mem = gdal.open('', 'w', 'MEM', 400, 300, 3, gdal.GDT_Byte);
+  for (let b = 1; b <= 3; b++) {
+    const data = new Uint8Array(400 * 300);
+    for (let y = 0; y < 300; y++) for (let x = 0; x < 400; x++) data[y * 400 + x] = (x * 3 + y * 5 + b * 40) % 256;
+    mem.bands.get(b).pixels.write(0, 0, 400, 300, data);
+  }
+  gdal.drivers.get('PNG').createCopy(join(dir, 'photo.png'), mem).close();
+  mem.close();
   // A large, empty scene for the cancellation test: many full-resolution tiles.
   createSparseRaster(join(dir, 'large_utm31.tif'), 8192, 8192, { srs: 32631, geoTransform: [300000, 1, 0, 4200000, 0, -1], bandCount: 3 });
   session = await startSession({ roots: [dir], runtime: createRuntimeAdapter({ defaultModelDir: bundle }) });
@@ -273,6 +282,32 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     }
     await screenshot(page, 'polygon-aoi', true);
     await page.getByTestId('aoi-scene').check();
+  });
+
+  it('answers about a raster without georeferencing, drawn upright in pixel space', async () => {
+    const { page } = session;
+    await openThroughPicker(page, 'photo.png');
+    expect((await page.evaluate(() => window.SegEarthCI!.map())).projection).toMatch(/^SEGEARTH:PIXEL:/);
+    const results = await eventCount(page, 'result');
+    await page.getByTestId('question-input').fill('where are the bright areas?');
+    await page.getByTestId('ask').click();
+    await waitForEvent(page, 'result', results + 1);
+    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    // GDAL's polygons are in (column, row); the map shows (column, −row).
+    const reference = await maskToPolygons({ kind: 'file', path: cachedProbability(summary.id) }, { threshold: 0.5, minAreaM2: 0 });
+    const flipped = reference.features
+      .map((f) => {
+        const pts = (f.geometry.type === 'Polygon' ? f.geometry.coordinates : f.geometry.coordinates.flat()).flat();
+        const xs = pts.map((p) => p[0]);
+        const ys = pts.map((p) => -p[1]);
+        return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+      })
+      .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+    const onMap = (await mapResult(summary.id)).features.map((f) => f.extent).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+    expect(onMap.length).toBe(flipped.length);
+    onMap.forEach((e, i) => e.forEach((v, k) => expect(Math.abs(v - flipped[i]![k]!)).toBeLessThan(1e-6)));
+    for (const e of onMap) expect(within(e, [0, -300, 400, 0], 1e-6)).toBe(true);
+    await screenshot(page, 'no-georeferencing-answer');
   });
 
   it('cancels a long run and keeps nothing from it', async () => {
