@@ -93,6 +93,10 @@ const graphFirst = median(first.map((f) => f.image + f.llmView + f.llmQuestion +
 const graphFollow = median(follow.map((f) => f.llmQuestion + f.head));
 await pipeline.dispose();
 
+// The onnxruntime side first, so it is kept even when the (much slower) eager side is interrupted.
+mkdirSync('bench/out', { recursive: true });
+writeFileSync('bench/out/model-ort.json', JSON.stringify({ ours, graphFirst, graphFollow, load1: os.loadavg()[0] }, null, 2));
+console.error(JSON.stringify({ ours, graphFirst, graphFollow }));
 console.error('PyTorch eager on the same weights…');
 const eager = spawnSync(
   process.env.SEGEARTH_PYTHON ?? '/usr/bin/python3',
