@@ -70,12 +70,21 @@ export async function annotateFeatures(features: FeatureSet, probabilityPath: st
     const out = [];
     for (const f of features.features) {
       const rings = pixelRings(f.geometry, gt);
-      const xs = rings.flat().map((p) => p[0]);
-      const ys = rings.flat().map((p) => p[1]);
-      const x0 = Math.max(0, Math.floor(Math.min(...xs)));
-      const y0 = Math.max(0, Math.floor(Math.min(...ys)));
-      const x1 = Math.min(W, Math.ceil(Math.max(...xs)));
-      const y1 = Math.min(H, Math.ceil(Math.max(...ys)));
+      // A loop, not Math.min(...xs): a speckled answer can merge into one polygon with millions of vertices,
+      // more arguments than the call stack holds.
+      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      for (const ring of rings) {
+        for (const p of ring) {
+          if (p[0] < minX) minX = p[0];
+          if (p[0] > maxX) maxX = p[0];
+          if (p[1] < minY) minY = p[1];
+          if (p[1] > maxY) maxY = p[1];
+        }
+      }
+      const x0 = Math.max(0, Math.floor(minX));
+      const y0 = Math.max(0, Math.floor(minY));
+      const x1 = Math.min(W, Math.ceil(maxX));
+      const y1 = Math.min(H, Math.ceil(maxY));
       let mean: number | null = null;
       if (x1 > x0 && y1 > y0) {
         const values = (await band.pixels.readAsync(x0, y0, x1 - x0, y1 - y0, new Float32Array((x1 - x0) * (y1 - y0)))) as Float32Array;
