@@ -28,6 +28,9 @@ export interface BatchBenchRow {
   graphSeconds: number;
   overheadSeconds: number;
   peakRssMiB: number;
+  done: number;
+  failed: number;
+  polygons: number;
 }
 
 function makeScene(file: string, size: number, seed: number): void {
@@ -69,7 +72,7 @@ export async function run(opts: { scenes?: number; size?: number; model?: string
   const runtime = await InferenceRuntime.open(modelDir, opts.threads ? { threads: { intraOp: opts.threads } } : {});
   try {
     const t0 = performance.now();
-    await runBatch({
+    const summary = await runBatch({
       inputFolder: input,
       outputFolder: output,
       options: {
@@ -98,6 +101,9 @@ export async function run(opts: { scenes?: number; size?: number; model?: string
       overheadSeconds: seconds - graphSeconds,
       // maxRSS covers the whole process, the inference worker thread included (KiB on Linux).
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      done: summary.totals.done,
+      failed: summary.totals.failed,
+      polygons: summary.totals.polygons,
     };
   } finally {
     await runtime.dispose();
@@ -107,9 +113,9 @@ export async function run(opts: { scenes?: number; size?: number; model?: string
 }
 
 export function formatTable(rows: BatchBenchRow[]): string {
-  const head = '| model | scenes | size | seconds | scenes/min | graph s | overhead s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|';
+  const head = '| model | scenes | size | done / failed | polygons | seconds | scenes/min | graph s | overhead s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   return `${head}\n${rows
-    .map((r) => `| ${r.model} | ${r.scenes} | ${r.size}² | ${r.seconds.toFixed(1)} | ${r.scenesPerMinute.toFixed(2)} | ${r.graphSeconds.toFixed(1)} | ${r.overheadSeconds.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`)
+    .map((r) => `| ${r.model} | ${r.scenes} | ${r.size}² | ${r.done} / ${r.failed} | ${r.polygons} | ${r.seconds.toFixed(1)} | ${r.scenesPerMinute.toFixed(2)} | ${r.graphSeconds.toFixed(1)} | ${r.overheadSeconds.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`)
     .join('\n')}`;
 }
 
