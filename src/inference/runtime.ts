@@ -13,7 +13,7 @@ import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from '.
 import { annotateFeatures } from './result.js';
 import type { EpChoice } from './executionProvider.js';
 import { InferenceWorker } from './worker/client.js';
-import type { ModelInfo } from './worker/protocol.js';
+import { modelInfoOf, type ModelInfo } from './worker/protocol.js';
 import type { RunStats } from './model.js';
 
 /** The geo engine, as the runtime uses it (injectable for tests). */
@@ -72,17 +72,7 @@ export class InferenceRuntime {
       return new InferenceRuntime(w, w.model, w.executionProvider, deps);
     }
     const p = await SegEarthPipeline.create(modelDir, pipelineOptions);
-    const m = p.model;
-    const model: ModelInfo = {
-      id: m.manifest.id,
-      name: m.manifest.name,
-      variant: m.manifest.variant,
-      bundleSha256: m.bundle.hash,
-      testFixture: m.manifest.testFixture,
-      dir: m.bundle.dir,
-      inputSize: m.manifest.image.size,
-    };
-    return new InferenceRuntime(p, model, m.ep, deps);
+    return new InferenceRuntime(p, modelInfoOf(p), p.model.ep, deps);
   }
 
   /**

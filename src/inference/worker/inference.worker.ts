@@ -8,7 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
 import { SegEarthPipeline, type RgbWindow } from '../pipeline.js';
-import { FromWorkerSchema, ToWorkerSchema, type FromWorker, type ToWorker } from './protocol.js';
+import { FromWorkerSchema, ToWorkerSchema, modelInfoOf, type FromWorker, type ToWorker } from './protocol.js';
 
 if (!parentPort) throw new Error('inference.worker must run in a worker thread');
 const port = parentPort;
@@ -47,15 +47,7 @@ async function handle(message: ToWorker): Promise<void> {
         const m = pipeline.model;
         send({
           type: 'ready',
-          model: {
-            id: m.manifest.id,
-            name: m.manifest.name,
-            variant: m.manifest.variant,
-            bundleSha256: m.bundle.hash,
-            testFixture: m.manifest.testFixture,
-            dir: m.bundle.dir,
-            inputSize: m.manifest.image.size,
-          },
+          model: modelInfoOf(pipeline),
           executionProvider: m.ep,
         });
       } catch (err) {

@@ -10,6 +10,7 @@
  * transferred typed arrays. `cancel {id}` aborts between graph runs; errors come back as `ErrorPayload`s.
  */
 import { z } from 'zod';
+import type { SegEarthPipeline } from '../pipeline.js';
 import { ErrorPayloadSchema } from '../../shared/errors.js';
 import { EpChoiceSchema, EpRequestSchema, ThreadSettingsSchema } from '../executionProvider.js';
 
@@ -64,6 +65,20 @@ export const ModelInfoSchema = z.object({
   inputSize: z.number().int().positive(),
 });
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+
+/** The ModelInfo of a loaded pipeline (used in-process and by the worker's `ready` message). */
+export function modelInfoOf(p: SegEarthPipeline): ModelInfo {
+  const m = p.model;
+  return {
+    id: m.manifest.id,
+    name: m.manifest.name,
+    variant: m.manifest.variant,
+    bundleSha256: m.bundle.hash,
+    testFixture: m.manifest.testFixture,
+    dir: m.bundle.dir,
+    inputSize: m.manifest.image.size,
+  };
+}
 
 const StageStatsSchema = z.object({ runs: z.number().int(), ms: z.number() });
 export const RunStatsSchema = z.object({ image: StageStatsSchema, llm: StageStatsSchema, head: StageStatsSchema });

@@ -61,15 +61,9 @@ export interface InferenceRunResult {
   executionProvider: string;
 }
 
-/** Where a polygon comes from; written into its attributes. */
-export interface Provenance {
-  question: string;
-  modelId: string;
-  bundleSha256: string;
-  source: string;
-  threshold: number;
-  createdAt: string;
-}
+/** Where a polygon comes from; written into its attributes (the runtime's own type). */
+export type { Provenance } from '../../inference/result.js';
+import type { Provenance } from '../../inference/result.js';
 
 export interface EpStatus {
   active: string | null;
