@@ -15,27 +15,14 @@ import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
 import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
 import { createSparseRaster } from '../../test/support/syntheticRaster.js';
 import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
+import { makeRiverScene } from '../support/riverScene.js';
 import { eventCount, openThroughPicker, screenshot, startSession, stepSlider, waitForEvent, type Session } from '../support/browser.js';
 
 const GT: [number, number, number, number, number, number] = [300000, 2, 0, 4200000, 0, -2];
 const SIZE = 768;
 
 function makeScene(path: string): void {
-  const ds = gdal.open(path, 'w', 'GTiff', SIZE, SIZE, 3, gdal.GDT_Byte);
-  ds.srs = gdal.SpatialReference.fromEPSG(32631);
-  ds.geoTransform = GT;
-  for (let b = 1; b <= 3; b++) {
-    const data = new Uint8Array(SIZE * SIZE);
-    for (let y = 0; y < SIZE; y++) {
-      for (let x = 0; x < SIZE; x++) {
-        const river = Math.abs(y - (300 + 80 * Math.sin(x / 90))) < 25;
-        const field = x > 480 && y > 450;
-        data[y * SIZE + x] = river ? [40, 80, 160][b - 1]! : field ? [200, 180, 90][b - 1]! : [70, 120, 60][b - 1]! + ((x * 7 + y * 13) % 23);
-      }
-    }
-    ds.bands.get(b).pixels.write(0, 0, SIZE, SIZE, data);
-  }
-  ds.close();
+  makeRiverScene(path, { size: SIZE, originX: GT[0], centreY: 300, amplitude: 80, period: 90, phase: 0, halfWidth: 25, fieldX: 480, fieldY: 450 });
 }
 
 let dir: string;

@@ -8,32 +8,18 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
 import { ogrReadLayers } from '../../test/support/ogrRead.js';
 import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
+import { makeRiverScene } from '../support/riverScene.js';
 import { screenshot, startSession, waitForEvent, type Session } from '../support/browser.js';
 
 const SIZE = 384;
 
 /** A small UTM scene with a river and a field (the same kind of picture as the ask e2e). */
 function makeScene(path: string, x0: number): void {
-  const ds = gdal.open(path, 'w', 'GTiff', SIZE, SIZE, 3, gdal.GDT_Byte);
-  ds.srs = gdal.SpatialReference.fromEPSG(32631);
-  ds.geoTransform = [x0, 2, 0, 4200000, 0, -2];
-  for (let b = 1; b <= 3; b++) {
-    const data = new Uint8Array(SIZE * SIZE);
-    for (let y = 0; y < SIZE; y++) {
-      for (let x = 0; x < SIZE; x++) {
-        const river = Math.abs(y - (150 + 40 * Math.sin((x + x0 / 10) / 45))) < 14;
-        const field = x > 240 && y > 230;
-        data[y * SIZE + x] = river ? [40, 80, 160][b - 1]! : field ? [200, 180, 90][b - 1]! : [70, 120, 60][b - 1]! + ((x * 7 + y * 13) % 23);
-      }
-    }
-    ds.bands.get(b).pixels.write(0, 0, SIZE, SIZE, data);
-  }
-  ds.close();
+  makeRiverScene(path, { size: SIZE, originX: x0, centreY: 150, amplitude: 40, period: 45, phase: x0 / 10, halfWidth: 14, fieldX: 240, fieldY: 230 });
 }
 
 let dir: string;
