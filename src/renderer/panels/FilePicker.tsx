@@ -3,28 +3,16 @@
  * Browser file picker for server mode: the server lists folders inside its allowed roots; the analyst walks
  * them and opens a raster, or types a path.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
-import type { FileListing } from '../../shared/api/dto';
 import { formatBytes } from '../format';
 import { Dialog } from './Dialog';
+import { useFolderListing } from './useFolderListing';
 
 export function FilePicker(props: { client: ApiClient; onOpen(path: string): void; onClose(): void; recent: string[] }) {
   const { client } = props;
-  const [listing, setListing] = useState<FileListing | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
+  const { listing, problem, load } = useFolderListing(client);
   const [typed, setTyped] = useState('');
-
-  const load = useCallback(
-    (dir?: string) => {
-      setProblem(null);
-      client.files
-        .list(dir === undefined ? {} : { dir })
-        .then(setListing)
-        .catch((err: Error & { hint?: string }) => setProblem(`${err.message}${err.hint ? ` ${err.hint}` : ''}`));
-    },
-    [client],
-  );
   useEffect(() => load(), [load]);
 
   return (

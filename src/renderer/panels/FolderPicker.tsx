@@ -4,29 +4,14 @@
  * server may access and answers the one shown. Rasters are listed (greyed) so the analyst sees which folder
  * holds the scenes.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
-import type { FileListing } from '../../shared/api/dto';
 import { Dialog } from './Dialog';
+import { useFolderListing } from './useFolderListing';
 
 export function FolderPicker(props: { client: ApiClient; title: string; start?: string; onChoose(path: string): void; onClose(): void }) {
   const { client } = props;
-  const [listing, setListing] = useState<FileListing | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-
-  const load = useCallback(
-    (dir?: string) => {
-      setProblem(null);
-      client.files
-        .list(dir === undefined ? {} : { dir })
-        .then(setListing)
-        .catch((err: Error & { hint?: string }) => {
-          setProblem(`${err.message}${err.hint ? ` ${err.hint}` : ''}`);
-          if (dir !== undefined) client.files.list({}).then(setListing).catch(() => undefined);
-        });
-    },
-    [client],
-  );
+  const { listing, problem, load } = useFolderListing(client, { fallbackToRoots: true });
   const { start } = props;
   useEffect(() => load(start || undefined), [load, start]);
 
