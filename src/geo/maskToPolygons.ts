@@ -4,7 +4,7 @@
  *
  * Pipeline: threshold (see `geo/maskSource`) → GDAL Polygonize with 8-connectivity, the mask being its own
  * mask band so background is never polygonized → invalid rings (pixels touching only at a corner) repaired
- * with GEOS MakeValid into MultiPolygons → holes smaller than `fillHolesM2` filled → features smaller than
+ * (`geo/repairPolygon`, GEOS MakeValid's structure method) into MultiPolygons → holes smaller than `fillHolesM2` filled → features smaller than
  * `minAreaM2` dropped (both measured on the unsimplified pixel outlines) → all polygons simplified together
  * with GEOS topology preservation (`geo/simplify`) → `id`, `area_m2`, `perimeter_m` measured on the final
  * geometry (`geo/measure`). Features are numbered 1..n in raster scan order of their first pixel.
@@ -21,6 +21,7 @@ import { configureGdalEnvironment } from './env.js';
 import { crsCodeOf } from './gisOrderTransform.js';
 import { loadBinaryMask, openDirectMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
+import { repairPolygon } from './repairPolygon.js';
 import { simplifyTogether, toleranceInMapUnits, type SimplifyTolerance } from './simplify.js';
 
 export type { MaskInput } from './maskSource.js';
@@ -84,25 +85,6 @@ function hasSingleValue(layer: Layer): boolean {
     else if (value !== first) return false;
   }
   return true;
-}
-
-/** Polygonal part of a geometry as Polygon or MultiPolygon (MakeValid may return a collection). */
-function polygonalPart(geometry: Geometry): Geometry | null {
-  if (geometry instanceof gdal.Polygon || geometry instanceof gdal.MultiPolygon) return geometry;
-  if (geometry instanceof gdal.GeometryCollection) {
-    const multi = new gdal.MultiPolygon();
-    for (const child of geometry.children) {
-      const part = polygonalPart(child);
-      if (part instanceof gdal.Polygon) multi.children.add(part);
-      else if (part instanceof gdal.MultiPolygon) for (const p of part.children) multi.children.add(p);
-    }
-    return multi.children.count() === 0 ? null : multi.children.count() === 1 ? multi.children.get(0) : multi;
-  }
-  return null;
-}
-
-function repaired(geometry: Geometry): Geometry | null {
-  return polygonalPart(geometry.isValid() ? geometry : geometry.makeValid());
 }
 
 /** Copy of a polygon without the holes whose ground area is below `limitM2`. */
@@ -182,7 +164,7 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
     const fillBelow = options.fillHolesM2 ?? 0;
     for (const feature of polygons.layer.features) {
       const raw = feature.getGeometry();
-      let geometry = raw ? repaired(raw) : null;
+      let geometry = raw ? repairPolygon(raw) : null;
       if (!geometry) continue;
       if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
       if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;
