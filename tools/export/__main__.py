@@ -1,7 +1,8 @@
 """Export a downloaded SegEarth-R1 checkpoint to a model bundle.
 
     /usr/bin/python3 -m tools.export <checkpoint-dir> -o models/segearth-r1-earthreason [--variant earthreason]
-        [--id ID] [--name NAME] [--graphs-only] [--llm-int8] [--threads N] [--model-config JSON]
+        [--id ID] [--name NAME] [--graphs-only] [--precision fp32|fp16] [--llm-weights int8|int4]
+        [--threads N] [--model-config JSON]
 
 `--graphs-only` writes the three .onnx graphs and weights.json but no weight data (see docs/MODEL_BUNDLE.md,
 "Weight map"). Needs torch, numpy, onnx, and node (the prefix token ids are computed with the runtime's own
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .bundle import TASKS, write_bundle
+from .bundle import TASKS, add_precision_options, write_bundle
 from .checkpoint import dump_json, guess_variant, load_state, model_config, source_info, tokenizer_json
 from .config import ModelConfig, load_json
 
@@ -31,12 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name")
     ap.add_argument("--source-name", help="recorded as source.checkpoint (default: earth-insights/<folder name>)")
     ap.add_argument("--graphs-only", action="store_true")
-    ap.add_argument("--llm-int8", action="store_true",
-                    help="weight-only int8 llm (com.microsoft MatMulNBits, 8 bits, blocks of 32): ~4x smaller, CPU")
+    add_precision_options(ap)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model-config", type=Path,
                     help="ModelConfig JSON overriding the released sizes (tests; e.g. models/tiny-test/config.json)")
     args = ap.parse_args(argv)
+    if args.llm_weights and args.precision != "fp32":
+        ap.error("--llm-weights/--llm-int8/--llm-int4 are for CPU bundles: not with --precision fp16")
     torch.set_num_threads(args.threads)
     folder: Path = args.checkpoint
     if not (folder / "config.json").exists():
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         write_bundle(cfg=cfg, state=state, tokenizer_json=tok_path, out=args.out,
                      model_id=args.id or args.out.name, name=args.name or f"SegEarth-R1 ({variant})",
                      variant=variant, source=source_info(folder, args.source_name or f"earth-insights/{folder.name}"),
-                     graphs_only=args.graphs_only, llm_int8=args.llm_int8)
+                     graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights)
     print("done", flush=True)
     return 0
 

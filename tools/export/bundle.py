@@ -1,6 +1,7 @@
 """Writes a model bundle folder (docs/MODEL_BUNDLE.md, schema in src/inference/bundle/manifest.ts)."""
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import shutil
@@ -16,8 +17,8 @@ from . import EXPORTER_VERSION, st
 from .config import ModelConfig
 from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph, is_unused, load_weights
 from .swin import WindowAttention
-from .onnx_export import (OPSET, ExportedGraph, dequantize_int8_blocks, export_graph, quantize_int8_blocks,
-                          write_weight_files)
+from .onnx_export import OPSET, ExportedGraph, export_graph, to_float16, write_weight_files
+from .quantize import KINDS, dequantize, quantize
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,8 +27,24 @@ SYSTEM = ("You are a helpful language and vision assistant. You are able to unde
 TASKS = {"earthreason": "Reasoning Segmentation", "rrsis-d": "Referring Segmentation",
          "refsegrs": "Referring Segmentation", "tiny-test": "Reasoning Segmentation"}
 
+#: --llm-weights choice -> (weight-map transform kind, manifest precision of the llm graph)
+LLM_WEIGHTS = {"int8": ("quantize-int8-block", "int8-weight-only"), "int4": ("quantize-int4-block", "int4-weight-only")}
+PRECISIONS = ("fp32", "fp16")
+
 KV = {"pastKey": "past_key_values.{i}.key", "pastValue": "past_key_values.{i}.value",
       "presentKey": "present.{i}.key", "presentValue": "present.{i}.value"}
+
+
+def add_precision_options(ap: argparse.ArgumentParser) -> None:
+    """--precision and --llm-weights (with the --llm-int8 / --llm-int4 shorthands) on an exporter command line."""
+    ap.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                    help="fp32 (default; CPU and GPU) or fp16: weights and arithmetic of every graph in float16, "
+                         "float32 inputs/outputs; for GPUs (WebGPU, CUDA)")
+    ap.add_argument("--llm-weights", choices=sorted(LLM_WEIGHTS),
+                    help="weight-only quantized llm for CPUs (com.microsoft MatMulNBits, blocks of 32): "
+                         "int8 ~3.5x, int4 ~6.4x smaller llm weights")
+    ap.add_argument("--llm-int8", dest="llm_weights", action="store_const", const="int8", help="= --llm-weights int8")
+    ap.add_argument("--llm-int4", dest="llm_weights", action="store_const", const="int4", help="= --llm-weights int4")
 
 
 def prompt_chunks(variant: str) -> list[dict[str, str]]:
@@ -62,13 +79,19 @@ def _graph_spec(g: ExportedGraph, precision: str) -> dict[str, Any]:
             "inputs": [asdict(t) for t in g.inputs], "outputs": [asdict(t) for t in g.outputs]}
 
 
-def export_graphs(cfg: ModelConfig, out: Path, llm_int8: bool = False) -> dict[str, ExportedGraph]:
-    """Exports image/llm/head graphs (no weight data) into `out`, one fresh module at a time."""
+def export_graphs(cfg: ModelConfig, out: Path, precision: str = "fp32",
+                  llm_weights: str | None = None) -> dict[str, ExportedGraph]:
+    """Exports image/llm/head graphs (no weight data) into `out`, one fresh module at a time.
+
+    `precision` "fp16": every graph computes in float16 (float32 interface); `llm_weights` "int8"/"int4":
+    the llm's Linear weights are block-quantized (MatMulNBits)."""
+    fp16 = precision == "fp16"
     p, m, s = cfg.phi, cfg.mask, cfg.image_size
     c5 = cfg.swin.channels[-1]
     g: dict[str, ExportedGraph] = {}
     g["image"] = export_graph(ImageGraph(cfg), (torch.zeros(1, 3, s, s),), ["pixel_values"],
-                              ["image_tokens", "res5", "mask_features", "ms0", "ms1", "ms2"], {}, out, "image", "image")
+                              ["image_tokens", "res5", "mask_features", "ms0", "ms1", "ms2"], {}, out, "image", "image",
+                              fp16=fp16)
     past = []
     past_names, present_names, dyn = [], [], {"inputs_embeds": {1: "T"}, "position_ids": {1: "T"},
                                                "last_hidden_state": {1: "T"}}
@@ -82,7 +105,8 @@ def export_graphs(cfg: ModelConfig, out: Path, llm_int8: bool = False) -> dict[s
             dyn[qn] = {2: "P+T"}
     g["llm"] = export_graph(LlmGraph(cfg), (torch.zeros(1, 3, p.hidden_size), torch.arange(2, 5)[None], *past),
                             ["inputs_embeds", "position_ids", *past_names], ["last_hidden_state", *present_names],
-                            dyn, out, "llm", "llm", int8_weights=llm_int8)
+                            dyn, out, "llm", "llm", fp16=fp16,
+                            quantize=LLM_WEIGHTS[llm_weights][0] if llm_weights else None)
     q = s // cfg.swin.patch_size
     g["head"] = export_graph(
         HeadGraph(cfg),
@@ -90,7 +114,7 @@ def export_graphs(cfg: ModelConfig, out: Path, llm_int8: bool = False) -> dict[s
          torch.zeros(1, m.conv_dim, s // 32, s // 32), torch.zeros(1, m.conv_dim, s // 16, s // 16),
          torch.zeros(1, m.conv_dim, s // 8, s // 8)),
         ["refer_hidden", "res5", "mask_features", "ms0", "ms1", "ms2"], ["mask_logits_256", "q_desc"],
-        {"refer_hidden": {1: "L"}}, out, "head", "head")
+        {"refer_hidden": {1: "L"}}, out, "head", "head", fp16=fp16)
     return g
 
 
@@ -107,12 +131,15 @@ def prefix_cache(llm: LlmGraph, embed: torch.Tensor, ids: list[int]) -> dict[str
 
 
 def _as_bundled(state: Mapping[str, torch.Tensor], entries: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-    """The checkpoint as the bundle stores it (int8-quantized weights dequantized), for the prefix cache."""
+    """The checkpoint as the bundle stores it (quantized weights dequantized, float16 ones rounded), for the
+    prefix cache: it must come from the weights the llm graph computes with."""
     out = dict(state)
     for e in entries:
-        if e["transform"]["kind"] == "quantize-int8-block" and e["transform"]["part"] == "values":
-            values, scales = quantize_int8_blocks(state[e["key"]], e["transform"]["blockSize"])
-            out[e["key"]] = dequantize_int8_blocks(values, scales)
+        kind = e["transform"]["kind"]
+        if kind in KINDS and e["transform"]["part"] == "values":
+            out[e["key"]] = dequantize(kind, *quantize(kind, state[e["key"]], e["transform"]["blockSize"]))
+        elif kind == "cast" and e["dtype"] == "float16":
+            out[e["key"]] = to_float16(state[e["key"]], e["key"]).to(torch.float32)
     return out
 
 
@@ -136,14 +163,24 @@ def seg_token_id(tokenizer: dict[str, Any]) -> int:
 
 def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokenizer_json: Path, out: Path,
                  model_id: str, name: str, variant: str, source: dict[str, Any], test_fixture: bool = False,
-                 graphs_only: bool = False, llm_int8: bool = False) -> dict[str, Any]:
-    """Writes the bundle into `out` (created; existing bundle files are replaced). Returns the manifest."""
+                 graphs_only: bool = False, precision: str = "fp32", llm_weights: str | None = None) -> dict[str, Any]:
+    """Writes the bundle into `out` (created; existing bundle files are replaced). Returns the manifest.
+
+    `precision`: "fp32" or "fp16" (all graphs and the embedding table in float16; for GPUs). `llm_weights`:
+    None, "int8" or "int4" (weight-only quantized llm; for CPUs; not combined with fp16)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if llm_weights is not None and llm_weights not in LLM_WEIGHTS:
+        raise ValueError(f"llm_weights must be one of {sorted(LLM_WEIGHTS)}, got {llm_weights!r}")
+    if llm_weights and precision != "fp32":
+        raise ValueError("weight-only int8/int4 llm weights are for CPUs: combine them with fp32 graphs only")
     out.mkdir(parents=True, exist_ok=True)
-    graphs = export_graphs(cfg, out, llm_int8)
+    graphs = export_graphs(cfg, out, precision, llm_weights)
     entries = [w for g in graphs.values() for w in g.weights]
     p = cfg.phi
+    embed_dtype = "float16" if precision == "fp16" else "float32"
     entries.append({"key": EMBED_KEY, "target": "embeddings", "file": "embed_tokens.bin", "offset": 0,
-                    "length": p.vocab_size * p.hidden_size * 4, "dtype": "float32",
+                    "length": p.vocab_size * p.hidden_size * (2 if precision == "fp16" else 4), "dtype": embed_dtype,
                     "shape": [p.vocab_size, p.hidden_size], "transform": {"kind": "cast"}})
     missing = [e["key"] for e in entries if e["key"] not in state]
     if missing:
@@ -161,9 +198,10 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
         return weight_map
 
     write_weight_files(out, entries, state)
-    embed = state[EMBED_KEY]
+    bundled = _as_bundled(state, entries)
+    embed = bundled[EMBED_KEY]
     llm = LlmGraph(cfg).eval()
-    load_weights(llm, _as_bundled(state, entries))
+    load_weights(llm, bundled)
     shutil.copyfile(tokenizer_json, out / "tokenizer.json")
     tok = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
     seg_id = seg_token_id(tok)
@@ -190,9 +228,9 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
                          "numKeyValueHeads": p.num_kv_heads, "headDim": p.head_dim,
                          "imageTokens": cfg.image_tokens, "maskSize": cfg.image_size // cfg.swin.patch_size,
                          "maskThreshold": 0, "maxPositions": p.max_positions},
-        "graphs": {k: _graph_spec(g, "int8-weight-only" if k == "llm" and llm_int8 else "fp32")
+        "graphs": {k: _graph_spec(g, LLM_WEIGHTS[llm_weights][1] if k == "llm" and llm_weights else precision)
                    for k, g in graphs.items()},
-        "embeddings": {"file": "embed_tokens.bin", "dtype": "float32", "shape": [p.vocab_size, p.hidden_size]},
+        "embeddings": {"file": "embed_tokens.bin", "dtype": embed_dtype, "shape": [p.vocab_size, p.hidden_size]},
         "kvCache": {**KV, "layout": "batch,heads,seq,headDim", "dtype": "float32"},
         "prefixCache": {"file": "prefix_kv.safetensors", "tokenIds": prefix_ids, "length": len(prefix_ids)},
         "weightMap": "weights.json",

@@ -24,12 +24,15 @@ import torch
 from onnx import TensorProto, numpy_helper
 
 from . import derived
+from .fp16 import convert_to_fp16
+from .quantize import BLOCK, KINDS, quantize as quantize_blocks
 
 OPSET = 17
 
 _ONNX_DTYPE_NAME = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.INT64: "int64",
                     TensorProto.INT32: "int32", TensorProto.INT8: "int8", TensorProto.UINT8: "uint8",
                     TensorProto.BOOL: "bool"}
+_DTYPE_BYTES = {TensorProto.FLOAT: 4, TensorProto.FLOAT16: 2, TensorProto.UINT8: 1}
 
 
 def _align(offset: int, nbytes: int) -> int:
@@ -74,12 +77,16 @@ def fill_placeholders(module: torch.nn.Module, seed: int = 7) -> None:
 
 def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], input_names: list[str],
                  output_names: list[str], dynamic_axes: dict[str, dict[int, str]], out_dir: Path, name: str,
-                 target: str, int8_weights: bool = False) -> ExportedGraph:
+                 target: str, quantize: str | None = None, fp16: bool = False) -> ExportedGraph:
     """Writes `<out_dir>/<name>.onnx` (no data) and returns its layout. `module`'s values are overwritten.
 
-    `int8_weights`: every Linear weight consumed as MatMul(x, Transpose(W)) becomes a weight-only int8
-    `com.microsoft.MatMulNBits` (bits 8, blocks of INT8_BLOCK along the input dimension, zero point 128).
+    `quantize` (a weight-map transform kind of `quantize.KINDS`): every Linear weight consumed as
+    MatMul(x, Transpose(W)) becomes a weight-only `com.microsoft.MatMulNBits` (8 or 4 bits, blocks of
+    quantize.BLOCK along the input dimension, default zero point). `fp16`: weights and arithmetic in float16,
+    inputs and outputs float32 (`fp16.convert_to_fp16`).
     """
+    if quantize and fp16:
+        raise ValueError("fp16 graphs with quantized weights are not supported")
     module.eval()
     fill_placeholders(module)
     state = module.state_dict()
@@ -96,11 +103,10 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
     data_file = f"{name}.onnx.data"
     offset = 0
     weights: list[dict[str, Any]] = []
-    keep_inputs = []
 
     def add_initializer(key: str, init_name: str, dtype: int, shape: list[int], transform: dict[str, Any]) -> None:
         nonlocal offset
-        nbytes = (4 if dtype == TensorProto.FLOAT else 1) * int(np.prod(shape, dtype=np.int64))
+        nbytes = _DTYPE_BYTES[dtype] * int(np.prod(shape, dtype=np.int64))
         offset = _align(offset, nbytes)
         init = TensorProto()
         init.name = init_name
@@ -116,28 +122,35 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
                         "transform": transform})
         offset += nbytes
 
-    quantized = _rewrite_int8(graph, weight_keys) if int8_weights else {}
-    for inp in graph.input:
+    # config-derived tensors: small inline initializers (before the fp16 pass, which sees them as constants)
+    for inp in list(graph.input):
         if derived.is_derived(inp.name):
             graph.initializer.append(numpy_helper.from_array(state[inp.name].numpy(), inp.name))
-            continue
+            graph.input.remove(inp)
+    quantized = _rewrite_nbits(graph, weight_keys, KINDS[quantize][0]) if quantize else {}
+    if fp16:
+        convert_to_fp16(model, {i.name for i in graph.input if i.name in weight_keys and i.name not in quantized})
+    keep_inputs = []
+    for inp in graph.input:
         if inp.name not in weight_keys:
             keep_inputs.append(inp)
             continue
         tt = inp.type.tensor_type
-        if tt.elem_type != TensorProto.FLOAT:
-            raise ValueError(f"{inp.name}: only float32 weights are supported, got {tt.elem_type}")
+        if tt.elem_type not in (TensorProto.FLOAT, TensorProto.FLOAT16):
+            raise ValueError(f"{inp.name}: only float weights are supported, got {tt.elem_type}")
         shape = [d.dim_value for d in tt.shape.dim]
         if inp.name in quantized:
+            assert quantize is not None
+            bits, zero_point = KINDS[quantize]
             n_out, k_in = shape
-            blocks = k_in // INT8_BLOCK
-            q = {"kind": "quantize-int8-block", "blockSize": INT8_BLOCK, "zeroPoint": 128}
-            add_initializer(inp.name, quantized[inp.name][0], TensorProto.UINT8, [n_out, blocks, INT8_BLOCK],
+            blocks = k_in // BLOCK
+            q = {"kind": quantize, "blockSize": BLOCK, "zeroPoint": zero_point}
+            add_initializer(inp.name, quantized[inp.name][0], TensorProto.UINT8, [n_out, blocks, BLOCK * bits // 8],
                             {**q, "part": "values"})
             add_initializer(inp.name, quantized[inp.name][1], TensorProto.FLOAT, [n_out * blocks],
                             {**q, "part": "scales"})
         else:
-            add_initializer(inp.name, inp.name, TensorProto.FLOAT, shape, {"kind": "cast"})
+            add_initializer(inp.name, inp.name, tt.elem_type, shape, {"kind": "cast"})
     if quantized:
         model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
     missing = sorted(weight_keys - {w["key"] for w in weights})
@@ -152,11 +165,8 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
                          weights)
 
 
-INT8_BLOCK = 32
-
-
-def _rewrite_int8(graph: onnx.GraphProto, weight_keys: set[str]) -> dict[str, tuple[str, str]]:
-    """Replaces MatMul(x, Transpose(W)) by MatMulNBits(x, W.int8, W.scales) for 2-D weights W.
+def _rewrite_nbits(graph: onnx.GraphProto, weight_keys: set[str], bits: int) -> dict[str, tuple[str, str]]:
+    """Replaces MatMul(x, Transpose(W)) by MatMulNBits(x, W.int<bits>, W.scales) for 2-D weights W.
 
     Returns {W: (values initializer name, scales initializer name)}.
     """
@@ -173,14 +183,14 @@ def _rewrite_int8(graph: onnx.GraphProto, weight_keys: set[str]) -> dict[str, tu
         w = n.input[0]
         n_out, k_in = shapes[w]
         users = consumers.get(n.output[0], [])
-        if k_in % INT8_BLOCK or len(users) != 1 or users[0].op_type != "MatMul" or users[0].input[1] != n.output[0]:
+        if k_in % BLOCK or len(users) != 1 or users[0].op_type != "MatMul" or users[0].input[1] != n.output[0]:
             continue
         if len(consumers.get(w, [])) != 1:
             continue
         mm = users[0]
-        names = (f"{w}.int8", f"{w}.scales")
+        names = (f"{w}.int{bits}", f"{w}.scales")
         new = onnx.helper.make_node("MatMulNBits", [mm.input[0], *names], list(mm.output), name=f"{mm.name}/NBits",
-                                    domain="com.microsoft", K=k_in, N=n_out, bits=8, block_size=INT8_BLOCK)
+                                    domain="com.microsoft", K=k_in, N=n_out, bits=bits, block_size=BLOCK)
         idx = list(graph.node).index(mm)
         graph.node.insert(idx, new)
         drop.update({id(n), id(mm)})
@@ -189,24 +199,6 @@ def _rewrite_int8(graph: onnx.GraphProto, weight_keys: set[str]) -> dict[str, tu
     del graph.node[:]
     graph.node.extend(kept)
     return done
-
-
-def quantize_int8_blocks(w: torch.Tensor, block: int = INT8_BLOCK) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric per-block int8 of a [N, K] weight, stored as uint8 with zero point 128 (MatMulNBits layout).
-
-    Returns (values uint8 [N, K/block, block], scales float32 [N * K/block]).
-    """
-    n, k = w.shape
-    wb = w.detach().to(torch.float32).reshape(n, k // block, block)
-    amax = wb.abs().amax(dim=-1)
-    scale = torch.where(amax > 0, amax / 127.0, torch.ones_like(amax))
-    q = torch.clamp(torch.round(wb / scale[..., None]), -127, 127) + 128
-    return q.to(torch.uint8), scale.reshape(-1)
-
-
-def dequantize_int8_blocks(values: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
-    n, nb, block = values.shape
-    return ((values.to(torch.float32) - 128) * scales.reshape(n, nb, 1)).reshape(n, nb * block)
 
 
 def write_weight_files(out_dir: Path, entries: Sequence[Mapping[str, Any]], state: Mapping[str, torch.Tensor]) -> None:
@@ -223,15 +215,26 @@ def write_weight_files(out_dir: Path, entries: Sequence[Mapping[str, Any]], stat
                 if e["transform"]["kind"] == "cast" and list(t.shape) != list(e["shape"]):
                     raise ValueError(f"{e['key']}: checkpoint shape {list(t.shape)} != graph shape {e['shape']}")
                 kind = e["transform"]["kind"]
-                if kind == "quantize-int8-block":
-                    values, scales = quantize_int8_blocks(t, e["transform"]["blockSize"])
+                if kind in KINDS:
+                    values, scales = quantize_blocks(kind, t, e["transform"]["blockSize"])
                     part = values if e["transform"]["part"] == "values" else scales
                     raw = part.contiguous().numpy().tobytes()
                 elif kind == "cast" and e["dtype"] == "float32":
                     raw = t.detach().to(torch.float32).contiguous().numpy().astype("<f4", copy=False).tobytes()
+                elif kind == "cast" and e["dtype"] == "float16":
+                    raw = to_float16(t, e["key"]).numpy().astype("<f2", copy=False).tobytes()
                 else:
                     raise ValueError(f"{e['key']}: unsupported transform {kind} to {e['dtype']}")
                 if len(raw) != e["length"]:
                     raise ValueError(f"{e['key']}: {len(raw)} bytes, layout says {e['length']}")
                 f.seek(e["offset"])
                 f.write(raw)
+
+
+def to_float16(t: torch.Tensor, what: str) -> torch.Tensor:
+    """IEEE round-to-nearest-even float16 of a checkpoint tensor; refuses values that would become infinite."""
+    src = t.detach().to(torch.float32)
+    half = src.to(torch.float16).contiguous()
+    if bool((torch.isfinite(src) & ~torch.isfinite(half)).any()):
+        raise ValueError(f"{what}: values outside the float16 range (max |x| {src.abs().max().item():g})")
+    return half

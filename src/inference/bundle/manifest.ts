@@ -39,7 +39,13 @@ export const TensorSpecSchema = z.object({
 });
 export type TensorSpec = z.infer<typeof TensorSpecSchema>;
 
-export const PrecisionSchema = z.enum(['fp32', 'fp16', 'int8-weight-only']);
+/**
+ * A graph's numeric precision (docs/MODEL_BUNDLE.md "Precision"). `fp16`: float16 weights and arithmetic
+ * behind a float32 interface (inputs, outputs and KV cache stay float32); for GPUs. `int8-weight-only` /
+ * `int4-weight-only`: the llm's Linear weights block-quantized for com.microsoft.MatMulNBits, float32
+ * arithmetic; for CPUs.
+ */
+export const PrecisionSchema = z.enum(['fp32', 'fp16', 'int8-weight-only', 'int4-weight-only']);
 export type Precision = z.infer<typeof PrecisionSchema>;
 
 /** One file of the bundle with its integrity data. */
@@ -173,23 +179,38 @@ export const PrefixCacheSchema = z.object({
   length: z.number().int().nonnegative(),
 });
 
+/**
+ * Parameters of a block quantization for com.microsoft.MatMulNBits (no zero_points input: the op's default
+ * zero point 2^(bits-1) applies). A [N, K] Linear weight yields two entries for the same key (`part`):
+ * `values` uint8 [N, K / blockSize, blockSize * bits / 8] and `scales` float32 [N * K / blockSize]. All
+ * arithmetic is float32; `round` is round-half-to-even.
+ */
+const blockQuantization = {
+  part: z.enum(['values', 'scales']),
+  blockSize: z.number().int().positive(),
+  zeroPoint: z.number().int(),
+};
+
 /** Where a weight's bytes come from and go to; see docs/MODEL_BUNDLE.md "Weight map". */
 export const WeightTransformSchema = z.discriminatedUnion('kind', [
-  /** Bytes copied after an optional dtype cast (source dtype → `dtype`). */
+  /**
+   * Bytes copied after a dtype cast (source dtype → `dtype`); to float16 with IEEE round-to-nearest-even (the
+   * exporter refuses weights outside the float16 range).
+   */
   z.object({ kind: z.literal('cast') }),
   /**
-   * Weight-only int8 of a [N, K] Linear weight for com.microsoft.MatMulNBits (bits 8): K split into blocks of
-   * `blockSize`; per block scale = max|w| / 127 (1 when the block is all zero); values
-   * round(w / scale) clamped to ±127, plus `zeroPoint` (128), as uint8 [N, K / blockSize, blockSize];
-   * scales float32 [N * K / blockSize]. One checkpoint key yields two entries (`part`).
+   * Weight-only int8 (bits 8, `zeroPoint` 128): per block scale = max|w| / 127 (1 when the block is all
+   * zero); value = round(w / scale) clamped to ±127, plus 128; one value per byte.
    */
-  z.object({
-    kind: z.literal('quantize-int8-block'),
-    part: z.enum(['values', 'scales']),
-    blockSize: z.number().int().positive(),
-    zeroPoint: z.number().int(),
-  }),
+  z.object({ kind: z.literal('quantize-int8-block'), ...blockQuantization }),
+  /**
+   * Weight-only int4 (bits 4, `zeroPoint` 8): per block m = the value of largest magnitude (the first on
+   * ties), scale = m / −8 (1 when m is 0; negative when m > 0, so m itself maps to code 0); code =
+   * round(w / scale) clamped to [−8, 7], plus 8; two codes per byte, even index in the low nibble.
+   */
+  z.object({ kind: z.literal('quantize-int4-block'), ...blockQuantization }),
 ]);
+export type WeightTransform = z.infer<typeof WeightTransformSchema>;
 
 export const WeightEntrySchema = z.object({
   /** Checkpoint state_dict key, e.g. `model.layers.0.self_attn.q_proj.weight`. */

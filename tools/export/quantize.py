@@ -1,0 +1,83 @@
+"""Weight-only block quantization of Linear weights for `com.microsoft.MatMulNBits` (docs/MODEL_BUNDLE.md).
+
+A Linear weight W [N, K] (out, in) is split along K into blocks of `block` values; every block has one float32
+scale, and every value becomes an unsigned code with an implicit zero point of 2^(bits-1) (MatMulNBits'
+default when the zero_points input is omitted): W ≈ (code - zero_point) * scale.
+
+- int8 (bits 8, zero point 128): scale = max|w| / 127 (1 for an all-zero block);
+  code = clamp(round(w / scale), -127, 127) + 128; one code per byte: values uint8 [N, K/block, block].
+- int4 (bits 4, zero point 8): m = the block's value of largest magnitude (the first one on ties),
+  scale = m / -8 (1 for an all-zero block; negative when m > 0), code = clamp(round(w / scale), -8, 7) + 8.
+  The signed scale maps m itself to code 0 (-8 * scale = m), so all 16 codes are used (the scheme of
+  onnxruntime's MLAS symmetric 4-bit quantizer). Two codes per byte, the even index in the low nibble:
+  values uint8 [N, K/block, block/2].
+
+All arithmetic is float32 and `round` is round-half-to-even (torch.round), so a converter in another language
+reproduces the bytes exactly. Scales are float32 [N * K/block] in row-major (n, block) order.
+"""
+from __future__ import annotations
+
+import torch
+
+BLOCK = 32
+
+#: transform kind (weights.json) -> (bits, zero point)
+KINDS = {"quantize-int8-block": (8, 128), "quantize-int4-block": (4, 8)}
+
+
+def _blocks(w: torch.Tensor, block: int) -> torch.Tensor:
+    n, k = w.shape
+    if k % block:
+        raise ValueError(f"K = {k} is not a multiple of the block size {block}")
+    return w.detach().to(torch.float32).reshape(n, k // block, block)
+
+
+def quantize_int8_blocks(w: torch.Tensor, block: int = BLOCK) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns (values uint8 [N, K/block, block], scales float32 [N * K/block])."""
+    wb = _blocks(w, block)
+    amax = wb.abs().amax(dim=-1)
+    scale = torch.where(amax > 0, amax / 127.0, torch.ones_like(amax))
+    q = torch.clamp(torch.round(wb / scale[..., None]), -127, 127) + 128
+    return q.to(torch.uint8), scale.reshape(-1)
+
+
+def quantize_int4_blocks(w: torch.Tensor, block: int = BLOCK) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns (values uint8 [N, K/block, block/2], two codes per byte, low nibble first; scales [N * K/block])."""
+    if block % 2:
+        raise ValueError("int4 blocks must have an even size")
+    wb = _blocks(w, block)
+    idx = wb.abs().argmax(dim=-1, keepdim=True)  # first maximum on ties (torch.argmax contract)
+    m = torch.gather(wb, -1, idx)[..., 0]
+    scale = torch.where(m != 0, m / -8.0, torch.ones_like(m))
+    codes = (torch.clamp(torch.round(wb / scale[..., None]), -8, 7) + 8).to(torch.uint8)
+    packed = codes[..., 0::2] | (codes[..., 1::2] << 4)
+    return packed, scale.reshape(-1)
+
+
+def dequantize_int8_blocks(values: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    n, nb, block = values.shape
+    return ((values.to(torch.float32) - 128) * scales.reshape(n, nb, 1)).reshape(n, nb * block)
+
+
+def dequantize_int4_blocks(values: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    n, nb, half = values.shape
+    codes = torch.stack((values & 0x0F, values >> 4), dim=-1).reshape(n, nb, 2 * half)
+    return ((codes.to(torch.float32) - 8) * scales.reshape(n, nb, 1)).reshape(n, nb * 2 * half)
+
+
+def quantize(kind: str, w: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values, scales) of a weight-map transform kind."""
+    if kind == "quantize-int8-block":
+        return quantize_int8_blocks(w, block)
+    if kind == "quantize-int4-block":
+        return quantize_int4_blocks(w, block)
+    raise ValueError(f"unknown quantization {kind}")
+
+
+def dequantize(kind: str, values: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """The float32 weight [N, K] that MatMulNBits computes with."""
+    if kind == "quantize-int8-block":
+        return dequantize_int8_blocks(values, scales)
+    if kind == "quantize-int4-block":
+        return dequantize_int4_blocks(values, scales)
+    raise ValueError(f"unknown quantization {kind}")
