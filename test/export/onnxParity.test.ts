@@ -3,7 +3,8 @@
  * fixtures (official SegEarth-R1 tiny weights + transformers' Phi tiny weights); its graphs must reproduce
  * the fixtures' reference tensors within the tolerances their READMEs state, the llm graph's KV cache must make
  * chunked runs equal one pass, and a graphs-only export filled through the weight map must equal the full
- * export byte for byte. Skips (with a printed reason) when ../shared or Debian's python3 with torch is absent.
+ * export byte for byte. The precision options (fp16, int8/int4 llm) are measured in precision.test.ts.
+ * Skips (with a printed reason) when ../shared or Debian's python3 with torch is absent.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -107,7 +108,6 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
   let work: string;
   let full: string;
   let graphsOnly: string;
-  let int8: string;
   let manifest: Manifest;
   let official: SafetensorsFile;
   let officialWeights: SafetensorsFile;
@@ -119,11 +119,9 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
     work = await mkdtemp(join(tmpdir(), 'segearth-export-'));
     full = join(work, 'full');
     graphsOnly = join(work, 'graphs-only');
-    int8 = join(work, 'int8');
     const common = ['-m', 'tools.export.fixture_bundle', '--official', OFFICIAL, '--phi', PHI];
     await python([...common, '-o', full]);
     await python([...common, '-o', graphsOnly, '--graphs-only']);
-    await python([...common, '-o', int8, '--llm-int8']);
     manifest = ManifestSchema.parse(JSON.parse(await readFile(join(full, 'manifest.json'), 'utf8')));
     [official, officialWeights, phi, phiWeights] = await Promise.all([
       SafetensorsFile.load(join(OFFICIAL, 'io.safetensors')),
@@ -259,59 +257,6 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
     for (const f of written) {
       const [a, b] = await Promise.all([readFile(join(full, f)), readFile(join(graphsOnly, f))]);
       expect(b.equals(a), f).toBe(true);
-    }
-  });
-  it('weight-only int8 llm (MatMulNBits): measured cost on the fixtures', async () => {
-    const q = ManifestSchema.parse(JSON.parse(await readFile(join(int8, 'manifest.json'), 'utf8')));
-    expect(q.graphs.llm.precision).toBe('int8-weight-only');
-    const [llm32Size, llm8Size] = await Promise.all([readFile(join(full, 'llm.onnx.data')), readFile(join(int8, 'llm.onnx.data'))]);
-    const s32 = await ort.InferenceSession.create(join(full, manifest.graphs.llm.file), sessionOptions);
-    const s8 = await ort.InferenceSession.create(join(int8, q.graphs.llm.file), sessionOptions);
-    const head = await ort.InferenceSession.create(join(full, manifest.graphs.head.file), sessionOptions);
-    try {
-      const embeds = phi.float32('inputs_embeds');
-      const t = phi.info('inputs_embeds').shape[1]!;
-      const h = manifest.architecture.hiddenSize;
-      const r32 = await runLlm(s32, manifest, embeds, 0, t, emptyPast(manifest));
-      const r8 = await runLlm(s8, q, embeds, 0, t, emptyPast(q));
-      const hiddenDiff = diff(r8.last, phi.float32('last_hidden_from_embeds'), Infinity).maxAbs;
-      // chunked == single pass holds for the int8 graph as well
-      const first = await runLlm(s8, q, embeds, 0, 20, emptyPast(q));
-      const second = await runLlm(s8, q, embeds, 20, t, first.present);
-      expect(diff(second.last, r8.last.subarray(20 * h), 1e-5).outside).toBe(0);
-      // mask effect: the last 7 rows stand in for question + [SEG]; same image features, fp32 head
-      const maskFrom = async (last: Float32Array): Promise<Float32Array> => {
-        const out = await head.run({
-          refer_hidden: new ort.Tensor('float32', last.slice((t - 7) * h), [1, 7, h]),
-          res5: tensor(official, 'res5'),
-          mask_features: tensor(official, 'mask_features'),
-          ms0: tensor(official, 'ms0'),
-          ms1: tensor(official, 'ms1'),
-          ms2: tensor(official, 'ms2'),
-        });
-        return f32(out.mask_logits_256);
-      };
-      const [m32, m8] = await Promise.all([maskFrom(r32.last), maskFrom(r8.last)]);
-      let inter = 0;
-      let union = 0;
-      for (let i = 0; i < m32.length; i++) {
-        const a = m32[i]! > 0;
-        const b = m8[i]! > 0;
-        if (a && b) inter++;
-        if (a || b) union++;
-      }
-      const iou = union === 0 ? 1 : inter / union;
-      const maskDiff = diff(m8, m32, Infinity).maxAbs;
-      console.log(
-        `[onnxParity] int8 llm: data ${llm8Size.byteLength} vs ${llm32Size.byteLength} bytes (fp32), ` +
-          `last_hidden max|diff| vs PhiModel ${hiddenDiff.toExponential(2)}, mask_logits_256 max|diff| ${maskDiff.toExponential(2)}, mask IoU ${iou.toFixed(4)}`,
-      );
-      expect(llm8Size.byteLength).toBeLessThan(llm32Size.byteLength / 3);
-      expect(hiddenDiff).toBeGreaterThan(0); // it is quantized...
-      expect(hiddenDiff).toBeLessThan(0.1); // ...but close
-      expect(iou).toBeGreaterThan(0.95);
-    } finally {
-      await Promise.all([s32.release(), s8.release(), head.release()]);
     }
   });
 });

@@ -1,0 +1,218 @@
+/**
+ * The exporter's precision options on the parity fixtures, under onnxruntime-node (CPU): fp32 (reference),
+ * weight-only int8 and int4 llm (MatMulNBits), fp16 graphs. Each bundle is exported from the same fixture
+ * weights; the cost of its precision is measured (test/export/precisionCost.ts) and bounded by the numbers in
+ * docs/MODEL_BUNDLE.md "Precision" with a margin; the table is printed. Also: the weight maps of the
+ * quantized and fp16 bundles are reproduced byte for byte by a TypeScript filler, and the int4 / fp16 bundles
+ * load and answer through the runtime (SegEarthModel) like the fp32 one.
+ * Skips (with a printed reason) when ../shared or Debian's python3 with torch is absent.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBundle } from '../../src/inference/bundle/loadBundle.js';
+import { SafetensorsFile } from '../../src/inference/bundle/safetensors.js';
+import { SegEarthModel } from '../../src/inference/model.js';
+import { PYTHON, REPO_ROOT } from '../support/tinyBundle.js';
+import { fillWeights, readWeightMap } from './fillWeights.js';
+import {
+  chunkedVsSinglePass,
+  formatCost,
+  maskIou,
+  maxAbsDiff,
+  precisionCost,
+  runBundle,
+  type BundleRun,
+  type Fixtures,
+  type PrecisionCost,
+} from './precisionCost.js';
+
+const SHARED = process.env.SEGEARTH_SHARED ?? join(REPO_ROOT, '..', 'shared');
+const OFFICIAL = join(SHARED, 'fixtures', 'segearth-r1-official-tiny');
+const PHI = join(SHARED, 'fixtures', 'phi-hf-tiny');
+
+function skipReason(): string | undefined {
+  if (!existsSync(join(OFFICIAL, 'io.safetensors')) || !existsSync(join(PHI, 'io.safetensors'))) {
+    return `fixtures not found under ${SHARED}/fixtures`;
+  }
+  if (!existsSync(PYTHON)) return `${PYTHON} (Debian python3 with torch and onnx) not found`;
+  return undefined;
+}
+const reason = skipReason();
+if (reason) console.warn(`[precision] skipped: ${reason}`);
+
+function python(args: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn(PYTHON, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.on('error', rej);
+    child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`python ${args.join(' ')} failed (${code}):\n${err}`))));
+  });
+}
+
+const VARIANTS = {
+  fp32: [],
+  int8: ['--llm-weights', 'int8'],
+  int4: ['--llm-weights', 'int4'],
+  fp16: ['--precision', 'fp16'],
+} as const;
+type Variant = keyof typeof VARIANTS;
+
+describe.skipIf(reason !== undefined)('bundle precision on the parity fixtures (onnxruntime-node, cpu)', () => {
+  let work: string;
+  const dirs = {} as Record<Variant, string>;
+  const costs = new Map<Variant, PrecisionCost>();
+  let fx: Fixtures;
+  let weightSources: SafetensorsFile[];
+  let fp32: BundleRun;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'segearth-precision-'));
+    const common = ['-m', 'tools.export.fixture_bundle', '--official', OFFICIAL, '--phi', PHI];
+    const names = Object.keys(VARIANTS) as Variant[];
+    for (const v of names) dirs[v] = join(work, v);
+    // two exports at a time (each uses one torch thread)
+    const lane = async (vs: Variant[]): Promise<void> => {
+      for (const v of vs) await python([...common, '-o', dirs[v], ...VARIANTS[v]]);
+    };
+    await Promise.all([lane(names.filter((_, i) => i % 2 === 0)), lane(names.filter((_, i) => i % 2 === 1))]);
+    const [official, phi, officialWeights, phiWeights] = await Promise.all([
+      SafetensorsFile.load(join(OFFICIAL, 'io.safetensors')),
+      SafetensorsFile.load(join(PHI, 'io.safetensors')),
+      SafetensorsFile.load(join(OFFICIAL, 'weights.safetensors')),
+      SafetensorsFile.load(join(PHI, 'weights.safetensors')),
+    ]);
+    fx = { official, phi };
+    weightSources = [officialWeights, phiWeights];
+    fp32 = await runBundle(dirs.fp32, fx);
+    costs.set('fp32', precisionCost(fp32, fp32, fx));
+  }, 900_000);
+
+  afterAll(async () => {
+    if (costs.size > 0) {
+      console.log(
+        [
+          '[precision] | option | bundle bytes | llm data bytes | image max|diff| | llm hidden max|diff| vs PhiModel | mask logits vs official | end to end vs fp32 |',
+          ...[...costs].map(([v, c]) => `[precision] ${formatCost(v, c)}`),
+        ].join('\n'),
+      );
+    }
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('fp32: the reference reproduces the official mask logits', () => {
+    const c = costs.get('fp32')!;
+    expect(c.maskVsOfficial).toBeLessThan(5e-4);
+    expect(c.hiddenMaxDiff).toBeLessThan(1e-4);
+  });
+
+  it('weight-only int8 llm: ~3.5x smaller llm, masks as the fp32 llm', async () => {
+    const run = await runBundle(dirs.int8, fx);
+    expect(run.manifest.graphs.llm.precision).toBe('int8-weight-only');
+    expect(run.manifest.graphs.image.precision).toBe('fp32');
+    const c = precisionCost(run, fp32, fx);
+    costs.set('int8', c);
+    expect(c.llmDataBytes).toBeLessThan(fp32.llmDataBytes / 3);
+    expect(c.hiddenMaxDiff).toBeGreaterThan(0); // it is quantized...
+    expect(c.hiddenMaxDiff).toBeLessThan(0.06); // measured 2.2e-2
+    expect(c.maskVsFp32).toBeLessThan(0.02); // 3.9e-3
+    expect(c.iouVsFp32).toBeGreaterThanOrEqual(0.998); // 0.9996
+    expect(c.maskVsOfficial).toBeLessThan(5e-4); // image and head stay fp32
+    expect(await chunkedVsSinglePass(dirs.int8, fx)).toBeLessThan(1e-5);
+  });
+
+  it('weight-only int4 llm: ~6x smaller llm, bounded mask change', async () => {
+    const run = await runBundle(dirs.int4, fx);
+    expect(run.manifest.graphs.llm.precision).toBe('int4-weight-only');
+    expect(run.manifest.graphs.head.precision).toBe('fp32');
+    const c = precisionCost(run, fp32, fx);
+    costs.set('int4', c);
+    expect(c.llmDataBytes).toBeLessThan(fp32.llmDataBytes / 5);
+    expect(c.hiddenMaxDiff).toBeGreaterThan(costs.get('int8')?.hiddenMaxDiff ?? 0);
+    expect(c.hiddenMaxDiff).toBeLessThan(1); // measured 0.38 (hidden values up to ~4; hidden size 64: 2 blocks per row)
+    expect(c.maskVsFp32).toBeLessThan(0.3); // 8.6e-2
+    expect(c.iouVsFp32).toBeGreaterThanOrEqual(0.97); // 0.9899
+    expect(c.maskVsOfficial).toBeLessThan(5e-4);
+    expect(await chunkedVsSinglePass(dirs.int4, fx)).toBeLessThan(1e-5);
+  });
+
+  it('fp16 graphs: float32 interface, float16 weights, bounded differences', async () => {
+    const run = await runBundle(dirs.fp16, fx);
+    const m = run.manifest;
+    for (const g of ['image', 'llm', 'head'] as const) {
+      expect(m.graphs[g].precision).toBe('fp16');
+      // same interface as the fp32 graphs: the runtime needs no change
+      expect(m.graphs[g].inputs).toEqual(fp32.manifest.graphs[g].inputs);
+      expect(m.graphs[g].outputs).toEqual(fp32.manifest.graphs[g].outputs);
+    }
+    expect(m.kvCache.dtype).toBe('float32');
+    expect(m.embeddings.dtype).toBe('float16');
+    const map = await readWeightMap(dirs.fp16);
+    const half = map.entries.filter((e) => e.dtype === 'float16');
+    expect(half.length).toBeGreaterThan(map.entries.length / 2);
+    expect(half.every((e) => e.transform.kind === 'cast' && e.length === 2 * e.shape.reduce((a, b) => a * b, 1))).toBe(true);
+    const c = precisionCost(run, fp32, fx);
+    costs.set('fp16', c);
+    expect(c.bundleBytes).toBeLessThan(0.7 * fp32.bundleBytes);
+    expect(c.imageMaxDiff).toBeLessThan(0.1); // measured 3.1e-2 (ms2; values up to ~4.7)
+    expect(c.hiddenMaxDiff).toBeLessThan(5e-3); // 9.1e-4
+    expect(c.maskVsOfficial).toBeLessThan(0.06); // 2.1e-2 (logits up to ~4.4)
+    expect(c.iouVsOfficial).toBeGreaterThanOrEqual(0.995); // 0.9987
+    expect(c.maskVsFp32).toBeLessThan(0.06); // 2.1e-2
+    expect(c.iouVsFp32).toBeGreaterThanOrEqual(0.995); // 0.9986
+    expect(await chunkedVsSinglePass(dirs.fp16, fx)).toBeLessThan(5e-3);
+  });
+
+  it('a TypeScript filler reproduces the int8, int4 and fp16 weight files byte for byte from the weight map', async () => {
+    for (const v of ['int8', 'int4', 'fp16'] as const) {
+      const map = await readWeightMap(dirs[v]);
+      const out = join(work, `${v}-filled`);
+      await mkdir(out, { recursive: true });
+      const written = await fillWeights(out, map, weightSources);
+      expect(written.sort()).toEqual(['embed_tokens.bin', 'head.onnx.data', 'image.onnx.data', 'llm.onnx.data']);
+      for (const f of written) {
+        const [a, b] = await Promise.all([readFile(join(dirs[v], f)), readFile(join(out, f))]);
+        expect(b.equals(a), `${v} ${f}`).toBe(true);
+      }
+    }
+  });
+
+  it('int4 and fp16 bundles load, validate and answer through the runtime like the fp32 bundle', async () => {
+    const pixels = fx.official.float32('pixel_values');
+    const question = 'where could flood water spread?';
+    const answer = async (dir: string): Promise<{ logits: Float32Array; cachedVsSingle: number }> => {
+      await loadBundle(dir); // manifest schema + file sizes
+      const model = await SegEarthModel.load(dir, { ep: 'cpu', threads: { intraOp: 2 } });
+      try {
+        const view = await model.encodeView(pixels);
+        const logits = await model.ask(view, question);
+        const cached = await model.referHidden(view, question);
+        const single = await model.referHiddenSinglePass(pixels, question);
+        return { logits, cachedVsSingle: maxAbsDiff(cached, single) };
+      } finally {
+        await model.dispose();
+      }
+    };
+    const ref = await answer(dirs.fp32);
+    expect(ref.cachedVsSingle).toBeLessThan(1e-4);
+    for (const [v, minIou, maxCacheDiff] of [
+      ['int4', 0.97, 1e-4], // measured IoU 0.9862, 1.4e-6
+      ['fp16', 0.995, 2e-3], // 0.9989, 2.3e-4
+    ] as const) {
+      const got = await answer(dirs[v]);
+      const iou = maskIou(got.logits, ref.logits);
+      console.log(
+        `[precision] runtime ${v}: mask logits max|diff| vs fp32 ${maxAbsDiff(got.logits, ref.logits).toExponential(1)}, ` +
+          `IoU ${iou.toFixed(4)}, cached vs single-pass refer hidden ${got.cachedVsSingle.toExponential(1)}`,
+      );
+      expect(got.logits.every(Number.isFinite)).toBe(true);
+      expect(iou).toBeGreaterThanOrEqual(minIou);
+      // the stored prefix cache comes from the bundled (dequantized / float16-rounded) weights in float32
+      expect(got.cachedVsSingle).toBeLessThan(maxCacheDiff);
+    }
+  });
+});
