@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import gdal from 'gdal-async';
+import * as ort from 'onnxruntime-node';
 import { maskToPolygons } from '../src/geo/maskToPolygons.js';
 import { SegEarthPipeline } from '../src/inference/pipeline.js';
 
@@ -26,6 +27,7 @@ if (!existsSync(join(bundle, 'manifest.json'))) {
 }
 const threads = Number(process.env.SEGEARTH_BENCH_THREADS ?? os.availableParallelism());
 const repeat = Number(process.env.SEGEARTH_BENCH_REPEAT ?? 3);
+const python = process.env.SEGEARTH_PYTHON ?? '/usr/bin/python3';
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const pipeline = await SegEarthPipeline.create(bundle, { ep: 'cpu', threads: { intraOp: threads } });
@@ -93,15 +95,44 @@ const graphFirst = median(first.map((f) => f.image + f.llmView + f.llmQuestion +
 const graphFollow = median(follow.map((f) => f.llmQuestion + f.head));
 await pipeline.dispose();
 
+// This machine's single-precision peak as onnxruntime's own matmul kernel reaches it (2048³, same threads).
+async function ortMatmulPeakGflops(n = 2048): Promise<number> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'segearth-peak-'));
+  const path = join(dir, 'matmul.onnx');
+  const made = spawnSync(python, ['bench/matmul_graph.py', path, '--n', String(n)], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`bench/matmul_graph.py failed: ${made.stderr}`);
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 17) / 17), [n, n]);
+  const times: number[] = [];
+  for (let r = 0; r < 6; r++) {
+    const t = performance.now();
+    await session.run({ A: a, B: a });
+    times.push(performance.now() - t);
+  }
+  await session.release();
+  rmSync(dir, { recursive: true, force: true });
+  return (2 * n ** 3) / (median(times.slice(1)) / 1000) / 1e9;
+}
+const ortPeak = await ortMatmulPeakGflops();
+
 // The onnxruntime side first, so it is kept even when the (much slower) eager side is interrupted.
 mkdirSync('bench/out', { recursive: true });
-writeFileSync('bench/out/model-ort.json', JSON.stringify({ ours, graphFirst, graphFollow, load1: os.loadavg()[0] }, null, 2));
+writeFileSync('bench/out/model-ort.json', JSON.stringify({ ours, graphFirst, graphFollow, ortPeak, load1: os.loadavg()[0] }, null, 2));
 console.error(JSON.stringify({ ours, graphFirst, graphFollow }));
 console.error('PyTorch eager on the same weights…');
+// Debian's torch links the reference BLAS unless another is selected (tests keep that one); the peer runs on
+// OpenBLAS when libopenblas0-pthread is installed, so it is a fair peer, without changing the system default.
+const openblas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+const eagerBlas = existsSync(join(openblas, 'libblas.so.3')) ? 'OpenBLAS (pthread)' : 'system libblas.so.3';
+console.error(`PyTorch eager BLAS: ${eagerBlas}`);
 const eager = spawnSync(
-  process.env.SEGEARTH_PYTHON ?? '/usr/bin/python3',
+  python,
   ['bench/model_eager.py', bundle, '--view-tokens', String(plan.viewLength), '--question-tokens', String(questionTokens), '--prefix', String(plan.prefixIds.length), '--threads', String(threads), '--repeat', String(repeat)],
-  { encoding: 'utf8', maxBuffer: 1 << 24 },
+  {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    env: eagerBlas.startsWith('OpenBLAS') ? { ...process.env, LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : process.env,
+  },
 );
 type Stage = { eagerMs: number; flops: number; weightBytes: number };
 let torch: Record<string, Stage | number> | null = null;
@@ -114,7 +145,8 @@ const rows: Array<[string, number, Stage | undefined]> = [
   ['llm (question tokens)', ours.llmQuestionMs, torch?.llm_question as Stage | undefined],
   ['head', ours.headMs, torch?.head as Stage | undefined],
 ];
-const peak = (torch?.matmulPeakGflops as number | undefined) ?? NaN;
+const torchPeak = (torch?.matmulPeakGflops as number | undefined) ?? NaN;
+const peak = Number.isFinite(torchPeak) ? Math.max(torchPeak, ortPeak) : ortPeak;
 const bw = (torch?.bandwidthGBs as number | undefined) ?? NaN;
 const table = rows.map(([name, ms, st]) => {
   const floorMs = st ? Math.max(st.flops / (peak * 1e9), st.weightBytes / (bw * 1e9)) * 1000 : NaN;
@@ -122,7 +154,7 @@ const table = rows.map(([name, ms, st]) => {
 });
 const scale = 24 / m.architecture.numLayers;
 const result = {
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '', load1: os.loadavg()[0], matmulPeakGflops: peak, bandwidthGBs: bw },
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '', load1: os.loadavg()[0], matmulPeakGflops: +peak.toFixed(1), ortMatmulPeakGflops: +ortPeak.toFixed(1), torchMatmulPeakGflops: +torchPeak.toFixed(1), eagerBlas, bandwidthGBs: bw },
   ours,
   stages: table,
   overhead: {

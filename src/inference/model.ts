@@ -176,7 +176,9 @@ export class SegEarthModel {
   /** Last hidden states of the refer chunk (question tokens + [SEG]), [L, H] row-major, using the view's cache. */
   async referHidden(view: ViewState, question: string): Promise<Float32Array> {
     const ids = this.prompt.referIds(question);
-    const { hidden } = await this.runLlm(await this.embeddings.rows(ids), view.kv);
+    // Only the hidden states: a question never extends the view's cache, so its present key/values (the whole
+    // cache again, ~120 MB at 24 layers) are not fetched.
+    const { hidden } = await this.runLlm(await this.embeddings.rows(ids), view.kv, { withCache: false });
     return hidden;
   }
 
@@ -195,11 +197,17 @@ export class SegEarthModel {
     const { numLayers, numKeyValueHeads, headDim, hiddenSize: H } = this.manifest.architecture;
     const empty = (): ort.Tensor => f32Tensor(new Float32Array(0), [1, numKeyValueHeads, 0, headDim]);
     const none: KvCache = { length: 0, keys: Array.from({ length: numLayers }, empty), values: Array.from({ length: numLayers }, empty) };
-    const { hidden } = await this.runLlm(concat(parts), none);
+    const { hidden } = await this.runLlm(concat(parts), none, { withCache: false });
     return hidden.slice(hidden.length - ids.length * H);
   }
 
-  private async runLlm(embeds: Float32Array, past: KvCache): Promise<{ hidden: Float32Array; kv: KvCache }> {
+  private async runLlm(embeds: Float32Array, past: KvCache): Promise<{ hidden: Float32Array; kv: KvCache }>;
+  private async runLlm(embeds: Float32Array, past: KvCache, opts: { withCache: false }): Promise<{ hidden: Float32Array }>;
+  private async runLlm(
+    embeds: Float32Array,
+    past: KvCache,
+    opts: { withCache: boolean } = { withCache: true },
+  ): Promise<{ hidden: Float32Array; kv?: KvCache }> {
     const { hiddenSize: H, numLayers } = this.manifest.architecture;
     const k = this.manifest.kvCache;
     const T = embeds.length / H;
@@ -214,6 +222,7 @@ export class SegEarthModel {
       feeds[kvName(k.pastKey, i)] = past.keys[i]!;
       feeds[kvName(k.pastValue, i)] = past.values[i]!;
     }
+    if (!opts.withCache) return { hidden: f32Output(await this.llm.run(feeds, ['last_hidden_state']), 'last_hidden_state') };
     const out: Fetches = await this.llm.run(feeds);
     const keys: ort.Tensor[] = [];
     const values: ort.Tensor[] = [];

@@ -1,0 +1,81 @@
+/**
+ * @module bench/graph-profile.bench
+ * `npm run bench:profile -- <bundle-dir> [image|llm|head]` — not a test. Runs one graph of a bundle on CPU with
+ * onnxruntime's own profiler and prints where the time goes, per operator type (total ms, share, node count),
+ * so a slow stage in `npm run bench:model` can be traced to its kernels. Inputs are synthetic, shaped from the
+ * manifest (symbolic dimensions: the image-token count for the LLM's sequence, 0 for past caches).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { loadBundle } from '../src/inference/bundle/loadBundle.js';
+import type { GraphName, TensorSpec } from '../src/inference/bundle/manifest.js';
+
+const bundle = resolve(process.argv[2] ?? '.cache/bench-full-l2');
+const graph = (process.argv[3] ?? 'image') as GraphName;
+if (!existsSync(join(bundle, 'manifest.json'))) {
+  console.error(`No bundle at ${bundle}.`);
+  process.exit(2);
+}
+const { manifest } = await loadBundle(bundle);
+const spec = manifest.graphs[graph];
+const threads = Number(process.env.SEGEARTH_BENCH_THREADS ?? os.availableParallelism());
+
+function dims(t: TensorSpec): number[] {
+  return t.shape.map((d) => (typeof d === 'number' ? d : /past|cache/i.test(t.name) ? 0 : manifest.architecture.imageTokens));
+}
+function synthetic(t: TensorSpec): ort.Tensor {
+  const shape = dims(t);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (t.dtype === 'int64') return new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i % shape[shape.length - 1]!)), shape);
+  if (t.dtype === 'float32') return new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5), shape);
+  throw new Error(`no synthetic input for ${t.name} (${t.dtype})`);
+}
+
+const dir = mkdtempSync(join(os.tmpdir(), 'segearth-profile-'));
+const session = await ort.InferenceSession.create(join(bundle, spec.file), {
+  graphOptimizationLevel: 'all',
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  enableProfiling: true,
+  profileFilePrefix: join(dir, graph),
+});
+const feeds = Object.fromEntries(spec.inputs.map((t) => [t.name, synthetic(t)]));
+await session.run(feeds); // warm-up
+const t0 = performance.now();
+await session.run(feeds);
+const wallMs = performance.now() - t0;
+session.endProfiling();
+await session.release();
+
+type Event = { cat: string; name: string; dur: number; args?: { op_name?: string } };
+const file = readdirOne(dir);
+const events = JSON.parse(readFileSync(file, 'utf8')) as Event[];
+// The profile holds both runs; keep the second (the timed one): node events after the last "model_run" start.
+const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
+const lastRunDur = runs.at(-1)?.dur ?? 0;
+const nodes = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+const half = nodes.slice(nodes.length / 2);
+const byOp = new Map<string, { us: number; count: number }>();
+for (const e of half) {
+  const op = e.args?.op_name ?? '?';
+  const cur = byOp.get(op) ?? { us: 0, count: 0 };
+  cur.us += e.dur;
+  cur.count++;
+  byOp.set(op, cur);
+}
+const total = [...byOp.values()].reduce((s, v) => s + v.us, 0);
+const rows = [...byOp.entries()]
+  .sort((a, b) => b[1].us - a[1].us)
+  .map(([op, v]) => ({ op, ms: +(v.us / 1000).toFixed(1), share: `${((v.us / total) * 100).toFixed(1)}%`, nodes: v.count }));
+console.log(`${graph} graph of ${bundle}: run ${wallMs.toFixed(0)} ms wall (${(lastRunDur / 1000).toFixed(0)} ms in onnxruntime), ${threads} threads, kernels ${(total / 1000).toFixed(0)} ms`);
+console.table(rows.slice(0, 20));
+rmSync(dir, { recursive: true, force: true });
+
+function readdirOne(d: string): string {
+  const names = readdirSync(d);
+  if (names.length !== 1) throw new Error(`expected one profile in ${d}, found ${names.length}`);
+  return join(d, names[0]!);
+}
