@@ -83,6 +83,12 @@ export interface SceneRequest {
   maxViewOutput?: number;
   /** Coarse probability from which a tile gets a full-resolution pass. Default 0.25. */
   refineAbove?: number;
+  /**
+   * Keep the image side of every view and tile in the model's cache for the next question about the same
+   * scene (default true). A batch asking one question per scene passes false: nothing would reuse them, and
+   * a scene's tiles would fill the cache (1 GiB by default) for nothing.
+   */
+  cacheViews?: boolean;
   /** Skip vectorization (the caller re-vectorizes the probability raster itself). */
   skipPolygons?: boolean;
   signal?: AbortSignal;
@@ -229,6 +235,7 @@ export async function askScene(pipeline: WindowPredictor, request: SceneRequest,
   const strategy: Exclude<Strategy, 'auto'> =
     request.strategy === undefined || request.strategy === 'auto' ? (fitsView ? 'view' : 'coarse-to-fine') : request.strategy;
   const bandsKey = request.bands?.join(',') ?? 'default';
+  const cacheKey = (key: string): string | null => (request.cacheViews === false ? null : key);
 
   /** Reads a pixel rect of the raster at a given size. */
   const reader = (rect: PixelRect, outWidth: number, outHeight: number) => (): Promise<RgbWindow & { valid: Uint8Array }> =>
@@ -244,7 +251,7 @@ export async function askScene(pipeline: WindowPredictor, request: SceneRequest,
   const viewPass = async (): Promise<{ prediction: WindowPrediction; valid: Uint8Array; readW: number; readH: number }> => {
     const lb = letterboxGeometry(window.width, window.height, size);
     const [readW, readH] = fitsView ? [window.width, window.height] : [lb.width, lb.height];
-    const key = `${request.rasterPath}|${window.x},${window.y},${window.width},${window.height}|${readW}x${readH}|${bandsKey}`;
+    const key = cacheKey(`${request.rasterPath}|${window.x},${window.y},${window.width},${window.height}|${readW}x${readH}|${bandsKey}`);
     clock.report('image', 'Reading the view and running the model', 0.05);
     const prediction = await pipeline.predict(key, reader(window, readW, readH), request.question, signal);
     return { prediction, valid: prediction.valid ?? new Uint8Array(readW * readH).fill(1), readW, readH };
@@ -313,7 +320,7 @@ export async function askScene(pipeline: WindowPredictor, request: SceneRequest,
         const rect = { x: window.x + tile.x, y: window.y + tile.y, width: tile.width, height: tile.height };
         if (selectedSet.has(tile.index)) {
           clock.report('tiles', `Tile ${done + 1} of ${selected.length}`, base + ((1 - base) * 0.9 * done) / Math.max(1, selected.length), done, selected.length);
-          const key = `${request.rasterPath}|${rect.x},${rect.y},${rect.width},${rect.height}|${tile.width}x${tile.height}|${bandsKey}`;
+          const key = cacheKey(`${request.rasterPath}|${rect.x},${rect.y},${rect.width},${rect.height}|${tile.width}x${tile.height}|${bandsKey}`);
           const prediction = await pipeline.predict(key, reader(rect, tile.width, tile.height), request.question, signal);
           const valid = prediction.valid;
           logits = SegEarthPipeline.toGrid(prediction, tile.width, tile.height);

@@ -1,9 +1,11 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, copyFileSync, truncateSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, copyFileSync, truncateSync, statSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/inference/batch/runBatch.js';
 import { mergeShards } from '../../src/inference/batch/mergeShards.js';
+import { writeMergedGeoPackage } from '../../src/inference/batch/mergeResults.js';
+import { readJournal } from '../../src/inference/batch/journal.js';
 import { discoverScenes } from '../../src/inference/batch/sceneDiscovery.js';
 import { parseShard, selectShard, shardOf } from '../../src/inference/batch/shard.js';
 import type { BatchOptions } from '../../src/inference/batch/batchPlan.js';
@@ -163,6 +165,39 @@ describe('runBatch', () => {
     }
   });
 
+  it('builds merged.gpkg as items finish: the same file as a rebuild from the .features.json files', async () => {
+    expect(readdirSync(out).filter((n) => n.startsWith('.segearth-tmp'))).toEqual([]);
+    const built = ogrJson(join(out, 'merged.gpkg'));
+    const copy = join(root, 'out-rebuilt');
+    cpSync(out, copy, { recursive: true });
+    rmSync(join(copy, 'merged.gpkg'));
+    const records = [...(await readJournal(copy)).values()];
+    const result = await writeMergedGeoPackage(copy, options().questions, records);
+    expect(result.featureCount).toBe(2 * GOOD);
+    expect(ogrJson(join(copy, 'merged.gpkg'))).toEqual(built);
+    for (const layer of built.layers) expect(layer.features.map((f) => f.properties['id'])).toEqual([...Array(GOOD).keys()].map((i) => i + 1));
+  });
+
+  it('merges scenes in two CRSs in EPSG:4326', async () => {
+    const mixed = join(root, 'mixed');
+    mkdirSync(mixed);
+    for (const [i, epsg] of [32633, 32634].entries()) {
+      createRaster(join(mixed, `utm_${epsg}.tif`), {
+        width: 40,
+        height: 20,
+        srs: epsg,
+        geoTransform: [500000, PIXEL, 0, 4500000, 0, -PIXEL],
+        value: (_b, x, y) => (x >= 5 && x < 11 + i && y >= 8 && y < 12 ? 255 : 0),
+      });
+    }
+    const dest = join(root, 'out-mixed');
+    await runBatch({ inputFolder: mixed, outputFolder: dest, options: options({ questions: ['fields?'] }), processor: maskSceneProcessor() });
+    const text = execFileSync('ogrinfo', ['-ro', '-so', join(dest, 'merged.gpkg'), 'q1_fields'], { encoding: 'utf8' });
+    expect(text).toMatch(/Feature Count: 2/);
+    expect(text).toMatch(/ID\["EPSG",4326\]|AUTHORITY\["EPSG","4326"\]/);
+    expect(readdirSync(dest).filter((n) => n.startsWith('.segearth-tmp'))).toEqual([]);
+  });
+
   it('refuses to reuse a batch folder without resume, and to resume with other questions', async () => {
     const again = runBatch({ inputFolder: input, outputFolder: out, options: options(), processor: maskSceneProcessor() });
     await expect(again).rejects.toSatisfy((e) => isSegEarthError(e, 'OUTPUT_EXISTS') && /--resume/.test(e.hint ?? ''));
@@ -201,6 +236,8 @@ describe('runBatch', () => {
       expect(new Set(sources).size).toBe(sources.length);
       expect(layer.featureCount).toBe(GOOD);
     }
+    // The killed run's unfinished merged GeoPackage is gone.
+    expect(readdirSync(crashed).filter((n) => n.startsWith('.segearth-tmp'))).toEqual([]);
   });
 
   it('shards 1/3, 2/3, 3/3 then merge give the same result as one unsharded run', async () => {

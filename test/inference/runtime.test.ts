@@ -107,6 +107,22 @@ describe('InferenceRuntime on the tiny bundle', () => {
     expect(runtime.model.testFixture).toBe(true);
   }, 600_000);
 
+  it('cacheViews: false neither stores nor reuses the view (a one-question batch leaves the cache alone)', async () => {
+    const aoi: [number, number, number, number] = [500200, 4000000 - 500, 500700, 4000000 - 200];
+    const ask = (name: string, cacheViews?: boolean) =>
+      runtime.ask({ rasterPath: small, question: 'where are the roads?', aoi, probabilityPath: join(dir, name), strategy: 'view', skipPolygons: true, ...(cacheViews === undefined ? {} : { cacheViews }) });
+    const runs = async () => (await runtime.stats()).image.runs;
+    const r0 = await runs();
+    await ask('nc1.tif', false);
+    await ask('nc2.tif', false);
+    expect((await runs()) - r0).toBe(2);
+    await ask('c1.tif');
+    const cached = await ask('c2.tif');
+    expect(cached.viewCached).toBe(true);
+    expect((await runs()) - r0).toBe(3);
+    expect(readProbability(join(dir, 'nc1.tif')).data).toEqual(readProbability(join(dir, 'c2.tif')).data);
+  }, 600_000);
+
   it('through the worker: cancelling mid-run stops between graph runs, writes nothing, and the worker goes on', async () => {
     const controller = new AbortController();
     const target = join(dir, 'worker-cancelled.tif');

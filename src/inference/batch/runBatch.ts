@@ -10,9 +10,12 @@
  *   produces the same outputs;
  * - a scene that fails (unreadable, corrupt, bad georeferencing) is journaled with its error and the batch goes
  *   on; failed items are tried again on resume (the file may have been fixed);
- * - `merged.gpkg` and the summaries are rebuilt from the journal at the end, never appended to.
+ * - the summaries are rebuilt from the journal at the end; `merged.gpkg` is built as items finish, in a hidden
+ *   temporary file renamed into place at the end (`MergedBuilder`: one item's features in memory at a time).
+ *   A resumed batch, or one whose scenes turn out to be in several CRSs, rebuilds it from the items'
+ *   `.features.json` at the end instead (`writeMergedGeoPackage`), so a feature is never there twice.
  */
-import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SegEarthError, isSegEarthError, toErrorPayload } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
@@ -23,6 +26,7 @@ import { writeShapefile } from '../../geo/writers/shapefile.js';
 import { planDifferences, readPlan, writePlan, type BatchOptions, type BatchPlan, type OutputFormat } from './batchPlan.js';
 import { itemKey, JournalWriter, readJournal, type JournalRecord } from './journal.js';
 import { writeMergedGeoPackage } from './mergeResults.js';
+import { MergedBuilder, MERGED_TEMP_PREFIX } from './mergedBuilder.js';
 import { itemOutput, questionLayerName, sceneFolder } from './outputLayout.js';
 import { discoverScenes } from './sceneDiscovery.js';
 import type { SceneProcessor } from './sceneProcessor.js';
@@ -148,6 +152,12 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
   const todo = items.filter(({ scene, q }) => records.get(itemKey(scene, q))?.state !== 'done');
   req.onEvent?.({ type: 'plan', scenes: scenes.length, items: items.length, alreadyDone: items.length - todo.length });
 
+  // Temporary merged GeoPackages left by a killed run are stale: this run rebuilds merged.gpkg.
+  for (const name of await readdir(outputFolder)) {
+    if (name.startsWith(MERGED_TEMP_PREFIX)) await rm(join(outputFolder, name), { recursive: true, force: true });
+  }
+  // Built as items finish when no item of the plan is done yet; otherwise rebuilt at the end.
+  let merged = options.merged && items.length === todo.length ? await MergedBuilder.create(outputFolder, options.questions) : null;
   const journal = await JournalWriter.open(outputFolder);
   const started = Date.now();
   let finished = 0;
@@ -174,6 +184,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
           question,
           threshold: options.threshold,
           minAreaM2: options.minAreaM2,
+          cacheViews: options.questions.length > 1,
           ...(maskRel ? { maskPath: join(outputFolder, maskRel) } : {}),
           signal: req.signal ?? new AbortController().signal,
           onProgress: (fraction, stage) =>
@@ -181,6 +192,11 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
         });
         const outputs = await writeItemOutputs(outputFolder, scene, q, question, answer.features, options.formats);
         if (maskRel) outputs.unshift(maskRel);
+        // Scenes in several CRSs (or the append failed): merged.gpkg is rebuilt at the end instead.
+        if (merged && !(await merged.add(scene, q, answer.features).catch(() => false))) {
+          await merged.discard();
+          merged = null;
+        }
         record = {
           scene,
           question: q,
@@ -203,13 +219,18 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
       finished += 1;
       req.onEvent?.({ type: 'item-end', record, index, total: items.length, etaSeconds: eta(0) });
     }
+  } catch (err) {
+    await merged?.discard();
+    throw err;
   } finally {
     await journal.close();
   }
 
   const summary = summarize(inputFolder, options.questions, scenes, records, itemKey, shardLabel);
   await writeSummary(outputFolder, summary);
-  if (options.merged) {
+  if (merged) {
+    await merged.finish();
+  } else if (options.merged) {
     const inPlan = new Set(items.map(({ scene, q }) => itemKey(scene, q)));
     await writeMergedGeoPackage(outputFolder, options.questions, [...records.entries()].filter(([k]) => inPlan.has(k)).map(([, r]) => r));
   }

@@ -12,6 +12,11 @@ export interface SceneTask {
   question: string;
   threshold: number;
   minAreaM2: number;
+  /**
+   * Whether another question about this scene may follow (the batch asks several): keep the scene's image-side
+   * work cached for it. False for one-question batches, so a scene's tiles do not fill the model's cache.
+   */
+  cacheViews: boolean;
   /** When set, the processor also writes the probability/mask GeoTIFF there (atomically). */
   maskPath?: string;
   signal: AbortSignal;

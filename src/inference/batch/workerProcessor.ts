@@ -22,6 +22,7 @@ export function workerSceneProcessor(worker: InferenceRuntime, strategy: 'tiled'
           probabilityPath: task.maskPath ?? join(tempDir!, 'probability.tif'),
           // A crash may have left this item's probability raster behind; the item is being redone.
           overwrite: true,
+          cacheViews: task.cacheViews,
           threshold: task.threshold,
           minAreaM2: task.minAreaM2,
         },
