@@ -1,6 +1,6 @@
 /**
  * @module bench/graph-profile.bench
- * `npm run bench:profile -- <bundle-dir> [image|llm|head]` — not a test. Runs one graph of a bundle on CPU with
+ * `npm run bench:profile -- <bundle-dir> [image|llm|head] [--dims T=20,P=129]` — not a test. Runs one graph of a bundle on CPU with
  * onnxruntime's own profiler and prints where the time goes, per operator type (total ms, share, node count),
  * so a slow stage in `npm run bench:model` can be traced to its kernels. Inputs are synthetic, shaped from the
  * manifest (symbolic dimensions: the image-token count for the LLM's sequence, 0 for past caches).
@@ -13,7 +13,7 @@ import { loadBundle } from '../src/inference/bundle/loadBundle.js';
 import type { GraphName, TensorSpec } from '../src/inference/bundle/manifest.js';
 
 const bundle = resolve(process.argv[2] ?? '.cache/bench-full-l2');
-const graph = (process.argv[3] ?? 'image') as GraphName;
+const graph = (process.argv[3] && !process.argv[3].startsWith('--') ? process.argv[3] : 'image') as GraphName;
 if (!existsSync(join(bundle, 'manifest.json'))) {
   console.error(`No bundle at ${bundle}.`);
   process.exit(2);
@@ -22,8 +22,14 @@ const { manifest } = await loadBundle(bundle);
 const spec = manifest.graphs[graph];
 const threads = Number(process.env.SEGEARTH_BENCH_THREADS ?? os.availableParallelism());
 
+// Symbolic dimensions: `--dims T=20,P=129` (T new tokens, P past length, L description length); defaults: the
+// image-token count for T and L, 0 for P.
+const dimArg = process.argv.indexOf('--dims');
+const given = new Map(
+  (dimArg > 0 ? process.argv[dimArg + 1]! : '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]).map(([k, v]) => [k, Number(v)] as const),
+);
 function dims(t: TensorSpec): number[] {
-  return t.shape.map((d) => (typeof d === 'number' ? d : /past|cache/i.test(t.name) ? 0 : manifest.architecture.imageTokens));
+  return t.shape.map((d) => (typeof d === 'number' ? d : given.get(d) ?? (d === 'P' ? 0 : manifest.architecture.imageTokens)));
 }
 function synthetic(t: TensorSpec): ort.Tensor {
   const shape = dims(t);

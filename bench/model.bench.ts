@@ -9,7 +9,8 @@
  * The bundle defaults to `.cache/bench-full` (a full-size random-weight bundle made once with
  * `/usr/bin/python3 -m tools.export.tiny_bundle --preset full --out .cache/bench-full`, never committed);
  * `--llm-layers N` bundles work too, and the LLM numbers are then also scaled to the real 24 layers.
- * Results go to stdout and bench/out/model.json.
+ * Results go to stdout and bench/out/model.json. `SEGEARTH_BENCH_EAGER=0` stops after the onnxruntime side
+ * (bench/out/model-ort.json), e.g. to compare precisions of one bundle layout.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,6 +120,10 @@ const ortPeak = await ortMatmulPeakGflops();
 mkdirSync('bench/out', { recursive: true });
 writeFileSync('bench/out/model-ort.json', JSON.stringify({ ours, graphFirst, graphFollow, ortPeak, load1: os.loadavg()[0] }, null, 2));
 console.error(JSON.stringify({ ours, graphFirst, graphFollow }));
+if (process.env.SEGEARTH_BENCH_EAGER === '0') {
+  console.log(JSON.stringify({ ours, graphFirst, graphFollow, ortPeak }, null, 2));
+  process.exit(0);
+}
 console.error('PyTorch eager on the same weights…');
 // Debian's torch links the reference BLAS unless another is selected (tests keep that one); the peer runs on
 // OpenBLAS when libopenblas0-pthread is installed, so it is a fair peer, without changing the system default.
