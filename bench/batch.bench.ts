@@ -15,9 +15,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import gdal from 'gdal-async';
 import { configureGdalEnvironment } from '../src/geo/env.js';
-import { runBatch } from '../src/inference/batch/runBatch.js';
+import { runBatch, type BatchEvent } from '../src/inference/batch/runBatch.js';
 import { workerSceneProcessor } from '../src/inference/batch/workerProcessor.js';
 import { InferenceRuntime } from '../src/inference/runtime.js';
+import { planTiles } from '../src/inference/tiling.js';
 
 export interface BatchBenchRow {
   model: string;
@@ -26,6 +27,15 @@ export interface BatchBenchRow {
   seconds: number;
   scenesPerMinute: number;
   graphSeconds: number;
+  /** The graph time split by graph (image, LLM, head), seconds. */
+  graphs: { image: number; llm: number; head: number };
+  /**
+   * Wall seconds per scene stage, all scenes together, from the progress events: `tiles` (reading, the graphs,
+   * blending), `stitching` (the last strip of the probability GeoTIFF), `vectorizing+` (polygons, mean
+   * probability, per-scene outputs, the merged GeoPackage append: everything from "vectorizing" to the item's end).
+   */
+  stages: Record<string, number>;
+  tilesPerScene: number;
   overheadSeconds: number;
   peakRssMiB: number;
   done: number;
@@ -70,6 +80,27 @@ export async function run(opts: { scenes?: number; size?: number; model?: string
   const output = fs.mkdtempSync(path.join(os.tmpdir(), 'segearth-bench-batch-out-'));
   fs.rmSync(output, { recursive: true });
   const runtime = await InferenceRuntime.open(modelDir, opts.threads ? { threads: { intraOp: opts.threads } } : {});
+  const stages: Record<string, number> = {};
+  const tilesPerScene = planTiles(size, size, runtime.model.inputSize).tiles.length;
+  let current: { stage: string; at: number } | null = null;
+  const close = (now: number): void => {
+    if (current) stages[current.stage] = (stages[current.stage] ?? 0) + (now - current.at) / 1000;
+  };
+  const onEvent = (event: BatchEvent): void => {
+    const now = performance.now();
+    if (event.type === 'item-start') {
+      current = { stage: 'start', at: now };
+    } else if (event.type === 'item-progress') {
+      const stage = event.stage === 'vectorizing' ? 'vectorizing+' : event.stage;
+      if (current?.stage !== stage) {
+        close(now);
+        current = { stage, at: now };
+      }
+    } else if (event.type === 'item-end') {
+      close(now);
+      current = null;
+    }
+  };
   try {
     const t0 = performance.now();
     const summary = await runBatch({
@@ -87,6 +118,7 @@ export async function run(opts: { scenes?: number; size?: number; model?: string
         exclude: [],
       },
       processor: workerSceneProcessor(runtime, 'tiled'),
+      onEvent,
     });
     const seconds = (performance.now() - t0) / 1000;
     const stats = await runtime.stats();
@@ -98,6 +130,9 @@ export async function run(opts: { scenes?: number; size?: number; model?: string
       seconds,
       scenesPerMinute: (scenes / seconds) * 60,
       graphSeconds,
+      graphs: { image: stats.image.ms / 1000, llm: stats.llm.ms / 1000, head: stats.head.ms / 1000 },
+      stages,
+      tilesPerScene,
       overheadSeconds: seconds - graphSeconds,
       // maxRSS covers the whole process, the inference worker thread included (KiB on Linux).
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
@@ -133,5 +168,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   });
   console.log(`batch benchmark; ${os.cpus().length} CPU(s), node ${process.version}`);
   console.log(formatTable([row]));
+  const stageText = Object.entries(row.stages).map(([stage, s]) => `${stage} ${s.toFixed(1)} s`).join(', ');
+  console.log(`tiles per scene ${row.tilesPerScene}; graphs: image ${row.graphs.image.toFixed(1)} s, LLM ${row.graphs.llm.toFixed(1)} s, head ${row.graphs.head.toFixed(1)} s; stages (all scenes): ${stageText}`);
   console.log(JSON.stringify(row));
 }
