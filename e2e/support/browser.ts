@@ -169,11 +169,15 @@ export async function eventCount(page: Page, name: string): Promise<number> {
   return page.evaluate((n) => window.SegEarthCI?.events.filter((e) => e === n).length ?? 0, name);
 }
 
-/** Saves a screenshot to e2e-output/ and, when `doc` is set, to docs/screenshots/ (committed). */
+/**
+ * Saves a screenshot to e2e-output/ and, when `doc` is set and the run was asked to refresh the documentation
+ * (`SEGEARTH_DOC_SCREENSHOTS=1`, `npm run screenshots`), to docs/screenshots/ (committed) — a plain test run never
+ * modifies tracked files.
+ */
 export async function screenshot(page: Page, name: string, doc = false): Promise<void> {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   await page.screenshot({ path: join(OUTPUT_DIR, `${name}.png`) });
-  if (doc) {
+  if (doc && process.env.SEGEARTH_DOC_SCREENSHOTS === '1') {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) });
   }
