@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-renderer/**', 'node_modules/**', 'models/**', 'tools/**', 'coverage/**', 'bench/out/**', 'e2e-output/**', 'test-output/**'] },
+  { ignores: ['dist/**', 'dist-renderer/**', 'node_modules/**', 'models/**', 'tools/**', 'coverage/**', 'bench/out/**', 'e2e-output/**', 'test-output/**', '.cache/**', 'release/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
