@@ -85,6 +85,16 @@ describe('manifest schema', () => {
     expect(ManifestSchema.safeParse({ ...base, weightMap: '../weights.json' }).success).toBe(false);
     expect(ManifestSchema.safeParse({ ...base, embeddings: { ...base.embeddings, shape: [10, 8] } }).success).toBe(false);
     expect(ManifestSchema.safeParse({ ...base, formatVersion: 2 }).success).toBe(false);
+    // MatMulNBits accuracy_level: on quantized llm graphs only, 0..4; optional (older bundles lack it)
+    const quantized = (accuracyLevel: number | undefined, precision = 'int8-weight-only') => ({
+      ...base,
+      graphs: { ...base.graphs, llm: { ...graph('llm.onnx'), precision, ...(accuracyLevel === undefined ? {} : { accuracyLevel }) } },
+    });
+    expect(ManifestSchema.safeParse(quantized(4)).success).toBe(true);
+    expect(ManifestSchema.safeParse(quantized(0, 'int4-weight-only')).success).toBe(true);
+    expect(ManifestSchema.safeParse(quantized(undefined)).success).toBe(true);
+    expect(ManifestSchema.safeParse(quantized(5)).success).toBe(false);
+    expect(ManifestSchema.safeParse(quantized(4, 'fp32')).success).toBe(false);
     expect(kvName(base.kvCache.presentKey, 3)).toBe('present.3.key');
   });
 });

@@ -2,7 +2,7 @@
 
     /usr/bin/python3 -m tools.export <checkpoint-dir> -o models/segearth-r1-earthreason [--variant earthreason]
         [--id ID] [--name NAME] [--graphs-only] [--precision fp32|fp16] [--llm-weights int8|int4]
-        [--threads N] [--model-config JSON]
+        [--llm-accuracy-level 0-4] [--threads N] [--model-config JSON]
 
 `--graphs-only` writes the three .onnx graphs and weights.json but no weight data (see docs/MODEL_BUNDLE.md,
 "Weight map"). Needs torch, numpy, onnx, and node (the prefix token ids are computed with the runtime's own
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .bundle import TASKS, add_precision_options, write_bundle
+from .bundle import TASKS, add_precision_options, check_precision_options, write_bundle
 from .checkpoint import dump_json, guess_variant, load_state, model_config, source_info, tokenizer_json
 from .config import ModelConfig, load_json
 
@@ -37,8 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-config", type=Path,
                     help="ModelConfig JSON overriding the released sizes (tests; e.g. models/tiny-test/config.json)")
     args = ap.parse_args(argv)
-    if args.llm_weights and args.precision != "fp32":
-        ap.error("--llm-weights/--llm-int8/--llm-int4 are for CPU bundles: not with --precision fp16")
+    check_precision_options(ap, args)
     torch.set_num_threads(args.threads)
     folder: Path = args.checkpoint
     if not (folder / "config.json").exists():
@@ -55,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         write_bundle(cfg=cfg, state=state, tokenizer_json=tok_path, out=args.out,
                      model_id=args.id or args.out.name, name=args.name or f"SegEarth-R1 ({variant})",
                      variant=variant, source=source_info(folder, args.source_name or f"earth-insights/{folder.name}"),
-                     graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights)
+                     graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights,
+                     llm_accuracy_level=args.llm_accuracy_level)
     print("done", flush=True)
     return 0
 

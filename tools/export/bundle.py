@@ -18,7 +18,7 @@ from .config import ModelConfig
 from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph, is_unused, load_weights
 from .swin import WindowAttention
 from .onnx_export import OPSET, ExportedGraph, export_graph, to_float16, write_weight_files
-from .quantize import KINDS, dequantize, quantize
+from .quantize import ACCURACY_LEVELS, DEFAULT_ACCURACY_LEVEL, KINDS, dequantize, int8_activations, quantize
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +45,19 @@ def add_precision_options(ap: argparse.ArgumentParser) -> None:
                          "int8 ~3.5x, int4 ~6.4x smaller llm weights")
     ap.add_argument("--llm-int8", dest="llm_weights", action="store_const", const="int8", help="= --llm-weights int8")
     ap.add_argument("--llm-int4", dest="llm_weights", action="store_const", const="int4", help="= --llm-weights int4")
+    ap.add_argument("--llm-accuracy-level", type=int, choices=sorted(ACCURACY_LEVELS),
+                    help="with --llm-weights: MatMulNBits accuracy_level, the precision of the activations inside "
+                         f"the quantized matmuls ({', '.join(f'{k} {v}' for k, v in ACCURACY_LEVELS.items())}; "
+                         f"default {DEFAULT_ACCURACY_LEVEL}: int8 activations per block of 32, onnxruntime's fast CPU "
+                         "kernels; below 4, 8-bit weights take a much slower path)")
+
+
+def check_precision_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Rejects option combinations that add_precision_options' options do not allow."""
+    if args.llm_weights and args.precision != "fp32":
+        ap.error("--llm-weights/--llm-int8/--llm-int4 are for CPU bundles: not with --precision fp16")
+    if args.llm_accuracy_level is not None and not args.llm_weights:
+        ap.error("--llm-accuracy-level applies to quantized llm weights: give --llm-weights int8|int4 too")
 
 
 def prompt_chunks(variant: str) -> list[dict[str, str]]:
@@ -73,18 +86,20 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _graph_spec(g: ExportedGraph, precision: str) -> dict[str, Any]:
-    return {"file": g.file, "externalData": [g.data_file] if g.weights else [], "opset": OPSET,
-            "precision": precision,
-            "inputs": [asdict(t) for t in g.inputs], "outputs": [asdict(t) for t in g.outputs]}
+def _graph_spec(g: ExportedGraph, precision: str, accuracy_level: int | None = None) -> dict[str, Any]:
+    spec = {"file": g.file, "externalData": [g.data_file] if g.weights else [], "opset": OPSET,
+            "precision": precision}
+    if accuracy_level is not None:
+        spec["accuracyLevel"] = accuracy_level
+    return {**spec, "inputs": [asdict(t) for t in g.inputs], "outputs": [asdict(t) for t in g.outputs]}
 
 
-def export_graphs(cfg: ModelConfig, out: Path, precision: str = "fp32",
-                  llm_weights: str | None = None) -> dict[str, ExportedGraph]:
+def export_graphs(cfg: ModelConfig, out: Path, precision: str = "fp32", llm_weights: str | None = None,
+                  llm_accuracy_level: int = DEFAULT_ACCURACY_LEVEL) -> dict[str, ExportedGraph]:
     """Exports image/llm/head graphs (no weight data) into `out`, one fresh module at a time.
 
     `precision` "fp16": every graph computes in float16 (float32 interface); `llm_weights` "int8"/"int4":
-    the llm's Linear weights are block-quantized (MatMulNBits)."""
+    the llm's Linear weights are block-quantized (MatMulNBits with `llm_accuracy_level`)."""
     fp16 = precision == "fp16"
     p, m, s = cfg.phi, cfg.mask, cfg.image_size
     c5 = cfg.swin.channels[-1]
@@ -106,7 +121,8 @@ def export_graphs(cfg: ModelConfig, out: Path, precision: str = "fp32",
     g["llm"] = export_graph(LlmGraph(cfg), (torch.zeros(1, 3, p.hidden_size), torch.arange(2, 5)[None], *past),
                             ["inputs_embeds", "position_ids", *past_names], ["last_hidden_state", *present_names],
                             dyn, out, "llm", "llm", fp16=fp16,
-                            quantize=LLM_WEIGHTS[llm_weights][0] if llm_weights else None)
+                            quantize=LLM_WEIGHTS[llm_weights][0] if llm_weights else None,
+                            accuracy_level=llm_accuracy_level)
     q = s // cfg.swin.patch_size
     g["head"] = export_graph(
         HeadGraph(cfg),
@@ -143,6 +159,22 @@ def _as_bundled(state: Mapping[str, torch.Tensor], entries: list[dict[str, Any]]
     return out
 
 
+def _int8_activation_hooks(module: torch.nn.Module, entries: list[dict[str, Any]]) -> None:
+    """For accuracy_level 4: every Linear whose weight the graph runs as MatMulNBits sees its input through
+    `int8_activations`, as onnxruntime computes it, so that the prefix cache is what the llm graph computes."""
+    blocks = {e["key"]: e["transform"]["blockSize"] for e in entries
+              if e["transform"]["kind"] in KINDS and e["transform"]["part"] == "values"}
+    for name, mod in module.named_modules():
+        block = blocks.get(f"{name}.weight")
+        if block is not None:
+            if not isinstance(mod, torch.nn.Linear):
+                raise TypeError(f"{name}: a quantized weight outside a Linear ({type(mod).__name__})")
+            mod.register_forward_pre_hook(lambda _m, args, b=block: (int8_activations(args[0], b), *args[1:]))
+            del blocks[f"{name}.weight"]
+    if blocks:
+        raise ValueError(f"quantized weights without a Linear in the llm module: {sorted(blocks)[:5]}")
+
+
 def _check_derived(cfg: ModelConfig, state: Mapping[str, torch.Tensor]) -> None:
     """Tensors we recompute from the config must equal the checkpoint's copies."""
     index = WindowAttention._index(cfg.swin.window_size)
@@ -163,19 +195,26 @@ def seg_token_id(tokenizer: dict[str, Any]) -> int:
 
 def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokenizer_json: Path, out: Path,
                  model_id: str, name: str, variant: str, source: dict[str, Any], test_fixture: bool = False,
-                 graphs_only: bool = False, precision: str = "fp32", llm_weights: str | None = None) -> dict[str, Any]:
+                 graphs_only: bool = False, precision: str = "fp32", llm_weights: str | None = None,
+                 llm_accuracy_level: int | None = None) -> dict[str, Any]:
     """Writes the bundle into `out` (created; existing bundle files are replaced). Returns the manifest.
 
     `precision`: "fp32" or "fp16" (all graphs and the embedding table in float16; for GPUs). `llm_weights`:
-    None, "int8" or "int4" (weight-only quantized llm; for CPUs; not combined with fp16)."""
+    None, "int8" or "int4" (weight-only quantized llm; for CPUs; not combined with fp16). `llm_accuracy_level`:
+    the MatMulNBits accuracy_level of a quantized llm (None: DEFAULT_ACCURACY_LEVEL), recorded in the manifest."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if llm_weights is not None and llm_weights not in LLM_WEIGHTS:
         raise ValueError(f"llm_weights must be one of {sorted(LLM_WEIGHTS)}, got {llm_weights!r}")
     if llm_weights and precision != "fp32":
         raise ValueError("weight-only int8/int4 llm weights are for CPUs: combine them with fp32 graphs only")
+    if llm_accuracy_level is not None and not llm_weights:
+        raise ValueError("llm_accuracy_level applies to quantized llm weights only")
+    accuracy_level = DEFAULT_ACCURACY_LEVEL if llm_accuracy_level is None else llm_accuracy_level
+    if accuracy_level not in ACCURACY_LEVELS:
+        raise ValueError(f"llm_accuracy_level must be one of {sorted(ACCURACY_LEVELS)}, got {accuracy_level!r}")
     out.mkdir(parents=True, exist_ok=True)
-    graphs = export_graphs(cfg, out, precision, llm_weights)
+    graphs = export_graphs(cfg, out, precision, llm_weights, accuracy_level)
     entries = [w for g in graphs.values() for w in g.weights]
     p = cfg.phi
     embed_dtype = "float16" if precision == "fp16" else "float32"
@@ -202,6 +241,8 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
     embed = bundled[EMBED_KEY]
     llm = LlmGraph(cfg).eval()
     load_weights(llm, bundled)
+    if llm_weights and accuracy_level == 4:
+        _int8_activation_hooks(llm, entries)
     shutil.copyfile(tokenizer_json, out / "tokenizer.json")
     tok = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
     seg_id = seg_token_id(tok)
@@ -228,8 +269,8 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
                          "numKeyValueHeads": p.num_kv_heads, "headDim": p.head_dim,
                          "imageTokens": cfg.image_tokens, "maskSize": cfg.image_size // cfg.swin.patch_size,
                          "maskThreshold": 0, "maxPositions": p.max_positions},
-        "graphs": {k: _graph_spec(g, LLM_WEIGHTS[llm_weights][1] if k == "llm" and llm_weights else precision)
-                   for k, g in graphs.items()},
+        "graphs": {k: _graph_spec(g, LLM_WEIGHTS[llm_weights][1], accuracy_level) if k == "llm" and llm_weights
+                   else _graph_spec(g, precision) for k, g in graphs.items()},
         "embeddings": {"file": "embed_tokens.bin", "dtype": embed_dtype, "shape": [p.vocab_size, p.hidden_size]},
         "kvCache": {**KV, "layout": "batch,heads,seq,headDim", "dtype": "float32"},
         "prefixCache": {"file": "prefix_kv.safetensors", "tokenIds": prefix_ids, "length": len(prefix_ids)},

@@ -6,7 +6,7 @@ can be compared, under onnxruntime, with both fixtures' reference tensors. The t
 one (same vocabulary size as the Phi fixture).
 
     /usr/bin/python3 -m tools.export.fixture_bundle --official DIR --phi DIR -o OUT [--graphs-only]
-        [--precision fp32|fp16] [--llm-weights int8|int4]
+        [--precision fp32|fp16] [--llm-weights int8|int4] [--llm-accuracy-level 0-4]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from . import st
-from .bundle import add_precision_options, sha256_file, write_bundle
+from .bundle import add_precision_options, check_precision_options, sha256_file, write_bundle
 from .config import config_from_fixture, load_json, phi_from_hf_config
 from .tokenizer_tiny import build_tokenizer
 
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--graphs-only", action="store_true")
     add_precision_options(ap)
     args = ap.parse_args(argv)
+    check_precision_options(ap, args)
     torch.set_num_threads(1)
     cfg = config_from_fixture(load_json(args.official / "config.json"))
     cfg = replace(cfg, phi=phi_from_hf_config(load_json(args.phi / "config.json")))
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         write_bundle(cfg=cfg, state=state, tokenizer_json=tok_path, out=args.out, model_id="fixture-test",
                      name="Parity fixture bundle (random weights, NOT a model)", variant="tiny-test",
                      source={"checkpoint": "synthetic", "files": files}, test_fixture=True,
-                     graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights)
+                     graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights,
+                     llm_accuracy_level=args.llm_accuracy_level)
     return 0
 
 

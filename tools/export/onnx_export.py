@@ -77,13 +77,16 @@ def fill_placeholders(module: torch.nn.Module, seed: int = 7) -> None:
 
 def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], input_names: list[str],
                  output_names: list[str], dynamic_axes: dict[str, dict[int, str]], out_dir: Path, name: str,
-                 target: str, quantize: str | None = None, fp16: bool = False) -> ExportedGraph:
+                 target: str, quantize: str | None = None, accuracy_level: int = 0,
+                 fp16: bool = False) -> ExportedGraph:
     """Writes `<out_dir>/<name>.onnx` (no data) and returns its layout. `module`'s values are overwritten.
 
     `quantize` (a weight-map transform kind of `quantize.KINDS`): every Linear weight consumed as
     MatMul(x, Transpose(W)) becomes a weight-only `com.microsoft.MatMulNBits` (8 or 4 bits, blocks of
-    quantize.BLOCK along the input dimension, default zero point). `fp16`: weights and arithmetic in float16,
-    inputs and outputs float32 (`fp16.convert_to_fp16`).
+    quantize.BLOCK along the input dimension, default zero point), with `accuracy_level` (onnxruntime's
+    MatMulNBits attribute: 0 float32 activations, 4 activations quantized to int8 per block; see
+    `quantize.ACCURACY_LEVELS`). `fp16`: weights and arithmetic in float16, inputs and outputs float32
+    (`fp16.convert_to_fp16`).
     """
     if quantize and fp16:
         raise ValueError("fp16 graphs with quantized weights are not supported")
@@ -127,7 +130,7 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
         if derived.is_derived(inp.name):
             graph.initializer.append(numpy_helper.from_array(state[inp.name].numpy(), inp.name))
             graph.input.remove(inp)
-    quantized = _rewrite_nbits(graph, weight_keys, KINDS[quantize][0]) if quantize else {}
+    quantized = _rewrite_nbits(graph, weight_keys, KINDS[quantize][0], accuracy_level) if quantize else {}
     if fp16:
         convert_to_fp16(model, {i.name for i in graph.input if i.name in weight_keys and i.name not in quantized})
     keep_inputs = []
@@ -165,8 +168,10 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
                          weights)
 
 
-def _rewrite_nbits(graph: onnx.GraphProto, weight_keys: set[str], bits: int) -> dict[str, tuple[str, str]]:
-    """Replaces MatMul(x, Transpose(W)) by MatMulNBits(x, W.int<bits>, W.scales) for 2-D weights W.
+def _rewrite_nbits(graph: onnx.GraphProto, weight_keys: set[str], bits: int,
+                   accuracy_level: int) -> dict[str, tuple[str, str]]:
+    """Replaces MatMul(x, Transpose(W)) by MatMulNBits(x, W.int<bits>, W.scales) for 2-D weights W, every node
+    with the given `accuracy_level` attribute.
 
     Returns {W: (values initializer name, scales initializer name)}.
     """
@@ -190,7 +195,8 @@ def _rewrite_nbits(graph: onnx.GraphProto, weight_keys: set[str], bits: int) -> 
         mm = users[0]
         names = (f"{w}.int{bits}", f"{w}.scales")
         new = onnx.helper.make_node("MatMulNBits", [mm.input[0], *names], list(mm.output), name=f"{mm.name}/NBits",
-                                    domain="com.microsoft", K=k_in, N=n_out, bits=bits, block_size=BLOCK)
+                                    domain="com.microsoft", K=k_in, N=n_out, bits=bits, block_size=BLOCK,
+                                    accuracy_level=accuracy_level)
         idx = list(graph.node).index(mm)
         graph.node.insert(idx, new)
         drop.update({id(n), id(mm)})

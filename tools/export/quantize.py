@@ -14,6 +14,15 @@ default when the zero_points input is omitted): W ≈ (code - zero_point) * scal
 
 All arithmetic is float32 and `round` is round-half-to-even (torch.round), so a converter in another language
 reproduces the bytes exactly. Scales are float32 [N * K/block] in row-major (n, block) order.
+
+The nodes also carry MatMulNBits' `accuracy_level`, the lowest precision the op may compute the activations A
+in (the weights are the same whatever the level): 0 unset (A as given, float32), 1 fp32, 2 fp16, 3 bf16,
+4 int8 — A quantized to int8 per block of `block` values along K (scale = max|a| / 127, round to nearest), int32
+dot products with the weight codes, then scaled. For float32 A, onnxruntime's CPU provider (MLAS) only tells 4
+from the rest: 4 selects its int8 kernels where the CPU and build have them, anything else computes in float32;
+and it has no float32 kernel for 8 bits, so 8-bit weights below level 4 are dequantized into a float32 [K, N]
+matrix on every call (an int8 llm graph ran 27x slower than the float32 one, onnxruntime-node 1.30). Hence
+DEFAULT_ACCURACY_LEVEL = 4 (docs/MODEL_BUNDLE.md "Precision").
 """
 from __future__ import annotations
 
@@ -23,6 +32,10 @@ BLOCK = 32
 
 #: transform kind (weights.json) -> (bits, zero point)
 KINDS = {"quantize-int8-block": (8, 128), "quantize-int4-block": (4, 8)}
+
+#: MatMulNBits accuracy_level -> the compute type of the activations it allows (onnxruntime ContribOperators)
+ACCURACY_LEVELS = {0: "unset (float32)", 1: "fp32", 2: "fp16", 3: "bf16", 4: "int8"}
+DEFAULT_ACCURACY_LEVEL = 4
 
 
 def _blocks(w: torch.Tensor, block: int) -> torch.Tensor:
@@ -63,6 +76,18 @@ def dequantize_int4_blocks(values: torch.Tensor, scales: torch.Tensor) -> torch.
     n, nb, half = values.shape
     codes = torch.stack((values & 0x0F, values >> 4), dim=-1).reshape(n, nb, 2 * half)
     return ((codes.to(torch.float32) - 8) * scales.reshape(n, nb, 1)).reshape(n, nb * 2 * half)
+
+
+def int8_activations(a: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
+    """What MatMulNBits with accuracy_level 4 computes with instead of the activations `a` [..., K]: each block of
+    `block` values along K quantized to int8 with scale = max|a| / 127 and round-half-to-even of a * (127 / max|a|)
+    (MLAS' QuantizeARow_CompInt8), dequantized back to float32. (code · scale)ᵀ(weight codes − zero point) · weight
+    scale summed over blocks is exactly the op's int32 arithmetic, up to float32 rounding of the final sums."""
+    shape = a.shape
+    ab = a.to(torch.float32).reshape(*shape[:-1], shape[-1] // block, block)
+    amax = ab.abs().amax(dim=-1, keepdim=True)
+    inv = torch.where(amax > 0, 127.0 / amax, torch.zeros_like(amax))
+    return (torch.round(ab * inv) * (amax / 127.0)).reshape(shape)
 
 
 def quantize(kind: str, w: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -43,7 +43,7 @@ export type TensorSpec = z.infer<typeof TensorSpecSchema>;
  * A graph's numeric precision (docs/MODEL_BUNDLE.md "Precision"). `fp16`: float16 weights and arithmetic
  * behind a float32 interface (inputs, outputs and KV cache stay float32); for GPUs. `int8-weight-only` /
  * `int4-weight-only`: the llm's Linear weights block-quantized for com.microsoft.MatMulNBits, float32
- * arithmetic; for CPUs.
+ * interface; for CPUs. How those matmuls treat their activations is the graph's `accuracyLevel`.
  */
 export const PrecisionSchema = z.enum(['fp32', 'fp16', 'int8-weight-only', 'int4-weight-only']);
 export type Precision = z.infer<typeof PrecisionSchema>;
@@ -66,6 +66,14 @@ export const GraphSpecSchema = z.object({
   externalData: z.array(BundlePathSchema),
   opset: z.number().int().min(16),
   precision: PrecisionSchema,
+  /**
+   * `int8-weight-only` / `int4-weight-only` graphs: the `accuracy_level` attribute of every MatMulNBits node —
+   * the lowest precision the op may compute its activations in: 0 unset (float32), 1 fp32, 2 fp16, 3 bf16,
+   * 4 int8 (activations quantized per block of the weights' block size; onnxruntime's fast CPU kernels). Absent
+   * in bundles exported before it was recorded, whose nodes have none (0). Informational: the runtime runs the
+   * graph as it is.
+   */
+  accuracyLevel: z.number().int().min(0).max(4).optional(),
   inputs: z.array(TensorSpecSchema).min(1),
   outputs: z.array(TensorSpecSchema).min(1),
 });
@@ -284,6 +292,11 @@ export const ManifestSchema = z
     }
     if (m.tokenizer.specialTokens.seg.id >= m.embeddings.shape[0]) {
       ctx.addIssue({ code: 'custom', message: '[SEG] id is outside the embedding table' });
+    }
+    for (const [name, g] of Object.entries(m.graphs)) {
+      if (g.accuracyLevel !== undefined && g.precision !== 'int8-weight-only' && g.precision !== 'int4-weight-only') {
+        ctx.addIssue({ code: 'custom', message: `graphs.${name}: accuracyLevel is only for int8/int4-weight-only graphs` });
+      }
     }
     if (m.embeddings.shape[1] !== m.architecture.hiddenSize) {
       ctx.addIssue({ code: 'custom', message: 'embedding width differs from architecture.hiddenSize' });
