@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SegEarthError } from '../shared/errors.js';
 import type { GraphName, GraphSpec } from './bundle/manifest.js';
-import { sessionOptions, type ExecutionProvider, type ThreadSettings } from './executionProvider.js';
+import { sessionOptions, spinFor, type ExecutionProvider, type ThreadSettings } from './executionProvider.js';
 
 export type Feeds = Record<string, ort.Tensor>;
 export type Fetches = Record<string, ort.Tensor>;
@@ -38,7 +38,7 @@ export class GraphSession {
     const path = join(bundleDir, spec.file);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(path, sessionOptions(provider, threads));
+      session = await ort.InferenceSession.create(path, sessionOptions(provider, threads, spinFor(name)));
     } catch (cause) {
       const first = ((cause as Error).message ?? String(cause)).split('\n')[0];
       throw new SegEarthError('MODEL_INVALID', `Cannot load the ${name} graph (${spec.file}): ${first}`, {

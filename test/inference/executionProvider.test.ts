@@ -3,6 +3,8 @@ import {
   defaultEnvironment,
   describeChoice,
   selectExecutionProvider,
+  sessionOptions,
+  spinFor,
   type EpEnvironment,
   type ExecutionProvider,
 } from '../../src/inference/executionProvider.js';
@@ -122,5 +124,18 @@ describe('selectExecutionProvider', () => {
     const choice = await selectExecutionProvider({ env });
     expect(['cuda', 'webgpu', 'cpu']).toContain(choice.provider);
     for (const s of choice.skipped) expect(s.reason.length).toBeGreaterThan(10);
+  });
+});
+
+describe('sessionOptions', () => {
+  it('lets only the image graph spin; the short LLM and head runs leave the cores to the next run', () => {
+    const threads = { intraOp: 2, interOp: 1 };
+    const spinning = (graph: 'image' | 'llm' | 'head'): unknown => sessionOptions('cpu', threads, spinFor(graph)).extra;
+    expect(spinning('image')).toBeUndefined();
+    expect(spinning('llm')).toEqual({ session: { intra_op: { allow_spinning: '0' } } });
+    expect(spinning('head')).toEqual({ session: { intra_op: { allow_spinning: '0' } } });
+    const cuda = sessionOptions('cuda', threads, false);
+    expect(cuda.executionProviders).toEqual(['cuda', 'cpu']);
+    expect(cuda.intraOpNumThreads).toBe(2);
   });
 });
