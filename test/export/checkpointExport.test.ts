@@ -7,7 +7,6 @@
  * ../shared or Debian's python3 with torch is absent.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,17 +14,10 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestSchema, WeightMapSchema, type Manifest } from '../../src/inference/bundle/manifest.js';
 import { SafetensorsFile, encodeSafetensors } from '../../src/inference/bundle/safetensors.js';
+import { OFFICIAL, PHI, paritySkipReason } from '../support/parityFixtures.js';
 import { PYTHON, REPO_ROOT, ensureTinyBundle } from '../support/tinyBundle.js';
 
-const SHARED = process.env.SEGEARTH_SHARED ?? join(REPO_ROOT, '..', 'shared');
-const OFFICIAL = join(SHARED, 'fixtures', 'segearth-r1-official-tiny');
-const PHI = join(SHARED, 'fixtures', 'phi-hf-tiny');
-const reason = !existsSync(join(OFFICIAL, 'weights.safetensors')) || !existsSync(join(PHI, 'weights.safetensors'))
-  ? `fixtures not found under ${SHARED}/fixtures`
-  : !existsSync(PYTHON)
-    ? `${PYTHON} (Debian python3 with torch and onnx) not found`
-    : undefined;
-if (reason) console.warn(`[checkpointExport] skipped: ${reason}`);
+const reason = paritySkipReason('checkpointExport', 'weights.safetensors');
 
 /** Copies all tensors of `files` into a new safetensors buffer. */
 function shard(files: SafetensorsFile[]): Uint8Array {

@@ -6,7 +6,6 @@
  * export byte for byte. The precision options (fp16, int8/int4 llm) are measured in precision.test.ts.
  * Skips (with a printed reason) when ../shared or Debian's python3 with torch is absent.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,32 +14,10 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestSchema, kvName, type Manifest } from '../../src/inference/bundle/manifest.js';
 import { SafetensorsFile } from '../../src/inference/bundle/safetensors.js';
-import { PYTHON, REPO_ROOT } from '../support/tinyBundle.js';
+import { OFFICIAL, PHI, paritySkipReason, python } from '../support/parityFixtures.js';
 import { fillWeights, readWeightMap } from './fillWeights.js';
 
-const SHARED = process.env.SEGEARTH_SHARED ?? join(REPO_ROOT, '..', 'shared');
-const OFFICIAL = join(SHARED, 'fixtures', 'segearth-r1-official-tiny');
-const PHI = join(SHARED, 'fixtures', 'phi-hf-tiny');
-
-function skipReason(): string | undefined {
-  if (!existsSync(join(OFFICIAL, 'io.safetensors')) || !existsSync(join(PHI, 'io.safetensors'))) {
-    return `fixtures not found under ${SHARED}/fixtures`;
-  }
-  if (!existsSync(PYTHON)) return `${PYTHON} (Debian python3 with torch and onnx) not found`;
-  return undefined;
-}
-const reason = skipReason();
-if (reason) console.warn(`[onnxParity] skipped: ${reason}`);
-
-function python(args: string[]): Promise<void> {
-  return new Promise((res, rej) => {
-    const child = spawn(PYTHON, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    child.on('error', rej);
-    child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`python ${args.join(' ')} failed (${code}):\n${err}`))));
-  });
-}
+const reason = paritySkipReason('onnxParity');
 
 interface Diff {
   maxAbs: number;

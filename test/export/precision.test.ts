@@ -8,8 +8,6 @@
  * bundles load and answer through the runtime (SegEarthModel) like the fp32 one.
  * Skips (with a printed reason) when ../shared or Debian's python3 with torch is absent.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../../src/inference/bundle/loadBundle.js';
 import { SafetensorsFile } from '../../src/inference/bundle/safetensors.js';
 import { SegEarthModel } from '../../src/inference/model.js';
-import { PYTHON, REPO_ROOT } from '../support/tinyBundle.js';
+import { OFFICIAL, PHI, paritySkipReason, python } from '../support/parityFixtures.js';
 import { fillWeights, readWeightMap } from './fillWeights.js';
 import {
   chunkedVsSinglePass,
@@ -31,29 +29,7 @@ import {
   type PrecisionCost,
 } from './precisionCost.js';
 
-const SHARED = process.env.SEGEARTH_SHARED ?? join(REPO_ROOT, '..', 'shared');
-const OFFICIAL = join(SHARED, 'fixtures', 'segearth-r1-official-tiny');
-const PHI = join(SHARED, 'fixtures', 'phi-hf-tiny');
-
-function skipReason(): string | undefined {
-  if (!existsSync(join(OFFICIAL, 'io.safetensors')) || !existsSync(join(PHI, 'io.safetensors'))) {
-    return `fixtures not found under ${SHARED}/fixtures`;
-  }
-  if (!existsSync(PYTHON)) return `${PYTHON} (Debian python3 with torch and onnx) not found`;
-  return undefined;
-}
-const reason = skipReason();
-if (reason) console.warn(`[precision] skipped: ${reason}`);
-
-function python(args: string[]): Promise<void> {
-  return new Promise((res, rej) => {
-    const child = spawn(PYTHON, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    child.on('error', rej);
-    child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`python ${args.join(' ')} failed (${code}):\n${err}`))));
-  });
-}
+const reason = paritySkipReason('precision');
 
 const VARIANTS = {
   fp32: [],
