@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
 import { formatBytes } from '../format';
 import { Dialog } from './Dialog';
+import { PickerPathBar } from './PickerPathBar';
 import { useFolderListing } from './useFolderListing';
 
 export function FilePicker(props: { client: ApiClient; onOpen(path: string): void; onClose(): void; recent: string[] }) {
@@ -17,15 +18,7 @@ export function FilePicker(props: { client: ApiClient; onOpen(path: string): voi
 
   return (
     <Dialog title="Open raster" onClose={props.onClose} testId="file-picker" wide>
-      <div className="picker-path">
-        {listing?.parent ? (
-          <button type="button" className="small" onClick={() => load(listing.parent ?? undefined)}>
-            ⬑ Up
-          </button>
-        ) : null}
-        <code>{listing?.dir ?? 'Allowed folders'}</code>
-      </div>
-      {problem ? <p className="error-text">{problem}</p> : null}
+      <PickerPathBar listing={listing} problem={problem} onOpen={load} />
       <ul className="picker-list">
         {listing?.entries.map((entry) => (
           <li key={entry.path}>

@@ -7,6 +7,7 @@
 import { useEffect } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
 import { Dialog } from './Dialog';
+import { PickerPathBar } from './PickerPathBar';
 import { useFolderListing } from './useFolderListing';
 
 export function FolderPicker(props: { client: ApiClient; title: string; start?: string; onChoose(path: string): void; onClose(): void }) {
@@ -18,15 +19,7 @@ export function FolderPicker(props: { client: ApiClient; title: string; start?: 
   const rasters = listing?.entries.filter((e) => e.kind === 'raster').length ?? 0;
   return (
     <Dialog title={props.title} onClose={props.onClose} testId="folder-picker" wide>
-      <div className="picker-path">
-        {listing?.parent ? (
-          <button type="button" className="small" onClick={() => load(listing.parent ?? undefined)}>
-            ⬑ Up
-          </button>
-        ) : null}
-        <code data-testid="folder-picker-dir">{listing?.dir ?? 'Allowed folders'}</code>
-      </div>
-      {problem ? <p className="error-text">{problem}</p> : null}
+      <PickerPathBar listing={listing} problem={problem} onOpen={load} dirTestId="folder-picker-dir" />
       <ul className="picker-list">
         {listing?.entries.map((entry) =>
           entry.kind === 'directory' ? (
