@@ -23,6 +23,7 @@ import gdal from 'gdal-async';
 import { configureGdalEnvironment } from '../src/geo/env.js';
 import { maskToPolygons } from '../src/geo/maskToPolygons.js';
 import { writeFeatures } from '../src/geo/writers/writeFeatures.js';
+import { seededRandom } from '../test/support/seededRandom.js';
 
 export interface VectorizeBenchRow {
   method: string;
@@ -41,17 +42,6 @@ export interface VectorizeBenchRow {
 const BENCH_DIR = path.join(os.tmpdir(), 'segearth-bench-geo');
 const PIXEL = 0.5;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Builds (once) a size×size 0/255 mask of `blobs` disks and rotated-looking rectangles, EPSG:32633, 0.5 m. */
 export function ensureBenchMask(size: number, blobs: number): string {
@@ -60,7 +50,7 @@ export function ensureBenchMask(size: number, blobs: number): string {
   if (fs.existsSync(file) && fs.existsSync(`${file}.done`)) return file;
   fs.mkdirSync(BENCH_DIR, { recursive: true });
   const data = new Uint8Array(size * size);
-  const rnd = random(42);
+  const rnd = seededRandom(42);
   for (let i = 0; i < blobs; i++) {
     const cx = rnd() * size;
     const cy = rnd() * size;

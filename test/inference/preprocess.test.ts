@@ -9,25 +9,15 @@ import {
   resizeBilinearUint8,
   unletterbox,
 } from '../../src/inference/preprocess.js';
+import { seededRandom } from '../support/seededRandom.js';
 
 const FIXTURE = '/work/shared/fixtures/segearth-r1-official-tiny/io.safetensors';
 const haveFixture = existsSync(FIXTURE);
 if (!haveFixture) console.warn(`skipping official preprocessing parity: ${FIXTURE} is absent`);
 
-/** A deterministic pseudo-random generator (mulberry32), so test images are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomImage(width: number, height: number, seed: number): Uint8Array {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const img = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
