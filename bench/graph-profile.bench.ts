@@ -1,6 +1,6 @@
 /**
  * @module bench/graph-profile.bench
- * `npm run bench:profile -- <bundle-dir> [image|llm|head] [--dims T=20,P=129]` — not a test. Runs one graph of a bundle on CPU with
+ * `npm run bench:profile -- <bundle-dir> [image|llm|head] [--dims T=20,P=129] [--nodes 20]` — not a test. Runs one graph of a bundle on CPU with
  * onnxruntime's own profiler and prints where the time goes, per operator type (total ms, share, node count),
  * so a slow stage in `npm run bench:model` can be traced to its kernels. Inputs are synthetic, shaped from the
  * manifest (symbolic dimensions: the image-token count for the LLM's sequence, 0 for past caches).
@@ -49,21 +49,24 @@ const session = await ort.InferenceSession.create(join(bundle, spec.file), {
   profileFilePrefix: join(dir, graph),
 });
 const feeds = Object.fromEntries(spec.inputs.map((t) => [t.name, synthetic(t)]));
-await session.run(feeds); // warm-up
+// Two warm-up runs: the first allocates per tensor, the second lays out onnxruntime's memory pattern; both touch
+// fresh pages (in this VM ~2× the steady run). The third is the one profiled.
+const RUNS = 3;
+for (let i = 1; i < RUNS; i++) await session.run(feeds);
 const t0 = performance.now();
 await session.run(feeds);
 const wallMs = performance.now() - t0;
 session.endProfiling();
 await session.release();
 
-type Event = { cat: string; name: string; dur: number; args?: { op_name?: string } };
+type Event = { cat: string; name: string; dur: number; args?: { op_name?: string; output_type_shape?: unknown } };
 const file = readdirOne(dir);
 const events = JSON.parse(readFileSync(file, 'utf8')) as Event[];
-// The profile holds both runs; keep the second (the timed one): node events after the last "model_run" start.
+// The profile holds every run; keep the last (the timed one).
 const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
 const lastRunDur = runs.at(-1)?.dur ?? 0;
 const nodes = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
-const half = nodes.slice(nodes.length / 2);
+const half = nodes.slice((nodes.length / RUNS) * (RUNS - 1));
 const byOp = new Map<string, { us: number; count: number }>();
 for (const e of half) {
   const op = e.args?.op_name ?? '?';
@@ -78,6 +81,12 @@ const rows = [...byOp.entries()]
   .map(([op, v]) => ({ op, ms: +(v.us / 1000).toFixed(1), share: `${((v.us / total) * 100).toFixed(1)}%`, nodes: v.count }));
 console.log(`${graph} graph of ${bundle}: run ${wallMs.toFixed(0)} ms wall (${(lastRunDur / 1000).toFixed(0)} ms in onnxruntime), ${threads} threads, kernels ${(total / 1000).toFixed(0)} ms`);
 console.table(rows.slice(0, 20));
+// `--nodes N`: the N slowest single nodes, with their output shapes (which reshuffle or matmul is slow).
+const nodeArg = process.argv.indexOf('--nodes');
+if (nodeArg > 0) {
+  const top = [...half].sort((a, b) => b.dur - a.dur).slice(0, Number(process.argv[nodeArg + 1] ?? 20));
+  console.table(top.map((e) => ({ node: e.name.replace(/_kernel_time$/, ''), op: e.args?.op_name, ms: +(e.dur / 1000).toFixed(2), out: JSON.stringify(e.args?.output_type_shape ?? '') })));
+}
 rmSync(dir, { recursive: true, force: true });
 
 function readdirOne(d: string): string {
