@@ -49,6 +49,8 @@ export const EpChoiceSchema = z.object({
   /** Providers tried before (or instead of) it, best first, each with why it was not used. */
   skipped: z.array(z.object({ provider: ExecutionProviderSchema, reason: z.string() })),
   threads: ThreadSettingsSchema,
+  /** Advice about the loaded model on this provider (`precisionAdvice`), e.g. fp16 graphs on the CPU. */
+  notes: z.array(z.string()).optional(),
 });
 export type EpChoice = z.infer<typeof EpChoiceSchema>;
 
@@ -243,5 +245,6 @@ export async function selectExecutionProvider(options: SelectOptions = {}): Prom
 export function describeChoice(choice: EpChoice): string {
   const lines = [`Execution provider: ${EP_LABEL[choice.provider]} (${choice.reason}); ${choice.threads.intraOp} intra-op thread(s)`];
   for (const s of choice.skipped) lines.push(`  ${EP_LABEL[s.provider]}: ${s.reason}`);
+  for (const n of choice.notes ?? []) lines.push(`  Note: ${n}`);
   return lines.join('\n');
 }

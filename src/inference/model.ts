@@ -17,6 +17,7 @@ import { kvName, type Manifest } from './bundle/manifest.js';
 import { loadBundle, type BundleHandle } from './bundle/loadBundle.js';
 import { EmbeddingTable } from './embeddings.js';
 import { selectExecutionProvider, type EpChoice, type EpRequest, type ThreadSettings } from './executionProvider.js';
+import { precisionAdvice } from './precisionAdvice.js';
 import { PromptBuilder, loadTokenizer } from './prompt.js';
 import { GraphSession, f32Output, f32Tensor, i64Tensor, type Fetches } from './session.js';
 import type { Sized } from './lruCache.js';
@@ -98,7 +99,9 @@ export class SegEarthModel {
       });
     }
 
-    const ep = options.epChoice ?? (await selectExecutionProvider({ request: options.ep ?? 'auto', threads: options.threads ?? {} }));
+    const chosen = options.epChoice ?? (await selectExecutionProvider({ request: options.ep ?? 'auto', threads: options.threads ?? {} }));
+    const notes = precisionAdvice(manifest.graphs, chosen.provider);
+    const ep: EpChoice = notes.length > 0 ? { ...chosen, notes: [...(chosen.notes ?? []), ...notes] } : chosen;
     const tokenizer = await loadTokenizer(dir, manifest);
     const prompt = new PromptBuilder(tokenizer, manifest);
     const prefix = await loadPrefix(dir, manifest);
