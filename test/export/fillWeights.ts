@@ -3,8 +3,8 @@
  * Fills a graphs-only export's weight files from checkpoint tensors through `weights.json` — the operation a
  * TypeScript converter performs to build a bundle from a downloaded checkpoint without Python. Implements every
  * format version 1 transform (docs/MODEL_BUNDLE.md "Weight map") from F32 sources (the fixtures): casts to
- * float32 and float16, and the int8 / int4 block quantizations, in float32 arithmetic with round-half-to-even,
- * so its bytes must equal the Python exporter's.
+ * float32 and float16, the int8 / int4 block quantizations and the per-channel int8 one, in float32 arithmetic
+ * with round-half-to-even, so its bytes must equal the Python exporter's.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -90,6 +90,20 @@ export function quantizeBlocks(kind: 'quantize-int8-block' | 'quantize-int4-bloc
   return { values, scales };
 }
 
+/** (codes int8 [K, N], scales [N]) of the per-channel quantization (tools/export/quantize.py). */
+export function quantizeChannels(w: Float32Array, n: number, k: number): { values: Int8Array; scales: Float32Array } {
+  const values = new Int8Array(k * n);
+  const scales = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    let amax = 0;
+    for (let i = 0; i < k; i++) amax = Math.max(amax, Math.abs(w[r * k + i]!));
+    const scale = amax > 0 ? Math.fround(amax / 127) : 1;
+    scales[r] = scale;
+    for (let i = 0; i < k; i++) values[i * n + r] = Math.min(127, Math.max(-127, roundHalfEven(Math.fround(w[r * k + i]! / scale))));
+  }
+  return { values, scales };
+}
+
 function entryBytes(e: WeightEntry, src: Float32Array): Uint8Array {
   const t = e.transform;
   if (t.kind === 'cast' && e.dtype === 'float32') return new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
@@ -102,6 +116,12 @@ function entryBytes(e: WeightEntry, src: Float32Array): Uint8Array {
     const [n, k] = [e.shape[0]!, src.length / e.shape[0]!];
     const q = quantizeBlocks(t.kind, src, n, k, t.blockSize);
     return t.part === 'values' ? q.values : new Uint8Array(q.scales.buffer);
+  }
+  if (t.kind === 'quantize-int8-channel') {
+    const n = t.part === 'values' ? e.shape[1]! : e.shape[0]!; // values [K, N], scales [N]
+    const q = quantizeChannels(src, n, src.length / n);
+    const part = t.part === 'values' ? q.values : q.scales;
+    return new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
   }
   throw new Error(`${e.key}: no ${t.kind} to ${e.dtype} here`);
 }

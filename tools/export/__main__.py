@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                      model_id=args.id or args.out.name, name=args.name or f"SegEarth-R1 ({variant})",
                      variant=variant, source=source_info(folder, args.source_name or f"earth-insights/{folder.name}"),
                      graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights,
-                     llm_accuracy_level=args.llm_accuracy_level)
+                     llm_accuracy_level=args.llm_accuracy_level, image_weights=args.image_weights)
     print("done", flush=True)
     return 0
 

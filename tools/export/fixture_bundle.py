@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                      name="Parity fixture bundle (random weights, NOT a model)", variant="tiny-test",
                      source={"checkpoint": "synthetic", "files": files}, test_fixture=True,
                      graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights,
-                     llm_accuracy_level=args.llm_accuracy_level)
+                     llm_accuracy_level=args.llm_accuracy_level, image_weights=args.image_weights)
     return 0
 
 

@@ -25,14 +25,14 @@ from onnx import TensorProto, numpy_helper
 
 from . import derived
 from .fp16 import convert_to_fp16
-from .quantize import BLOCK, KINDS, quantize as quantize_blocks
+from .quantize import BLOCK, CHANNEL_KIND, KINDS, quantize as quantize_blocks
 
 OPSET = 17
 
 _ONNX_DTYPE_NAME = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.INT64: "int64",
                     TensorProto.INT32: "int32", TensorProto.INT8: "int8", TensorProto.UINT8: "uint8",
                     TensorProto.BOOL: "bool"}
-_DTYPE_BYTES = {TensorProto.FLOAT: 4, TensorProto.FLOAT16: 2, TensorProto.UINT8: 1}
+_DTYPE_BYTES = {TensorProto.FLOAT: 4, TensorProto.FLOAT16: 2, TensorProto.UINT8: 1, TensorProto.INT8: 1}
 
 
 def _align(offset: int, nbytes: int) -> int:
@@ -85,8 +85,10 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
     MatMul(x, Transpose(W)) becomes a weight-only `com.microsoft.MatMulNBits` (8 or 4 bits, blocks of
     quantize.BLOCK along the input dimension, default zero point), with `accuracy_level` (onnxruntime's
     MatMulNBits attribute: 0 float32 activations, 4 activations quantized to int8 per block; see
-    `quantize.ACCURACY_LEVELS`). `fp16`: weights and arithmetic in float16, inputs and outputs float32
-    (`fp16.convert_to_fp16`).
+    `quantize.ACCURACY_LEVELS`). `quantize` = `quantize.CHANNEL_KIND`: every such Linear becomes a
+    `com.microsoft.DynamicQuantizeMatMul` (int8 weights per output channel, activations quantized per tensor at
+    run time) with the Linear's bias folded in. `fp16`: weights and arithmetic in float16, inputs and outputs
+    float32 (`fp16.convert_to_fp16`).
     """
     if quantize and fp16:
         raise ValueError("fp16 graphs with quantized weights are not supported")
@@ -130,7 +132,12 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
         if derived.is_derived(inp.name):
             graph.initializer.append(numpy_helper.from_array(state[inp.name].numpy(), inp.name))
             graph.input.remove(inp)
-    quantized = _rewrite_nbits(graph, weight_keys, KINDS[quantize][0], accuracy_level) if quantize else {}
+    if quantize == CHANNEL_KIND:
+        quantized = _rewrite_dynamic_int8(graph, weight_keys)
+    elif quantize:
+        quantized = _rewrite_nbits(graph, weight_keys, KINDS[quantize][0], accuracy_level)
+    else:
+        quantized = {}
     if fp16:
         convert_to_fp16(model, {i.name for i in graph.input if i.name in weight_keys and i.name not in quantized})
     keep_inputs = []
@@ -142,7 +149,12 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
         if tt.elem_type not in (TensorProto.FLOAT, TensorProto.FLOAT16):
             raise ValueError(f"{inp.name}: only float weights are supported, got {tt.elem_type}")
         shape = [d.dim_value for d in tt.shape.dim]
-        if inp.name in quantized:
+        if inp.name in quantized and quantize == CHANNEL_KIND:
+            n_out, k_in = shape
+            q = {"kind": quantize, "zeroPoint": 0}
+            add_initializer(inp.name, quantized[inp.name][0], TensorProto.INT8, [k_in, n_out], {**q, "part": "values"})
+            add_initializer(inp.name, quantized[inp.name][1], TensorProto.FLOAT, [n_out], {**q, "part": "scales"})
+        elif inp.name in quantized:
             assert quantize is not None
             bits, zero_point = KINDS[quantize]
             n_out, k_in = shape
@@ -207,6 +219,51 @@ def _rewrite_nbits(graph: onnx.GraphProto, weight_keys: set[str], bits: int,
     return done
 
 
+def _rewrite_dynamic_int8(graph: onnx.GraphProto, weight_keys: set[str]) -> dict[str, tuple[str, str]]:
+    """Replaces MatMul(x, Transpose(W)) [+ bias] by DynamicQuantizeMatMul(x, W.int8 [K, N], W.scales [N], -, bias)
+    for 2-D weights W; a following Add of a 1-D weight (the Linear's bias) is folded into the node.
+
+    Returns {W: (codes initializer name, scales initializer name)}.
+    """
+    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for n in graph.node:
+        for x in n.input:
+            consumers.setdefault(x, []).append(n)
+    done: dict[str, tuple[str, str]] = {}
+    drop: set[int] = set()
+    for n in list(graph.node):
+        if n.op_type != "Transpose" or n.input[0] not in weight_keys or len(shapes.get(n.input[0], [])) != 2:
+            continue
+        w = n.input[0]
+        n_out = shapes[w][0]
+        users = consumers.get(n.output[0], [])
+        if len(users) != 1 or users[0].op_type != "MatMul" or users[0].input[1] != n.output[0]:
+            continue
+        if len(consumers.get(w, [])) != 1:
+            continue
+        mm = users[0]
+        names = (f"{w}.int8", f"{w}.scales")
+        inputs, outputs = [mm.input[0], *names], list(mm.output)
+        after = consumers.get(mm.output[0], [])
+        if len(after) == 1 and after[0].op_type == "Add":
+            add = after[0]
+            bias = next((x for x in add.input if x != mm.output[0]), None)
+            if bias in weight_keys and shapes.get(bias) == [n_out] and len(consumers.get(bias, [])) == 1:
+                inputs += ["", bias]
+                outputs = list(add.output)
+                drop.add(id(add))
+        new = onnx.helper.make_node("DynamicQuantizeMatMul", inputs, outputs, name=f"{mm.name}/DynamicInt8",
+                                    domain="com.microsoft")
+        graph.node.insert(list(graph.node).index(mm), new)
+        drop.update({id(n), id(mm)})
+        done[w] = names
+    kept = [n for n in graph.node if id(n) not in drop]
+    del graph.node[:]
+    graph.node.extend(kept)
+    return done
+
+
 def write_weight_files(out_dir: Path, entries: Sequence[Mapping[str, Any]], state: Mapping[str, torch.Tensor]) -> None:
     """Writes every weight-map entry's bytes (checkpoint tensor cast to the entry dtype) at its offset."""
     by_file: dict[str, list[Mapping[str, Any]]] = {}
@@ -221,8 +278,8 @@ def write_weight_files(out_dir: Path, entries: Sequence[Mapping[str, Any]], stat
                 if e["transform"]["kind"] == "cast" and list(t.shape) != list(e["shape"]):
                     raise ValueError(f"{e['key']}: checkpoint shape {list(t.shape)} != graph shape {e['shape']}")
                 kind = e["transform"]["kind"]
-                if kind in KINDS:
-                    values, scales = quantize_blocks(kind, t, e["transform"]["blockSize"])
+                if kind in KINDS or kind == CHANNEL_KIND:
+                    values, scales = quantize_blocks(kind, t, e["transform"].get("blockSize", 0))
                     part = values if e["transform"]["part"] == "values" else scales
                     raw = part.contiguous().numpy().tobytes()
                 elif kind == "cast" and e["dtype"] == "float32":

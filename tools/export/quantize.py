@@ -12,6 +12,12 @@ default when the zero_points input is omitted): W ≈ (code - zero_point) * scal
   onnxruntime's MLAS symmetric 4-bit quantizer). Two codes per byte, the even index in the low nibble:
   values uint8 [N, K/block, block/2].
 
+Per-channel int8 for the image graph (`quantize-int8-channel`, com.microsoft.DynamicQuantizeMatMul): a Linear
+weight W [N, K] gets one float32 scale per output channel n, scale = max_k |W[n, k]| / 127 (1 for an all-zero
+row), and signed codes clamp(round(W / scale), -127, 127) stored int8 in the op's B layout [K, N] (row-major, W
+transposed); zero point 0 (symmetric: onnxruntime's fastest integer GEMM, VNNI `vpdpbusd` where the CPU has it).
+The op quantizes its activations per tensor at run time (uint8, scale = (max(x, 0) - min(x, 0)) / 255).
+
 All arithmetic is float32 and `round` is round-half-to-even (torch.round), so a converter in another language
 reproduces the bytes exactly. Scales are float32 [N * K/block] in row-major (n, block) order.
 
@@ -32,6 +38,8 @@ BLOCK = 32
 
 #: transform kind (weights.json) -> (bits, zero point)
 KINDS = {"quantize-int8-block": (8, 128), "quantize-int4-block": (4, 8)}
+#: per-output-channel int8 (DynamicQuantizeMatMul's B), symmetric
+CHANNEL_KIND = "quantize-int8-channel"
 
 #: MatMulNBits accuracy_level -> the compute type of the activations it allows (onnxruntime ContribOperators)
 ACCURACY_LEVELS = {0: "unset (float32)", 1: "fp32", 2: "fp16", 3: "bf16", 4: "int8"}
@@ -67,6 +75,20 @@ def quantize_int4_blocks(w: torch.Tensor, block: int = BLOCK) -> tuple[torch.Ten
     return packed, scale.reshape(-1)
 
 
+def quantize_int8_channels(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns (codes int8 [K, N] — W transposed, as DynamicQuantizeMatMul's B —, scales float32 [N])."""
+    w = w.detach().to(torch.float32)
+    amax = w.abs().amax(dim=1)
+    scale = torch.where(amax > 0, amax / 127.0, torch.ones_like(amax))
+    q = torch.clamp(torch.round(w / scale[:, None]), -127, 127).to(torch.int8)
+    return q.t().contiguous(), scale
+
+
+def dequantize_int8_channels(codes: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """The float32 weight [N, K] of (codes [K, N], scales [N])."""
+    return (codes.to(torch.float32) * scales[None, :]).t().contiguous()
+
+
 def dequantize_int8_blocks(values: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
     n, nb, block = values.shape
     return ((values.to(torch.float32) - 128) * scales.reshape(n, nb, 1)).reshape(n, nb * block)
@@ -91,7 +113,9 @@ def int8_activations(a: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
 
 
 def quantize(kind: str, w: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(values, scales) of a weight-map transform kind."""
+    """(values, scales) of a weight-map transform kind (`block` is unused by the per-channel kind)."""
+    if kind == CHANNEL_KIND:
+        return quantize_int8_channels(w)
     if kind == "quantize-int8-block":
         return quantize_int8_blocks(w, block)
     if kind == "quantize-int4-block":
@@ -100,7 +124,9 @@ def quantize(kind: str, w: torch.Tensor, block: int) -> tuple[torch.Tensor, torc
 
 
 def dequantize(kind: str, values: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
-    """The float32 weight [N, K] that MatMulNBits computes with."""
+    """The float32 weight [N, K] that MatMulNBits / DynamicQuantizeMatMul computes with."""
+    if kind == CHANNEL_KIND:
+        return dequantize_int8_channels(values, scales)
     if kind == "quantize-int8-block":
         return dequantize_int8_blocks(values, scales)
     if kind == "quantize-int4-block":

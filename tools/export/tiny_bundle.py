@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from . import derived
-from .bundle import LLM_WEIGHTS, write_bundle
+from .bundle import IMAGE_WEIGHTS, LLM_WEIGHTS, write_bundle
 from .config import ModelConfig, full_config, tiny_config
 from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph
 from .tokenizer_tiny import build_tokenizer
@@ -56,8 +56,9 @@ def random_state(cfg: ModelConfig, seed: int = SEED) -> dict[str, torch.Tensor]:
 
 
 def make(out: Path, cfg: ModelConfig | None = None, model_id: str = "tiny-test", llm_weights: str | None = None,
-         llm_accuracy_level: int | None = None) -> None:
-    """`llm_weights` / `llm_accuracy_level`: as `write_bundle`'s (quantized llm; default fp32)."""
+         llm_accuracy_level: int | None = None, image_weights: str | None = None) -> None:
+    """`llm_weights` / `llm_accuracy_level` / `image_weights`: as `write_bundle`'s (quantized llm or image graph;
+    default fp32)."""
     cfg = cfg or tiny_config()
     tok, _ = build_tokenizer(cfg.phi.vocab_size)
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,7 +67,7 @@ def make(out: Path, cfg: ModelConfig | None = None, model_id: str = "tiny-test",
         write_bundle(cfg=cfg, state=random_state(cfg), tokenizer_json=tok_path, out=out, model_id=model_id,
                      name="Test fixture (random weights, NOT a model)", variant="tiny-test",
                      source={"checkpoint": "synthetic", "files": []}, test_fixture=True, llm_weights=llm_weights,
-                     llm_accuracy_level=llm_accuracy_level)
+                     llm_accuracy_level=llm_accuracy_level, image_weights=image_weights)
     (out / "config.json").write_text(json.dumps(cfg.to_json(), indent=1) + "\n")
 
 
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="weight-only quantized llm (MatMulNBits), as the exporter's --llm-weights")
     ap.add_argument("--llm-accuracy-level", type=int, choices=range(5),
                     help="with --llm-weights: MatMulNBits accuracy_level (default: the exporter's, 4)")
+    ap.add_argument("--image-weights", choices=sorted(IMAGE_WEIGHTS),
+                    help="int8 image graph (DynamicQuantizeMatMul), as the exporter's --image-weights")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     if args.llm_accuracy_level is not None and not args.llm_weights:
@@ -91,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, phi=replace(cfg.phi, num_layers=args.llm_layers))
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    make(tmp, cfg, "tiny-test" if args.preset == "tiny" else "random-full", args.llm_weights, args.llm_accuracy_level)
+    make(tmp, cfg, "tiny-test" if args.preset == "tiny" else "random-full", args.llm_weights, args.llm_accuracy_level,
+         args.image_weights)
     if args.stamp:
         (tmp / ".stamp").write_text(args.stamp + "\n")
     shutil.rmtree(args.out, ignore_errors=True)

@@ -44,8 +44,10 @@ export type TensorSpec = z.infer<typeof TensorSpecSchema>;
  * behind a float32 interface (inputs, outputs and KV cache stay float32); for GPUs. `int8-weight-only` /
  * `int4-weight-only`: the llm's Linear weights block-quantized for com.microsoft.MatMulNBits, float32
  * interface; for CPUs. How those matmuls treat their activations is the graph's `accuracyLevel`.
+ * `int8-dynamic`: the image graph's Linear layers as com.microsoft.DynamicQuantizeMatMul — int8 weights per
+ * output channel, activations quantized to uint8 per tensor at run time; float32 interface; for CPUs.
  */
-export const PrecisionSchema = z.enum(['fp32', 'fp16', 'int8-weight-only', 'int4-weight-only']);
+export const PrecisionSchema = z.enum(['fp32', 'fp16', 'int8-weight-only', 'int4-weight-only', 'int8-dynamic']);
 export type Precision = z.infer<typeof PrecisionSchema>;
 
 /** One file of the bundle with its integrity data. */
@@ -217,6 +219,12 @@ export const WeightTransformSchema = z.discriminatedUnion('kind', [
    * round(w / scale) clamped to [−8, 7], plus 8; two codes per byte, even index in the low nibble.
    */
   z.object({ kind: z.literal('quantize-int4-block'), ...blockQuantization }),
+  /**
+   * Per-output-channel int8 for DynamicQuantizeMatMul (`dtype` int8, zero point 0): a Linear weight W [N, K]
+   * gets scale[n] = max_k |W[n, k]| / 127 (1 when the row is all zero); `values` are round(W / scale) clamped
+   * to ±127, stored transposed as [K, N]; `scales` are float32 [N].
+   */
+  z.object({ kind: z.literal('quantize-int8-channel'), part: z.enum(['values', 'scales']), zeroPoint: z.literal(0) }),
 ]);
 export type WeightTransform = z.infer<typeof WeightTransformSchema>;
 
