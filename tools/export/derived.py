@@ -1,5 +1,5 @@
-"""Derived buffers: small tensors computed from the configuration (window region labels, sine position
-axes, reference points, relative position indices), never read from the checkpoint.
+"""Derived buffers: small tensors computed from the configuration (window region labels, window gather
+indices, sine position axes, reference points, relative position indices), never read from the checkpoint.
 
 They are persistent buffers named `derived_*` so that the ONNX exporter sees them as graph inputs (and does
 not constant-fold the large tensors computed from them into the .onnx file); it then stores them as small
