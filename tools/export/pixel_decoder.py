@@ -74,17 +74,21 @@ class MSDeformAttn(nn.Module):
         norm = torch.tensor([[w, h] for h, w in shapes], dtype=torch.float32)
         loc = ref[:, :, None, :, None, :] + off / norm[None, None, None, :, None, :]
         grids = 2 * loc - 1
-        sampled = []
+        aw = aw.transpose(1, 2).reshape(nh, 1, s, nl, npnt)
+        # The official code stacks the levels' samples ([nh, dh, S, L*P]) and sums them weighted; summing level by
+        # level is the same sum without the copy of the stack (in ONNX: a Concat of the three largest tensors of
+        # the pixel decoder per layer), in another order (float32 rounding only).
+        out: torch.Tensor | None = None
         start = 0
         for lvl, (h, w) in enumerate(shapes):
             v = value[:, start:start + h * w].flatten(2).transpose(1, 2).reshape(nh, dh, h, w)
             start += h * w
             g = grids[:, :, :, lvl].transpose(1, 2).flatten(0, 1)  # [nh, S, P, 2]
-            sampled.append(F.grid_sample(v, g, mode="bilinear", padding_mode="zeros", align_corners=False))
-        stacked = torch.stack(sampled, dim=-2).flatten(-2)  # [nh, dh, S, L*P]
-        aw = aw.transpose(1, 2).reshape(nh, 1, s, nl * npnt)
-        out = (stacked * aw).sum(-1).reshape(1, nh * dh, s).transpose(1, 2)
-        return self.output_proj(out)
+            sampled = F.grid_sample(v, g, mode="bilinear", padding_mode="zeros", align_corners=False)  # [nh, dh, S, P]
+            part = (sampled * aw[:, :, :, lvl]).sum(-1)  # [nh, dh, S]
+            out = part if out is None else out + part
+        assert out is not None
+        return self.output_proj(out.reshape(1, nh * dh, s).transpose(1, 2))
 
 
 class EncoderLayer(nn.Module):
