@@ -120,8 +120,17 @@ const ortPeak = await ortMatmulPeakGflops();
 mkdirSync('bench/out', { recursive: true });
 writeFileSync('bench/out/model-ort.json', JSON.stringify({ ours, graphFirst, graphFollow, ortPeak, load1: os.loadavg()[0] }, null, 2));
 console.error(JSON.stringify({ ours, graphFirst, graphFollow }));
+const scale = 24 / m.architecture.numLayers;
+const scaledTo24Layers =
+  m.architecture.numLayers < 24
+    ? {
+        firstQuestionMs: +(ours.firstQuestionMs + (ours.llmViewMs + ours.llmQuestionMs) * (scale - 1)).toFixed(0),
+        followUpMs: +(ours.followUpMs + ours.llmQuestionMs * (scale - 1)).toFixed(0),
+      }
+    : null;
+const precisions = Object.fromEntries(Object.entries(m.graphs).map(([k, g]) => [k, g.precision]));
 if (process.env.SEGEARTH_BENCH_EAGER === '0') {
-  console.log(JSON.stringify({ ours, graphFirst, graphFollow, ortPeak }, null, 2));
+  console.log(JSON.stringify({ precisions, ours, graphFirst, graphFollow, ortPeak, scaledTo24Layers }, null, 2));
   process.exit(0);
 }
 console.error('PyTorch eager on the same weights…');
@@ -157,7 +166,6 @@ const table = rows.map(([name, ms, st]) => {
   const floorMs = st ? Math.max(st.flops / (peak * 1e9), st.weightBytes / (bw * 1e9)) * 1000 : NaN;
   return { stage: name, onnxruntimeMs: +ms.toFixed(1), eagerMs: st ? +st.eagerMs.toFixed(1) : null, gflop: st ? +(st.flops / 1e9).toFixed(2) : null, weightMB: st ? +(st.weightBytes / 2 ** 20).toFixed(1) : null, floorMs: +floorMs.toFixed(1), xFloor: +(ms / floorMs).toFixed(2) };
 });
-const scale = 24 / m.architecture.numLayers;
 const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '', load1: os.loadavg()[0], matmulPeakGflops: +peak.toFixed(1), ortMatmulPeakGflops: +ortPeak.toFixed(1), torchMatmulPeakGflops: +torchPeak.toFixed(1), eagerBlas, bandwidthGBs: bw },
   ours,
@@ -166,13 +174,8 @@ const result = {
     firstQuestionPct: +(((ours.firstQuestionMs - graphFirst) / graphFirst) * 100).toFixed(1),
     followUpPct: +(((ours.followUpMs - graphFollow) / graphFollow) * 100).toFixed(1),
   },
-  scaledTo24Layers:
-    m.architecture.numLayers < 24
-      ? {
-          firstQuestionMs: +(ours.firstQuestionMs + (ours.llmViewMs + ours.llmQuestionMs) * (scale - 1)).toFixed(0),
-          followUpMs: +(ours.followUpMs + ours.llmQuestionMs * (scale - 1)).toFixed(0),
-        }
-      : null,
+  scaledTo24Layers,
+  precisions,
 };
 console.table(table);
 console.log(JSON.stringify(result, null, 2));
