@@ -180,6 +180,43 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
                          weights)
 
 
+@dataclass
+class _LinearMatMul:
+    """MatMul(x, Transpose(W)) of a 2-D weight W [N, K] used by nothing else: how torch exports a Linear."""
+    transpose: onnx.NodeProto
+    matmul: onnx.NodeProto
+    weight: str
+    shape: list[int]
+
+
+def _linear_matmuls(graph: onnx.GraphProto, weight_keys: set[str]
+                    ) -> tuple[list[_LinearMatMul], dict[str, list[onnx.NodeProto]], dict[str, list[int]]]:
+    """The graph's Linear matmuls, with every value's consumers and the weights' shapes."""
+    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for n in graph.node:
+        for x in n.input:
+            consumers.setdefault(x, []).append(n)
+    found = []
+    for n in graph.node:
+        w = n.input[0] if n.op_type == "Transpose" else None
+        if w is None or w not in weight_keys or len(shapes.get(w, [])) != 2 or len(consumers.get(w, [])) != 1:
+            continue
+        users = consumers.get(n.output[0], [])
+        if len(users) == 1 and users[0].op_type == "MatMul" and users[0].input[1] == n.output[0]:
+            found.append(_LinearMatMul(n, users[0], w, shapes[w]))
+    return found, consumers, shapes
+
+
+def _replace(graph: onnx.GraphProto, new: list[tuple[onnx.NodeProto, onnx.NodeProto]], drop: set[int]) -> None:
+    """Inserts each (new node, before node) pair and removes the nodes whose id() is in `drop`."""
+    for node, before in new:
+        graph.node.insert(list(graph.node).index(before), node)
+    kept = [n for n in graph.node if id(n) not in drop]
+    del graph.node[:]
+    graph.node.extend(kept)
+
+
 def _rewrite_nbits(graph: onnx.GraphProto, weight_keys: set[str], bits: int,
                    accuracy_level: int) -> dict[str, tuple[str, str]]:
     """Replaces MatMul(x, Transpose(W)) by MatMulNBits(x, W.int<bits>, W.scales) for 2-D weights W, every node
@@ -187,35 +224,20 @@ def _rewrite_nbits(graph: onnx.GraphProto, weight_keys: set[str], bits: int,
 
     Returns {W: (values initializer name, scales initializer name)}.
     """
-    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    for n in graph.node:
-        for x in n.input:
-            consumers.setdefault(x, []).append(n)
+    found, _, _ = _linear_matmuls(graph, weight_keys)
     done: dict[str, tuple[str, str]] = {}
-    drop: set[int] = set()
-    for n in list(graph.node):
-        if n.op_type != "Transpose" or n.input[0] not in weight_keys or len(shapes.get(n.input[0], [])) != 2:
+    new, drop = [], set()
+    for lm in found:
+        n_out, k_in = lm.shape
+        if k_in % BLOCK:
             continue
-        w = n.input[0]
-        n_out, k_in = shapes[w]
-        users = consumers.get(n.output[0], [])
-        if k_in % BLOCK or len(users) != 1 or users[0].op_type != "MatMul" or users[0].input[1] != n.output[0]:
-            continue
-        if len(consumers.get(w, [])) != 1:
-            continue
-        mm = users[0]
-        names = (f"{w}.int{bits}", f"{w}.scales")
-        new = onnx.helper.make_node("MatMulNBits", [mm.input[0], *names], list(mm.output), name=f"{mm.name}/NBits",
-                                    domain="com.microsoft", K=k_in, N=n_out, bits=bits, block_size=BLOCK,
-                                    accuracy_level=accuracy_level)
-        idx = list(graph.node).index(mm)
-        graph.node.insert(idx, new)
-        drop.update({id(n), id(mm)})
-        done[w] = names
-    kept = [n for n in graph.node if id(n) not in drop]
-    del graph.node[:]
-    graph.node.extend(kept)
+        names = (f"{lm.weight}.int{bits}", f"{lm.weight}.scales")
+        new.append((onnx.helper.make_node("MatMulNBits", [lm.matmul.input[0], *names], list(lm.matmul.output),
+                                          name=f"{lm.matmul.name}/NBits", domain="com.microsoft", K=k_in, N=n_out,
+                                          bits=bits, block_size=BLOCK, accuracy_level=accuracy_level), lm.matmul))
+        drop.update({id(lm.transpose), id(lm.matmul)})
+        done[lm.weight] = names
+    _replace(graph, new, drop)
     return done
 
 
@@ -225,42 +247,26 @@ def _rewrite_dynamic_int8(graph: onnx.GraphProto, weight_keys: set[str]) -> dict
 
     Returns {W: (codes initializer name, scales initializer name)}.
     """
-    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    for n in graph.node:
-        for x in n.input:
-            consumers.setdefault(x, []).append(n)
+    found, consumers, shapes = _linear_matmuls(graph, weight_keys)
     done: dict[str, tuple[str, str]] = {}
-    drop: set[int] = set()
-    for n in list(graph.node):
-        if n.op_type != "Transpose" or n.input[0] not in weight_keys or len(shapes.get(n.input[0], [])) != 2:
-            continue
-        w = n.input[0]
-        n_out = shapes[w][0]
-        users = consumers.get(n.output[0], [])
-        if len(users) != 1 or users[0].op_type != "MatMul" or users[0].input[1] != n.output[0]:
-            continue
-        if len(consumers.get(w, [])) != 1:
-            continue
-        mm = users[0]
-        names = (f"{w}.int8", f"{w}.scales")
+    new, drop = [], set()
+    for lm in found:
+        mm = lm.matmul
+        names = (f"{lm.weight}.int8", f"{lm.weight}.scales")
         inputs, outputs = [mm.input[0], *names], list(mm.output)
         after = consumers.get(mm.output[0], [])
         if len(after) == 1 and after[0].op_type == "Add":
             add = after[0]
             bias = next((x for x in add.input if x != mm.output[0]), None)
-            if bias in weight_keys and shapes.get(bias) == [n_out] and len(consumers.get(bias, [])) == 1:
+            if bias in weight_keys and shapes.get(bias) == [lm.shape[0]] and len(consumers.get(bias, [])) == 1:
                 inputs += ["", bias]
                 outputs = list(add.output)
                 drop.add(id(add))
-        new = onnx.helper.make_node("DynamicQuantizeMatMul", inputs, outputs, name=f"{mm.name}/DynamicInt8",
-                                    domain="com.microsoft")
-        graph.node.insert(list(graph.node).index(mm), new)
-        drop.update({id(n), id(mm)})
-        done[w] = names
-    kept = [n for n in graph.node if id(n) not in drop]
-    del graph.node[:]
-    graph.node.extend(kept)
+        new.append((onnx.helper.make_node("DynamicQuantizeMatMul", inputs, outputs, name=f"{mm.name}/DynamicInt8",
+                                          domain="com.microsoft"), mm))
+        drop.update({id(lm.transpose), id(mm)})
+        done[lm.weight] = names
+    _replace(graph, new, drop)
     return done
 
 
