@@ -33,10 +33,10 @@ export function StatusBar(props: { pointer: PointerInfo | null; units: string; c
         )}
       </span>
       <span className="crs">{props.crsLabel ?? 'no raster open'}</span>
-      <button type="button" className="status-model" onClick={props.onModel} title={ep?.fallbackReason ?? undefined} data-testid="status-model">
+      <button type="button" className="status-model" onClick={props.onModel} title={[ep?.fallbackReason, ...(ep?.notes ?? [])].filter(Boolean).join('\n') || undefined} data-testid="status-model">
         {system
           ? system.model.state === 'ready'
-            ? `${system.model.name ?? system.model.id} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` — ${ep.active === 'CPU' ? 'no GPU' : 'fell back'}: ${shortReason(ep.fallbackReason)}` : ''}`
+            ? `${system.model.name ?? system.model.id} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` — ${ep.active === 'CPU' ? 'no GPU' : 'fell back'}: ${shortReason(ep.fallbackReason)}` : ''}${ep?.notes.length ? ' — ⚠ model precision (see Model & device)' : ''}`
             : 'No model installed'
           : 'connecting…'}
       </button>

@@ -194,7 +194,7 @@ describe.skipIf(reason !== undefined)('bundle precision on the parity fixtures (
   it('int8, int4, fp16 and int8-image bundles load, validate and answer through the runtime like the fp32 bundle', async () => {
     const pixels = fx.official.float32('pixel_values');
     const question = 'where could flood water spread?';
-    const answer = async (dir: string): Promise<{ logits: Float32Array; cachedVsSingle: number }> => {
+    const answer = async (dir: string): Promise<{ logits: Float32Array; cachedVsSingle: number; notes: string[] }> => {
       await loadBundle(dir); // manifest schema + file sizes
       const model = await SegEarthModel.load(dir, { ep: 'cpu', threads: { intraOp: 2 } });
       try {
@@ -202,7 +202,7 @@ describe.skipIf(reason !== undefined)('bundle precision on the parity fixtures (
         const logits = await model.ask(view, question);
         const cached = await model.referHidden(view, question);
         const single = await model.referHiddenSinglePass(pixels, question);
-        return { logits, cachedVsSingle: maxAbsDiff(cached, single) };
+        return { logits, cachedVsSingle: maxAbsDiff(cached, single), notes: model.ep.notes ?? [] };
       } finally {
         await model.dispose();
       }
@@ -226,6 +226,8 @@ describe.skipIf(reason !== undefined)('bundle precision on the parity fixtures (
           `IoU ${iou.toFixed(4)}, cached vs single-pass refer hidden ${got.cachedVsSingle.toExponential(1)}`,
       );
       expect(got.logits.every(Number.isFinite)).toBe(true);
+      // on the CPU provider only the fp16 bundle gets a precision note (made for GPUs)
+      expect(got.notes.map((n) => n.includes('fp16'))).toEqual(v === 'fp16' ? [true] : []);
       expect(iou).toBeGreaterThanOrEqual(minIou);
       // the stored prefix cache comes from the bundled (dequantized / float16-rounded) weights in float32
       expect(got.cachedVsSingle).toBeLessThan(maxCacheDiff);

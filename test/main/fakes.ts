@@ -70,7 +70,7 @@ export function noRuntime(): InferenceRuntime {
       return { state: 'missing', dir: null, id: null, name: null, variant: null, examples: [], problem: 'No model bundle found.' };
     },
     async executionProvider() {
-      return { active: null, fallbackReason: null };
+      return { active: null, fallbackReason: null, notes: [] };
     },
     async run() {
       throw new SegEarthError('MODEL_NOT_FOUND', 'No model bundle found.');

@@ -26,7 +26,7 @@ function scriptedRuntime(): InferenceRuntime {
       return { state: 'ready', dir: '/models/fake', id: 'fake', name: 'Fake', variant: 'earthreason', examples: [], problem: null };
     },
     async executionProvider() {
-      return { active: 'CPU', fallbackReason: 'WebGPU: no GPU adapter' };
+      return { active: 'CPU', fallbackReason: 'WebGPU: no GPU adapter', notes: [] };
     },
     async run(request) {
       runs++;

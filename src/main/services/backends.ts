@@ -68,6 +68,8 @@ import type { Provenance } from '../../inference/result.js';
 export interface EpStatus {
   active: string | null;
   fallbackReason: string | null;
+  /** Advice about the loaded model on this provider (e.g. an int8 CPU model on a GPU); empty when none. */
+  notes: string[];
 }
 
 export interface InferenceRuntime {

@@ -94,7 +94,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       onnxruntimeVersion: options.runtime.version(),
       cpuCount: cpus().length,
       model,
-      executionProvider: { requested: current.executionProvider, active: ep.active, fallbackReason: ep.fallbackReason },
+      executionProvider: { requested: current.executionProvider, active: ep.active, fallbackReason: ep.fallbackReason, notes: ep.notes },
       roots: [...guard.roots],
       logsDir: options.logsDir,
       testHooks: options.testHooks,

@@ -107,9 +107,9 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
     async executionProvider(requested): Promise<EpStatus> {
       try {
         const choice = await chooseEp(requested);
-        return { active: EP_LABEL[choice.provider], fallbackReason: describeFallback(choice, requested) };
+        return { active: EP_LABEL[choice.provider], fallbackReason: describeFallback(choice, requested), notes: choice.notes ?? [] };
       } catch (err) {
-        return { active: null, fallbackReason: err instanceof Error ? err.message : String(err) };
+        return { active: null, fallbackReason: err instanceof Error ? err.message : String(err), notes: [] };
       }
     },
     async run(request, settings) {

@@ -203,6 +203,11 @@ export function ModelDialog(props: { client: ApiClient; settings: Settings; syst
             </span>
           ) : null}
         </p>
+        {executionProvider.notes.map((note) => (
+          <p key={note} className="ep-note" data-testid="ep-note">
+            {note}
+          </p>
+        ))}
       </section>
 
       <h4>Installed models</h4>

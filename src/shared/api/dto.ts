@@ -195,6 +195,8 @@ export const SystemInfoSchema = z.object({
     active: z.string().nullable(),
     /** Why the active provider is not the one asked for (e.g. "no Vulkan driver, using CPU"). */
     fallbackReason: z.string().nullable(),
+    /** Advice about the loaded model on this provider, e.g. "its image graph is int8 for CPUs" (after a load). */
+    notes: z.array(z.string()),
   }),
   /** Folders the backend may read and write (server mode); empty = unrestricted (desktop). */
   roots: z.array(z.string()),
