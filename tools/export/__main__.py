@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .bundle import TASKS, add_precision_options, check_precision_options, write_bundle
+from .bundle import TASKS, add_precision_options, check_precision_options, precision_kwargs, write_bundle
 from .checkpoint import dump_json, guess_variant, load_state, model_config, source_info, tokenizer_json
 from .config import ModelConfig, load_json
 
@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         write_bundle(cfg=cfg, state=state, tokenizer_json=tok_path, out=args.out,
                      model_id=args.id or args.out.name, name=args.name or f"SegEarth-R1 ({variant})",
                      variant=variant, source=source_info(folder, args.source_name or f"earth-insights/{folder.name}"),
-                     graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights,
-                     llm_accuracy_level=args.llm_accuracy_level, image_weights=args.image_weights)
+                     graphs_only=args.graphs_only, **precision_kwargs(args))
     print("done", flush=True)
     return 0
 

@@ -49,7 +49,7 @@ def add_precision_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--llm-int4", dest="llm_weights", action="store_const", const="int4", help="= --llm-weights int4")
     ap.add_argument("--image-weights", choices=sorted(IMAGE_WEIGHTS),
                     help="int8: the image graph's Linear layers as com.microsoft.DynamicQuantizeMatMul (int8 weights "
-                         "per output channel, activations quantized per tensor at run time); for CPUs: ~1.4x faster "
+                         "per output channel, activations quantized per tensor at run time); for CPUs: ~1.5x faster "
                          "image pass on a CPU with VNNI, ~3.5x smaller Linear weights (docs/MODEL_BUNDLE.md)")
     ap.add_argument("--llm-accuracy-level", type=int, choices=sorted(ACCURACY_LEVELS),
                     help="with --llm-weights: MatMulNBits accuracy_level, the precision of the activations inside "
@@ -66,6 +66,12 @@ def check_precision_options(ap: argparse.ArgumentParser, args: argparse.Namespac
         ap.error("--image-weights int8 is for CPU bundles: not with --precision fp16")
     if args.llm_accuracy_level is not None and not args.llm_weights:
         ap.error("--llm-accuracy-level applies to quantized llm weights: give --llm-weights int8|int4 too")
+
+
+def precision_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """write_bundle's precision keywords from add_precision_options' parsed options."""
+    return {"precision": args.precision, "llm_weights": args.llm_weights,
+            "llm_accuracy_level": args.llm_accuracy_level, "image_weights": args.image_weights}
 
 
 def prompt_chunks(variant: str) -> list[dict[str, str]]:

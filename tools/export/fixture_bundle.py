@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from . import st
-from .bundle import add_precision_options, check_precision_options, sha256_file, write_bundle
+from .bundle import add_precision_options, check_precision_options, precision_kwargs, sha256_file, write_bundle
 from .config import config_from_fixture, load_json, phi_from_hf_config
 from .tokenizer_tiny import build_tokenizer
 
@@ -47,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         write_bundle(cfg=cfg, state=state, tokenizer_json=tok_path, out=args.out, model_id="fixture-test",
                      name="Parity fixture bundle (random weights, NOT a model)", variant="tiny-test",
                      source={"checkpoint": "synthetic", "files": files}, test_fixture=True,
-                     graphs_only=args.graphs_only, precision=args.precision, llm_weights=args.llm_weights,
-                     llm_accuracy_level=args.llm_accuracy_level, image_weights=args.image_weights)
+                     graphs_only=args.graphs_only, **precision_kwargs(args))
     return 0
 
 

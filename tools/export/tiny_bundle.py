@@ -18,11 +18,12 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from . import derived
-from .bundle import IMAGE_WEIGHTS, LLM_WEIGHTS, write_bundle
+from .bundle import add_precision_options, check_precision_options, precision_kwargs, write_bundle
 from .config import ModelConfig, full_config, tiny_config
 from .model import EMBED_KEY, HeadGraph, ImageGraph, LlmGraph
 from .tokenizer_tiny import build_tokenizer
@@ -55,10 +56,8 @@ def random_state(cfg: ModelConfig, seed: int = SEED) -> dict[str, torch.Tensor]:
     return state
 
 
-def make(out: Path, cfg: ModelConfig | None = None, model_id: str = "tiny-test", llm_weights: str | None = None,
-         llm_accuracy_level: int | None = None, image_weights: str | None = None) -> None:
-    """`llm_weights` / `llm_accuracy_level` / `image_weights`: as `write_bundle`'s (quantized llm or image graph;
-    default fp32)."""
+def make(out: Path, cfg: ModelConfig | None = None, model_id: str = "tiny-test", **precision: Any) -> None:
+    """`precision`: write_bundle's precision keywords (`precision_kwargs`; default fp32)."""
     cfg = cfg or tiny_config()
     tok, _ = build_tokenizer(cfg.phi.vocab_size)
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,8 +65,7 @@ def make(out: Path, cfg: ModelConfig | None = None, model_id: str = "tiny-test",
         tok_path.write_text(json.dumps(tok, ensure_ascii=False, indent=1))
         write_bundle(cfg=cfg, state=random_state(cfg), tokenizer_json=tok_path, out=out, model_id=model_id,
                      name="Test fixture (random weights, NOT a model)", variant="tiny-test",
-                     source={"checkpoint": "synthetic", "files": []}, test_fixture=True, llm_weights=llm_weights,
-                     llm_accuracy_level=llm_accuracy_level, image_weights=image_weights)
+                     source={"checkpoint": "synthetic", "files": []}, test_fixture=True, **precision)
     (out / "config.json").write_text(json.dumps(cfg.to_json(), indent=1) + "\n")
 
 
@@ -78,24 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--preset", choices=["tiny", "full"], default="tiny",
                     help="full: the released architecture's sizes with random weights (smoke tests of the layout)")
     ap.add_argument("--llm-layers", type=int, help="override the number of LLM layers (smaller smoke bundles)")
-    ap.add_argument("--llm-weights", choices=sorted(LLM_WEIGHTS),
-                    help="weight-only quantized llm (MatMulNBits), as the exporter's --llm-weights")
-    ap.add_argument("--llm-accuracy-level", type=int, choices=range(5),
-                    help="with --llm-weights: MatMulNBits accuracy_level (default: the exporter's, 4)")
-    ap.add_argument("--image-weights", choices=sorted(IMAGE_WEIGHTS),
-                    help="int8 image graph (DynamicQuantizeMatMul), as the exporter's --image-weights")
+    add_precision_options(ap)  # the exporter's --precision / --llm-weights / --image-weights
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
-    if args.llm_accuracy_level is not None and not args.llm_weights:
-        ap.error("--llm-accuracy-level needs --llm-weights")
+    check_precision_options(ap, args)
     torch.set_num_threads(args.threads)
     cfg = tiny_config() if args.preset == "tiny" else full_config()
     if args.llm_layers:
         cfg = replace(cfg, phi=replace(cfg.phi, num_layers=args.llm_layers))
     tmp = args.out.with_name(args.out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    make(tmp, cfg, "tiny-test" if args.preset == "tiny" else "random-full", args.llm_weights, args.llm_accuracy_level,
-         args.image_weights)
+    make(tmp, cfg, "tiny-test" if args.preset == "tiny" else "random-full", **precision_kwargs(args))
     if args.stamp:
         (tmp / ".stamp").write_text(args.stamp + "\n")
     shutil.rmtree(args.out, ignore_errors=True)
