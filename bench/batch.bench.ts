@@ -17,8 +17,8 @@ import gdal from 'gdal-async';
 import { configureGdalEnvironment } from '../src/geo/env.js';
 import { runBatch, type BatchEvent } from '../src/inference/batch/runBatch.js';
 import { workerSceneProcessor } from '../src/inference/batch/workerProcessor.js';
-import { InferenceRuntime } from '../src/inference/runtime.js';
-import { planTiles } from '../src/inference/tiling.js';
+import { InferenceRuntime } from '../src/inference/runtime/runtime.js';
+import { planTiles } from '../src/inference/scene/tiling.js';
 
 export interface BatchBenchRow {
   model: string;

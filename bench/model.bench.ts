@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import gdal from 'gdal-async';
 import * as ort from 'onnxruntime-node';
 import { maskToPolygons } from '../src/geo/maskToPolygons.js';
-import { SegEarthPipeline } from '../src/inference/pipeline.js';
+import { SegEarthPipeline } from '../src/inference/pipeline/pipeline.js';
 
 const bundle = resolve(process.argv[2] ?? process.env.SEGEARTH_BENCH_BUNDLE ?? '.cache/bench-full');
 if (!existsSync(join(bundle, 'manifest.json'))) {

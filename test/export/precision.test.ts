@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../../src/inference/bundle/loadBundle.js';
 import { SafetensorsFile } from '../../src/inference/bundle/safetensors.js';
-import { SegEarthModel } from '../../src/inference/model.js';
+import { SegEarthModel } from '../../src/inference/sessions/model.js';
 import { OFFICIAL, PHI, paritySkipReason, python } from '../support/parityFixtures.js';
 import { fillWeights, readWeightMap } from './fillWeights.js';
 import {

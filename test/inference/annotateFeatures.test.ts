@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
-import { annotateFeatures } from '../../src/inference/result.js';
+import { annotateFeatures } from '../../src/inference/scene/result.js';
 import type { FeatureSet } from '../../src/shared/featureSet.js';
 import { createRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
 

@@ -7,7 +7,7 @@ import {
   spinFor,
   type EpEnvironment,
   type ExecutionProvider,
-} from '../../src/inference/executionProvider.js';
+} from '../../src/inference/providers/executionProvider.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 
 /** A fake machine: which providers are listed and which probes fail with which onnxruntime message. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest, Precision } from '../../src/inference/bundle/manifest.js';
-import { describeChoice } from '../../src/inference/executionProvider.js';
-import { precisionAdvice } from '../../src/inference/precisionAdvice.js';
+import { describeChoice } from '../../src/inference/providers/executionProvider.js';
+import { precisionAdvice } from '../../src/inference/providers/precisionAdvice.js';
 
 function graphs(image: Precision, llm: Precision, head: Precision): Manifest['graphs'] {
   const g = (precision: Precision) => ({ file: 'x.onnx', externalData: [], opset: 17, precision, inputs: [], outputs: [] });

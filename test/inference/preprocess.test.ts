@@ -8,7 +8,7 @@ import {
   resizeBilinearFloat,
   resizeBilinearUint8,
   unletterbox,
-} from '../../src/inference/preprocess.js';
+} from '../../src/inference/preprocessing/preprocess.js';
 import { seededRandom } from '../support/seededRandom.js';
 
 const FIXTURE = '/work/shared/fixtures/segearth-r1-official-tiny/io.safetensors';

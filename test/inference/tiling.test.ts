@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeProbabilityRaster } from '../../src/geo/probabilityRaster.js';
-import { axisStarts, planTiles, tileWeights } from '../../src/inference/tiling.js';
+import { axisStarts, planTiles, tileWeights } from '../../src/inference/scene/tiling.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'segearth-tiling-'));

@@ -13,11 +13,11 @@ import { SegEarthError } from '../../shared/errors.js';
 import type { Extent } from '../../shared/rasterInfo.js';
 import { checkOutputTargets } from '../../geo/atomicWrite.js';
 import { writeFeatures, vectorFormatFor } from '../../geo/writers/writeFeatures.js';
-import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/executionProvider.js';
+import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
-import { STRATEGIES, type SceneProgress, type Strategy } from '../../inference/scene.js';
-import { InferenceRuntime } from '../../inference/runtime.js';
-import { validateQuestion } from '../../inference/prompt.js';
+import { STRATEGIES, type SceneProgress, type Strategy } from '../../inference/scene/scene.js';
+import { InferenceRuntime } from '../../inference/runtime/runtime.js';
+import { validateQuestion } from '../../inference/preprocessing/prompt.js';
 import type { CliContext } from '../context.js';
 
 interface AskOptions {

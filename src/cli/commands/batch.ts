@@ -9,8 +9,8 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SegEarthError } from '../../shared/errors.js';
-import { describeChoice, EpRequestSchema } from '../../inference/executionProvider.js';
-import { InferenceRuntime } from '../../inference/runtime.js';
+import { describeChoice, EpRequestSchema } from '../../inference/providers/executionProvider.js';
+import { InferenceRuntime } from '../../inference/runtime/runtime.js';
 import { OUTPUT_FORMATS, type BatchOptions, type OutputFormat } from '../../inference/batch/batchPlan.js';
 import { runBatch, type BatchEvent } from '../../inference/batch/runBatch.js';
 import { parseShard } from '../../inference/batch/shard.js';

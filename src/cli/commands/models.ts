@@ -190,7 +190,7 @@ export interface ProviderReport {
 
 /** Probes every onnxruntime execution provider with a tiny session (loaded lazily: onnxruntime is heavy). */
 export async function probeProviders(): Promise<ProviderReport> {
-  const ep = await import('../../inference/executionProvider.js');
+  const ep = await import('../../inference/providers/executionProvider.js');
   const auto = await ep.selectExecutionProvider({ request: 'auto' });
   const providers: ProviderReport['providers'] = [];
   for (const provider of ep.EXECUTION_PROVIDERS) {

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InferenceRuntime } from '../runtime.js';
+import type { InferenceRuntime } from '../runtime/runtime.js';
 import type { SceneProcessor } from './sceneProcessor.js';
 
 export function workerSceneProcessor(worker: InferenceRuntime, strategy: 'tiled' | 'coarse-to-fine' | 'view'): SceneProcessor {

@@ -10,9 +10,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SegEarthError, fromErrorPayload } from '../../shared/errors.js';
-import type { EpChoice, EpRequest, ThreadSettings } from '../executionProvider.js';
-import type { RunStats } from '../model.js';
-import type { PredictorInfo, RgbWindow, WindowPrediction, WindowPredictor } from '../pipeline.js';
+import type { EpChoice, EpRequest, ThreadSettings } from '../providers/executionProvider.js';
+import type { RunStats } from '../sessions/model.js';
+import type { PredictorInfo, RgbWindow, WindowPrediction, WindowPredictor } from '../pipeline/pipeline.js';
 import { FromWorkerSchema, type FromWorker, type ModelInfo, type ToWorker } from './protocol.js';
 
 export interface StartOptions {

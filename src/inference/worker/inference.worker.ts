@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
-import { SegEarthPipeline, type RgbWindow } from '../pipeline.js';
+import { SegEarthPipeline, type RgbWindow } from '../pipeline/pipeline.js';
 import { FromWorkerSchema, ToWorkerSchema, modelInfoOf, type FromWorker, type ToWorker } from './protocol.js';
 
 if (!parentPort) throw new Error('inference.worker must run in a worker thread');

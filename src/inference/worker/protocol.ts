@@ -10,9 +10,9 @@
  * transferred typed arrays. `cancel {id}` aborts between graph runs; errors come back as `ErrorPayload`s.
  */
 import { z } from 'zod';
-import type { SegEarthPipeline } from '../pipeline.js';
+import type { SegEarthPipeline } from '../pipeline/pipeline.js';
 import { ErrorPayloadSchema } from '../../shared/errors.js';
-import { EpChoiceSchema, EpRequestSchema, ThreadSettingsSchema } from '../executionProvider.js';
+import { EpChoiceSchema, EpRequestSchema, ThreadSettingsSchema } from '../providers/executionProvider.js';
 
 const u8 = z.instanceof(Uint8Array);
 const f32 = z.instanceof(Float32Array);

@@ -62,8 +62,8 @@ export interface InferenceRunResult {
 }
 
 /** Where a polygon comes from; written into its attributes (the runtime's own type). */
-export type { Provenance } from '../../inference/result.js';
-import type { Provenance } from '../../inference/result.js';
+export type { Provenance } from '../../inference/scene/result.js';
+import type { Provenance } from '../../inference/scene/result.js';
 
 export interface EpStatus {
   active: string | null;

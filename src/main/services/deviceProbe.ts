@@ -1,14 +1,14 @@
 /**
  * @module main/services/deviceProbe
  * The execution providers of this machine for the Model & device dialog: which onnxruntime providers really
- * work here (a tiny probe session on each, see `inference/executionProvider`), which one "Automatic" takes,
+ * work here (a tiny probe session on each, see `inference/providers/executionProvider`), which one "Automatic" takes,
  * and, for every other one, the reason it cannot run (e.g. the CUDA libraries are not installed). The same
  * facts `segearth models devices` prints.
  */
 import type { DeviceReport } from '../../shared/api/modelDto.js';
-import type { EpChoice, EpRequest, ExecutionProvider } from '../../inference/executionProvider.js';
+import type { EpChoice, EpRequest, ExecutionProvider } from '../../inference/providers/executionProvider.js';
 
-/** The selection function of `inference/executionProvider` (injected in tests). */
+/** The selection function of `inference/providers/executionProvider` (injected in tests). */
 export type SelectProvider = (request: EpRequest) => Promise<EpChoice>;
 
 const ORDER: readonly ExecutionProvider[] = ['cuda', 'webgpu', 'dml', 'coreml', 'cpu'];
@@ -28,7 +28,7 @@ export async function probeDevices(select?: SelectProvider): Promise<DeviceRepor
   const choose: SelectProvider =
     select ??
     (async (request) => {
-      const ep = await import('../../inference/executionProvider.js');
+      const ep = await import('../../inference/providers/executionProvider.js');
       return ep.selectExecutionProvider({ request });
     });
   let auto: EpChoice | null = null;

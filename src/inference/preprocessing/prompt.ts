@@ -1,5 +1,5 @@
 /**
- * @module inference/prompt
+ * @module inference/preprocessing/prompt
  * Tokenizer (the bundle's `tokenizer.json`, read by `@huggingface/tokenizers`) and prompt assembly per model
  * variant, following the official evaluation: every text chunk of the manifest's prompt template is tokenized
  * on its own without special tokens; the image chunk is the 64 image tokens; the refer chunk is
@@ -10,8 +10,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { SegEarthError } from '../shared/errors.js';
-import type { Manifest } from './bundle/manifest.js';
+import { SegEarthError } from '../../shared/errors.js';
+import type { Manifest } from '../bundle/manifest.js';
 
 /** Longest question accepted, in characters (a paragraph; the official datasets' longest is ~400). */
 export const MAX_QUESTION_CHARS = 2000;

@@ -1,5 +1,5 @@
 /**
- * @module inference/scene
+ * @module inference/scene/scene
  * A question about a scene → a georeferenced probability GeoTIFF (the source grid, cropped to the AOI) →
  * polygons. Three strategies:
  *
@@ -17,13 +17,13 @@
  * failed run leaves nothing at the target.
  */
 import { rm } from 'node:fs/promises';
-import { SegEarthError } from '../shared/errors.js';
-import type { FeatureSet } from '../shared/featureSet.js';
-import type { Extent, GeoTransform, RasterInfo } from '../shared/rasterInfo.js';
-import { writeProbabilityRaster, type RasterGrid, type ProbabilitySink } from '../geo/probabilityRaster.js';
-import { throwIfAborted } from './model.js';
-import { SegEarthPipeline, type RgbWindow, type WindowPrediction, type WindowPredictor } from './pipeline.js';
-import { letterboxGeometry } from './preprocess.js';
+import { SegEarthError } from '../../shared/errors.js';
+import type { FeatureSet } from '../../shared/featureSet.js';
+import type { Extent, GeoTransform, RasterInfo } from '../../shared/rasterInfo.js';
+import { writeProbabilityRaster, type RasterGrid, type ProbabilitySink } from '../../geo/probabilityRaster.js';
+import { throwIfAborted } from '../sessions/model.js';
+import { SegEarthPipeline, type RgbWindow, type WindowPrediction, type WindowPredictor } from '../pipeline/pipeline.js';
+import { letterboxGeometry } from '../preprocessing/preprocess.js';
 import { planTiles, tileWeights, type PixelRect } from './tiling.js';
 
 export const STRATEGIES = ['auto', 'view', 'tiled', 'coarse-to-fine'] as const;

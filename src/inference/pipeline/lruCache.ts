@@ -1,5 +1,5 @@
 /**
- * @module inference/lruCache
+ * @module inference/pipeline/lruCache
  * A least-recently-used map bounded by the byte size of its values (image features and KV caches are tens to
  * hundreds of MB each, so a count bound would be meaningless). Evicted values get `dispose` called.
  */

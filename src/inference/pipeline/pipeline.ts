@@ -1,5 +1,5 @@
 /**
- * @module inference/pipeline
+ * @module inference/pipeline/pipeline
  * `SegEarthPipeline`: a loaded model plus the per-view cache, turning an RGB window and a question into mask
  * logits in the window's own grid (processor → model → post-process, as in transformers.js pipelines).
  *
@@ -7,8 +7,8 @@
  * mapping): a follow-up question on the same view only runs the question tokens through the LLM and the head.
  */
 import { ByteLru } from './lruCache.js';
-import { SegEarthModel, throwIfAborted, type LoadOptions, type ViewState } from './model.js';
-import { letterbox, unletterbox, type Letterbox } from './preprocess.js';
+import { SegEarthModel, throwIfAborted, type LoadOptions, type ViewState } from '../sessions/model.js';
+import { letterbox, unletterbox, type Letterbox } from '../preprocessing/preprocess.js';
 
 export interface PipelineOptions extends LoadOptions {
   /** Upper bound of the bytes kept by cached views (image features + KV). Default 1 GiB. */

@@ -1,5 +1,5 @@
 /**
- * @module inference/model
+ * @module inference/sessions/model
  * A loaded SegEarth-R1 bundle: three sessions (image, llm, head), the tokenizer, the embedding table and the
  * system-prefix KV cache, with the three cache levels of the runtime:
  *
@@ -11,16 +11,16 @@
  * no cache policy itself: `pipeline.ts` keeps views in an LRU.
  */
 import * as ort from 'onnxruntime-node';
-import { SegEarthError } from '../shared/errors.js';
-import { SafetensorsFile } from './bundle/safetensors.js';
-import { kvName, type Manifest } from './bundle/manifest.js';
-import { loadBundle, type BundleHandle } from './bundle/loadBundle.js';
+import { SegEarthError } from '../../shared/errors.js';
+import { SafetensorsFile } from '../bundle/safetensors.js';
+import { kvName, type Manifest } from '../bundle/manifest.js';
+import { loadBundle, type BundleHandle } from '../bundle/loadBundle.js';
 import { EmbeddingTable } from './embeddings.js';
-import { selectExecutionProvider, type EpChoice, type EpRequest, type ThreadSettings } from './executionProvider.js';
-import { precisionAdvice } from './precisionAdvice.js';
-import { PromptBuilder, loadTokenizer } from './prompt.js';
+import { selectExecutionProvider, type EpChoice, type EpRequest, type ThreadSettings } from '../providers/executionProvider.js';
+import { precisionAdvice } from '../providers/precisionAdvice.js';
+import { PromptBuilder, loadTokenizer } from '../preprocessing/prompt.js';
 import { GraphSession, f32Output, f32Tensor, i64Tensor, type Fetches } from './session.js';
-import type { Sized } from './lruCache.js';
+import type { Sized } from '../pipeline/lruCache.js';
 
 /** Key/value cache of every layer, [1, kvHeads, length, headDim] each. */
 export interface KvCache {

@@ -1,5 +1,5 @@
 /**
- * @module inference/probeModel
+ * @module inference/providers/probeModel
  * A four-element `y = x + x` ONNX model, serialised by hand (protobuf wire format), used to prove that an
  * execution provider really works on this machine before a real graph is loaded on it: creating a session
  * on a provider whose driver is missing fails here in milliseconds instead of on a 1 GB graph.

@@ -1,5 +1,5 @@
 /**
- * @module inference/tiling
+ * @module inference/scene/tiling
  * Pure maths of full-resolution tiling: which tiles cover a window (tile size, overlap), and the smooth
  * blending weights that make stitching seam-free. Tiles are spread evenly so that neighbours overlap by at
  * least `overlap` and the last tile ends exactly at the window's edge: no tile is ever padded unless the

@@ -1,5 +1,5 @@
 /**
- * @module inference/preprocess
+ * @module inference/preprocessing/preprocess
  * The official SegEarth-R1 image preprocessing, reproduced exactly, and its inverse for the logits.
  *
  * Forward (`letterbox`): RGB uint8 (HWC) → longest side resized to `size` (the other side

@@ -1,12 +1,12 @@
 /**
- * @module inference/precisionAdvice
+ * @module inference/providers/precisionAdvice
  * Whether a bundle's graph precisions suit the execution provider that runs them. The CPU-only precisions
  * (`int8-dynamic`: DynamicQuantizeMatMul, a CPU contrib op) run on a GPU provider only by sending those nodes
  * back to the CPU; `fp16` graphs run on the CPU provider through float16 ↔ float32 casts around most nodes,
  * slower than the fp32 graphs. Neither is an error — the answer is the same — so the runtime reports a note
  * with what to do instead (docs/MODEL_BUNDLE.md "Precision").
  */
-import type { GraphName, Manifest } from './bundle/manifest.js';
+import type { GraphName, Manifest } from '../bundle/manifest.js';
 import { EP_LABEL, type ExecutionProvider } from './executionProvider.js';
 
 /** One line per mismatch between a graph's precision and `provider`; empty when everything fits. */

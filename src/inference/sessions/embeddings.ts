@@ -1,13 +1,13 @@
 /**
- * @module inference/embeddings
+ * @module inference/sessions/embeddings
  * The LLM's token-embedding table (`embed_tokens.bin`, raw little-endian [vocab, hidden], float32 or float16),
  * read row by row from disk: a question needs ~20 rows, so the 400 MB table of the real model never has to be
  * in memory.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SegEarthError } from '../shared/errors.js';
-import type { Manifest } from './bundle/manifest.js';
+import { SegEarthError } from '../../shared/errors.js';
+import type { Manifest } from '../bundle/manifest.js';
 
 /** IEEE 754 half → float. */
 export function halfToFloat(h: number): number {

@@ -1,20 +1,20 @@
 /**
- * @module inference/runtime
+ * @module inference/runtime/runtime
  * The in-process inference service: one loaded model (sessions created once and reused), its view cache, and
  * `ask(request)` = scene strategy → probability GeoTIFF → polygons with provenance. This
  * is what the app, the server, `segearth ask` and batch runs call. By default the model runs in the worker
  * thread (`worker/`): this thread only reads rasters and writes GeoTIFFs, with gdal-async's asynchronous calls.
  */
-import { openRaster } from '../geo/openRaster.js';
-import { readRegion } from '../geo/readRegion.js';
-import { maskToPolygons } from '../geo/maskToPolygons.js';
-import { SegEarthPipeline, type PipelineOptions } from './pipeline.js';
-import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from './scene.js';
-import { annotateFeatures } from './result.js';
-import type { EpChoice } from './executionProvider.js';
-import { InferenceWorker } from './worker/client.js';
-import { modelInfoOf, type ModelInfo } from './worker/protocol.js';
-import type { RunStats } from './model.js';
+import { openRaster } from '../../geo/openRaster.js';
+import { readRegion } from '../../geo/readRegion.js';
+import { maskToPolygons } from '../../geo/maskToPolygons.js';
+import { SegEarthPipeline, type PipelineOptions } from '../pipeline/pipeline.js';
+import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from '../scene/scene.js';
+import { annotateFeatures } from '../scene/result.js';
+import type { EpChoice } from '../providers/executionProvider.js';
+import { InferenceWorker } from '../worker/client.js';
+import { modelInfoOf, type ModelInfo } from '../worker/protocol.js';
+import type { RunStats } from '../sessions/model.js';
 
 /** The geo engine, as the runtime uses it (injectable for tests). */
 export const defaultSceneDeps: SceneDeps = {
@@ -30,7 +30,7 @@ export const defaultSceneDeps: SceneDeps = {
   maskToPolygons: (input, options) => maskToPolygons(input, options),
 };
 
-export type { ModelInfo } from './worker/protocol.js';
+export type { ModelInfo } from '../worker/protocol.js';
 
 export interface AskResult extends SceneResult {
   model: ModelInfo;

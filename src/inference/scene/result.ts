@@ -1,11 +1,11 @@
 /**
- * @module inference/result
+ * @module inference/scene/result
  * Result polygons with their provenance: each feature gets the question, model id, bundle hash, source file,
  * threshold, mean probability inside the polygon (from the probability raster), `area_m2` and `created_at`.
  * Field names are ≤ 10 characters where the Shapefile writer would otherwise truncate them.
  */
-import { zonalMeans } from '../geo/zonalMean.js';
-import type { FeatureSet } from '../shared/featureSet.js';
+import { zonalMeans } from '../../geo/zonalMean.js';
+import type { FeatureSet } from '../../shared/featureSet.js';
 
 export interface Provenance {
   question: string;

@@ -1,5 +1,5 @@
 /**
- * @module inference/session
+ * @module inference/sessions/session
  * The only place where onnxruntime sessions are created and run (transformers.js' `createInferenceSession` /
  * `runInferenceSession` split). A `GraphSession` checks at load time that the graph's inputs and outputs are
  * the ones its manifest entry declares, counts its runs (the cache tests and the benchmark read them), times
@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { SegEarthError } from '../shared/errors.js';
-import type { GraphName, GraphSpec } from './bundle/manifest.js';
-import { sessionOptions, spinFor, type ExecutionProvider, type ThreadSettings } from './executionProvider.js';
+import { SegEarthError } from '../../shared/errors.js';
+import type { GraphName, GraphSpec } from '../bundle/manifest.js';
+import { sessionOptions, spinFor, type ExecutionProvider, type ThreadSettings } from '../providers/executionProvider.js';
 
 export type Feeds = Record<string, ort.Tensor>;
 export type Fetches = Record<string, ort.Tensor>;

@@ -1,5 +1,5 @@
 /**
- * @module inference/executionProvider
+ * @module inference/providers/executionProvider
  * Chooses the onnxruntime execution provider: the one asked for, or the best one that really works here, in
  * the order CUDA → WebGPU → DirectML → CoreML → CPU. Every provider that was not taken gets a human reason
  * ("CUDA: onnxruntime CUDA libraries not installed (...)", "WebGPU: no GPU adapter: ..."), so the app and the
@@ -15,7 +15,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { SegEarthError } from '../shared/errors.js';
+import { SegEarthError } from '../../shared/errors.js';
 import { probeModelBytes } from './probeModel.js';
 
 export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'dml', 'coreml', 'cpu'] as const;
