@@ -149,7 +149,7 @@ describe('runBatch', () => {
 
   it('writes summary.csv, per-scene files and a merged GeoPackage with a layer per question and a source attribute', () => {
     const csv = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('scene,question,status,seconds,polygons,total_area_m2,error');
+    expect(csv[0]).toBe('scene,question,status,seconds,polygons,total_area_m2,error,note');
     expect(csv).toHaveLength(25);
     expect(csv.filter((l) => l.includes(',failed,'))).toHaveLength(4);
     expect(existsSync(join(out, 'scenes/north/scene_00_tif/q1.gpkg'))).toBe(true);

@@ -177,7 +177,7 @@ describe('batch service', () => {
     expect(layers[0]!.features.map((f) => f.properties['source']).sort()).toEqual(['scene_0.tif', 'scene_1.tif']);
     expect(existsSync(join(out, 'scenes', 'scene_0_tif', 'q1.geojson'))).toBe(true);
     expect(end.summaryPaths.map((p) => existsSync(p))).toEqual([true, true]);
-    expect(readFileSync(join(out, 'summary.csv'), 'utf8').split('\n')[0]).toBe('scene,question,status,seconds,polygons,total_area_m2,error');
+    expect(readFileSync(join(out, 'summary.csv'), 'utf8').split('\n')[0]).toBe('scene,question,status,seconds,polygons,total_area_m2,error,note');
 
     // Progress: the plan, each item, the end; counts only grow.
     const last = h.progress.at(-1)!;

@@ -4,9 +4,12 @@
  * the model loaded once. Resumable (`--resume`) after a crash or `kill -9`, shardable (`--shard i/n`) for job
  * arrays; per-scene errors are recorded in summary.json/.csv and the batch goes on. Exit status 0 when the batch
  * ran to the end, even if some scenes failed (they are listed on stderr and in the summary); 130 when cancelled
- * (resume it later with --resume).
+ * (resume it later with --resume). `--shards n --slurm [file]` prints (or writes) the sbatch script that runs this
+ * batch as a Slurm job array instead of running it.
  */
+import { chmod, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { SegEarthError } from '../../shared/errors.js';
 import { describeChoice, EpRequestSchema } from '../../inference/providers/executionProvider.js';
@@ -15,7 +18,9 @@ import { OUTPUT_FORMATS, type BatchOptions, type OutputFormat } from '../../infe
 import { runBatch, type BatchEvent } from '../../inference/batch/runBatch.js';
 import { parseShard } from '../../inference/batch/shard.js';
 import { workerSceneProcessor } from '../../inference/batch/workerProcessor.js';
+import { writeAtomically } from '../../geo/atomicWrite.js';
 import type { CliContext } from '../context.js';
+import { slurmBatchScript } from '../slurmScript.js';
 import { resolveModelDir } from './ask.js';
 
 interface BatchCliOptions {
@@ -33,6 +38,10 @@ interface BatchCliOptions {
   exclude: string[];
   resume?: boolean;
   shard?: string;
+  shards?: string;
+  slurm?: string | boolean;
+  slurmMem: string;
+  slurmTime: string;
   json?: boolean;
 }
 
@@ -74,8 +83,53 @@ function progressLine(context: CliContext, event: BatchEvent, tty: boolean): voi
   }
 }
 
+/** The arguments of `segearth batch` that define the batch (absolute paths), for the sbatch script. */
+function batchDefinitionArgs(folder: string, options: BatchCliOptions, modelDir: string, formats: readonly OutputFormat[]): string[] {
+  const args = [resolve(folder), ...options.question.flatMap((q) => ['-q', q]), '-o', resolve(options.output), '--model', modelDir];
+  if (options.ep !== 'auto') args.push('--ep', options.ep);
+  if (formats.length) args.push('--format', formats.join(','));
+  if (!options.merged) args.push('--no-merged');
+  args.push('--strategy', options.strategy, '--threshold', options.threshold, '--min-area', options.minArea);
+  for (const glob of options.include) args.push('--include', glob);
+  for (const glob of options.exclude) args.push('--exclude', glob);
+  return args;
+}
+
+async function writeSlurmScript(folder: string, options: BatchCliOptions, formats: readonly OutputFormat[], context: CliContext): Promise<void> {
+  if (options.shard) throw bad('--slurm writes the script for every shard; --shard is for one task.', 'Drop --shard and give --shards <n>.');
+  const shards = Number(options.shards);
+  if (!(Number.isInteger(shards) && shards >= 1)) {
+    throw bad(options.shards === undefined ? '--slurm needs --shards <n>.' : `--shards ${options.shards} is not valid.`, 'Give the number of array tasks, e.g. --shards 8 (one per node you want to use).');
+  }
+  if (!/^\d+[KMGT]?$/i.test(options.slurmMem)) throw bad(`--slurm-mem ${options.slurmMem} is not a Slurm memory size.`, 'Write it as Slurm does, e.g. 16G or 16000M.');
+  if (!/^(\d+-)?\d+(:\d{1,2}){0,2}$/.test(options.slurmTime)) throw bad(`--slurm-time ${options.slurmTime} is not a Slurm time limit.`, 'Write it as Slurm does, e.g. 04:00:00 or 1-00:00:00.');
+  const modelDir = await resolveModelDir(options.model);
+  const script = slurmBatchScript({
+    // This install's entry point (src/cli/commands or dist/cli/commands → bin/): the nodes share its filesystem.
+    segearth: [process.execPath, fileURLToPath(new URL('../../../bin/segearth.js', import.meta.url))],
+    batchArgs: batchDefinitionArgs(folder, options, modelDir, formats),
+    outputFolder: resolve(options.output),
+    shards,
+    cpusPerTask: options.threads === undefined ? 8 : Number(options.threads),
+    memory: options.slurmMem,
+    time: options.slurmTime,
+  });
+  if (typeof options.slurm !== 'string') {
+    context.out(script);
+    return;
+  }
+  const path = resolve(options.slurm);
+  await writeAtomically(path, { overwrite: true }, async (tmp) => {
+    await writeFile(tmp, script);
+    await chmod(tmp, 0o755);
+  });
+  context.err(`wrote ${path}: submit it with  jobid=$(sbatch --parsable ${path})  then merge as its header says.\n`);
+}
+
 async function runBatchCommand(folder: string, options: BatchCliOptions, context: CliContext): Promise<void> {
   if (options.question.length === 0) throw bad('No question given.', 'Add one or more -q "your question".');
+  const blank = options.question.findIndex((q) => !q.trim());
+  if (blank >= 0) throw bad(`Question ${blank + 1} (-q) is empty.`, 'Type the question in quotes, e.g. -q "where could flood water spread?".');
   const threshold = Number(options.threshold);
   if (!(threshold > 0 && threshold < 1)) throw bad(`--threshold ${options.threshold} is not valid.`, 'The threshold is a probability in (0, 1); 0.5 is the model\'s own boundary.');
   const minAreaM2 = Number(options.minArea);
@@ -86,6 +140,8 @@ async function runBatchCommand(folder: string, options: BatchCliOptions, context
   if (!ep.success) throw bad(`--ep ${options.ep} is not an execution provider.`, 'Use auto, cpu, webgpu, cuda, dml or coreml.');
   const threads = options.threads === undefined ? undefined : Number(options.threads);
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw bad(`--threads ${options.threads} is not valid.`, 'Give a number of threads ≥ 1.');
+  if (options.slurm !== undefined && options.slurm !== false) return writeSlurmScript(folder, options, formats, context);
+  if (options.shards !== undefined) throw bad('--shards is for --slurm.', 'To run one shard here, give --shard i/n; to run them all on Slurm, add --slurm.');
   const shard = options.shard ? parseShard(options.shard) : undefined;
   const modelDir = await resolveModelDir(options.model);
 
@@ -149,6 +205,10 @@ export function register(program: Command, context: CliContext): void {
     .option('--exclude <glob>', 'skip scenes matching (relative path; repeatable)', collect, [] as string[])
     .option('--resume', 'continue the batch in the output folder where it stopped')
     .option('--shard <i/n>', 'process only shard i of n (deterministic; merge shards with `segearth merge`)')
+    .option('--slurm [file]', 'print (or write to file) an sbatch script running this batch as a Slurm job array, instead of running it')
+    .option('--shards <n>', 'with --slurm: number of shards = array tasks')
+    .option('--slurm-mem <size>', 'with --slurm: memory per task', '16G')
+    .option('--slurm-time <limit>', 'with --slurm: time limit per task', '04:00:00')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (folder: string, options: BatchCliOptions) => runBatchCommand(folder, options, context));
 }

@@ -2,9 +2,11 @@
  * @module inference/batch/batchPlan
  * What a batch is asked to do, saved as `batch.json` in its output folder when it starts. Resuming checks that
  * the plan it is asked to continue is the same one (same questions, model and options), so a resumed batch can
- * never mix two different answers in one output folder. Shards of one batch share a plan (only `shard` differs).
+ * never mix two different answers in one output folder. Shards of one batch share a plan (only `shard` differs);
+ * when they share one output folder the first shard to start creates `batch.json` (`createPlan`, exclusive even on
+ * NFS: a hard link fails when the name exists) and the others join it.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SegEarthError } from '../../shared/errors.js';
@@ -53,6 +55,35 @@ export async function readPlan(outputFolder: string): Promise<BatchPlan | null> 
     });
   }
   return parsed.data;
+}
+
+/**
+ * Creates `batch.json` unless it exists: null when this call created it, else the plan already there (another
+ * shard started a moment earlier). `link` (not `rename`, which would replace it) makes the creation exclusive.
+ */
+export async function createPlan(outputFolder: string, plan: BatchPlan): Promise<BatchPlan | null> {
+  const tempDir = await mkdtemp(join(outputFolder, `.segearth-tmp-${PLAN_FILE}-`));
+  try {
+    const temp = join(tempDir, PLAN_FILE);
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(JSON.stringify(plan, null, 2) + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(temp, join(outputFolder, PLAN_FILE));
+      return null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
+  const saved = await readPlan(outputFolder);
+  if (!saved) throw new SegEarthError('INTERNAL', `${join(outputFolder, PLAN_FILE)} vanished while it was being read.`, { hint: 'Run the batch again.' });
+  return saved;
 }
 
 export async function writePlan(outputFolder: string, plan: BatchPlan): Promise<void> {

@@ -3,7 +3,8 @@
  * Builds `merged.gpkg` from the per-scene `.features.json` files of every finished item: one layer per
  * question, each feature carrying `source` (the scene, relative to the input folder) and `question`. It is
  * rebuilt from scratch (temporary file, then rename), never appended to, so a resumed or merged batch cannot
- * hold a feature twice. Scenes in one CRS keep it; scenes in several CRSs are merged in EPSG:4326. (An
+ * hold a feature twice. Scenes in one CRS keep it; scenes in several CRSs are merged in EPSG:4326; scenes without
+ * a CRS go to `<question layer>_no_crs` layers of their own (`MergedBuilder`). (An
  * uninterrupted batch builds the same file as its items finish, `runBatch` + `MergedBuilder`, without this
  * second reading of every item.)
  */
@@ -34,7 +35,7 @@ export async function writeMergedGeoPackage(
     .filter((r) => r.state === 'done')
     .sort((a, b) => a.question - b.question || (a.scene < b.scene ? -1 : a.scene > b.scene ? 1 : 0));
   // One CRS: keep it. Several (found when an item differs from the first): start again in EPSG:4326 (scenes
-  // without georeferencing cannot be merged with others).
+  // without a CRS keep their own layers either way).
   for (const reprojectTo of [null, 'EPSG:4326']) {
     const builder = await MergedBuilder.create(outputFolder, questions, reprojectTo);
     try {

@@ -14,8 +14,14 @@
  *   temporary file renamed into place at the end (`MergedBuilder`: one item's features in memory at a time).
  *   A resumed batch, or one whose scenes turn out to be in several CRSs, rebuilds it from the items'
  *   `.features.json` at the end instead (`writeMergedGeoPackage`), so a feature is never there twice.
+ *
+ * Shards (`--shard i/n` of a job array) may write into one shared output folder at once: the first creates the
+ * plan and the others join it (same batch, same shard count); each appends to its own journal and writes its
+ * own `summary.shard-i-of-n.*`; their scenes never overlap, so neither do their per-scene outputs (each written
+ * through its own temporary folder). A shard writes no `merged.gpkg`: `segearth merge` builds it, with the
+ * summaries of the whole batch, once the shards finished. Nothing a shard writes is ever written by another.
  */
-import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SegEarthError, isSegEarthError, toErrorPayload } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
@@ -23,10 +29,10 @@ import { writeAtomically } from '../../geo/atomicWrite.js';
 import { writeGeoJson } from '../../geo/writers/geojson.js';
 import { writeGeoPackage } from '../../geo/writers/geopackage.js';
 import { writeShapefile } from '../../geo/writers/shapefile.js';
-import { planDifferences, readPlan, writePlan, type BatchOptions, type BatchPlan, type OutputFormat } from './batchPlan.js';
-import { itemKey, JournalWriter, readJournal, type JournalRecord } from './journal.js';
+import { createPlan, planDifferences, readPlan, type BatchOptions, type BatchPlan, type OutputFormat } from './batchPlan.js';
+import { itemKey, journalFileName, JournalWriter, readJournal, type JournalRecord } from './journal.js';
 import { writeMergedGeoPackage } from './mergeResults.js';
-import { MergedBuilder, MERGED_TEMP_PREFIX } from './mergedBuilder.js';
+import { MergedBuilder, MERGED_TEMP_PREFIX, noCrsLayerName } from './mergedBuilder.js';
 import { itemOutput, questionLayerName, sceneFolder } from './outputLayout.js';
 import { discoverScenes } from './sceneDiscovery.js';
 import type { SceneProcessor } from './sceneProcessor.js';
@@ -56,55 +62,77 @@ export interface BatchRequest {
   gate?: () => Promise<void>;
 }
 
+/** Hidden temporary folders of atomic writes (another shard's, or a killed run's) do not make a folder "used". */
 async function isEmptyFolder(folder: string): Promise<boolean> {
   try {
-    return (await readdir(folder)).length === 0;
+    return (await readdir(folder)).every((name) => name.startsWith('.segearth-tmp-'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw err;
   }
 }
 
-/** Creates or checks the plan; returns it. */
-async function preparePlan(req: BatchRequest, inputFolder: string, outputFolder: string): Promise<BatchPlan> {
-  const saved = await readPlan(outputFolder);
-  const shard = req.shard && req.shard.count > 1 ? req.shard : null;
-  if (saved) {
-    if (!req.resume) {
-      throw new SegEarthError('OUTPUT_EXISTS', `${outputFolder} already holds a batch.`, {
-        hint: 'Add --resume to continue it, or choose an empty output folder for a new batch.',
-        path: outputFolder,
-      });
-    }
-    const diffs = planDifferences(saved.options, req.options);
-    if (saved.inputFolder !== inputFolder) diffs.unshift('input folder');
-    if (JSON.stringify(saved.shard) !== JSON.stringify(shard)) diffs.push('shard');
-    if (diffs.length > 0) {
-      throw new SegEarthError('BAD_ARGUMENT', `Cannot resume: this batch was started with a different ${diffs.join(', ')}.`, {
-        hint: 'Resume with the same questions, model and options, or start the new batch in another output folder.',
-        path: outputFolder,
-      });
-    }
-    return saved;
+async function fileExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function describeShard(shard: Shard | null): string {
+  return shard ? `split into ${shard.count} shards` : 'not sharded';
+}
+
+/** Checks that this run may continue (or, as another shard, join) the batch whose plan is `saved`. */
+async function checkSavedPlan(req: BatchRequest, saved: BatchPlan, inputFolder: string, outputFolder: string, shard: Shard | null): Promise<void> {
+  const diffs = planDifferences(saved.options, req.options);
+  if (saved.inputFolder !== inputFolder) diffs.unshift('input folder');
+  if ((saved.shard?.count ?? null) !== (shard?.count ?? null)) {
+    diffs.push(`shard count (the batch is ${describeShard(saved.shard)}, this run is ${describeShard(shard)})`);
   }
-  if (!(await isEmptyFolder(outputFolder))) {
-    throw new SegEarthError('OUTPUT_EXISTS', `The output folder ${outputFolder} is not empty.`, {
-      hint: 'Choose an empty (or new) folder so batch results are never mixed with other files.',
+  if (diffs.length > 0) {
+    throw new SegEarthError('BAD_ARGUMENT', `Cannot resume: this batch was started with a different ${diffs.join(', ')}.`, {
+      hint: 'Resume with the same questions, model, options and shard count (--shard i/n with the n the batch started with), or start the new batch in another output folder.',
       path: outputFolder,
     });
   }
-  try {
-    await mkdir(outputFolder, { recursive: true });
-  } catch (cause) {
-    throw new SegEarthError('OUTPUT_NOT_WRITABLE', `Cannot create the output folder ${outputFolder}.`, {
-      hint: 'Choose a folder you have write permission for.',
+  // Another shard of the batch joins the shared folder freely; a run that already ran here needs --resume.
+  const ranHere = shard === null || (await fileExists(join(outputFolder, journalFileName(shard))));
+  if (ranHere && !req.resume) {
+    throw new SegEarthError('OUTPUT_EXISTS', `${outputFolder} already holds ${shard ? `shard ${shard.index}/${shard.count} of ` : ''}a batch.`, {
+      hint: 'Add --resume to continue it, or choose an empty output folder for a new batch.',
       path: outputFolder,
-      cause,
     });
   }
-  const plan: BatchPlan = { formatVersion: 1, inputFolder, options: req.options, shard, createdAt: new Date().toISOString() };
-  await writePlan(outputFolder, plan);
-  return plan;
+}
+
+/** Creates or checks the plan; returns the batch's plan (for a shard joining a shared folder: the first shard's). */
+async function preparePlan(req: BatchRequest, inputFolder: string, outputFolder: string, shard: Shard | null): Promise<BatchPlan> {
+  // Another shard may create the plan between our look and our emptiness check: look again when not empty.
+  let saved = await readPlan(outputFolder);
+  if (!saved && !(await isEmptyFolder(outputFolder))) saved = await readPlan(outputFolder);
+  if (!saved) {
+    if (!(await isEmptyFolder(outputFolder))) {
+      throw new SegEarthError('OUTPUT_EXISTS', `The output folder ${outputFolder} is not empty.`, {
+        hint: 'Choose an empty (or new) folder so batch results are never mixed with other files.',
+        path: outputFolder,
+      });
+    }
+    try {
+      await mkdir(outputFolder, { recursive: true });
+    } catch (cause) {
+      throw new SegEarthError('OUTPUT_NOT_WRITABLE', `Cannot create the output folder ${outputFolder}.`, {
+        hint: 'Choose a folder you have write permission for.',
+        path: outputFolder,
+        cause,
+      });
+    }
+    const plan: BatchPlan = { formatVersion: 1, inputFolder, options: req.options, shard, createdAt: new Date().toISOString() };
+    saved = await createPlan(outputFolder, plan);
+    if (!saved) return plan;
+  }
+  await checkSavedPlan(req, saved, inputFolder, outputFolder, shard);
+  return saved;
 }
 
 const VECTOR_WRITERS = { gpkg: writeGeoPackage, geojson: writeGeoJson, shp: writeShapefile } as const;
@@ -143,22 +171,33 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
   const inputFolder = resolve(req.inputFolder);
   const outputFolder = resolve(req.outputFolder);
   const { options } = req;
+  const blank = options.questions.findIndex((q) => !q.trim());
+  if (options.questions.length === 0 || blank >= 0) {
+    throw new SegEarthError('BAD_ARGUMENT', options.questions.length === 0 ? 'No question given.' : `Question ${blank + 1} is empty.`, {
+      hint: 'Give every question as text, e.g. -q "where could flood water spread?".',
+    });
+  }
+  const shard = req.shard && req.shard.count > 1 ? req.shard : null;
   const all = await discoverScenes(inputFolder, { include: options.include, exclude: options.exclude });
   const scenes = selectShard(all, req.shard);
-  const plan = await preparePlan(req, inputFolder, outputFolder);
-  const shardLabel = plan.shard ? `${plan.shard.index}/${plan.shard.count}` : null;
+  await preparePlan(req, inputFolder, outputFolder, shard);
+  const shardLabel = shard ? `${shard.index}/${shard.count}` : null;
   const records = await readJournal(outputFolder);
   const items = scenes.flatMap((scene) => options.questions.map((_, q) => ({ scene, q })));
   const todo = items.filter(({ scene, q }) => records.get(itemKey(scene, q))?.state !== 'done');
   req.onEvent?.({ type: 'plan', scenes: scenes.length, items: items.length, alreadyDone: items.length - todo.length });
 
+  // A shard leaves merged.gpkg to `segearth merge` (other shards may be writing into this folder now).
+  const mergedHere = options.merged && shard === null;
   // Temporary merged GeoPackages left by a killed run are stale: this run rebuilds merged.gpkg.
-  for (const name of await readdir(outputFolder)) {
-    if (name.startsWith(MERGED_TEMP_PREFIX)) await rm(join(outputFolder, name), { recursive: true, force: true });
+  if (mergedHere) {
+    for (const name of await readdir(outputFolder)) {
+      if (name.startsWith(MERGED_TEMP_PREFIX)) await rm(join(outputFolder, name), { recursive: true, force: true });
+    }
   }
   // Built as items finish when no item of the plan is done yet; otherwise rebuilt at the end.
-  let merged = options.merged && items.length === todo.length ? await MergedBuilder.create(outputFolder, options.questions) : null;
-  const journal = await JournalWriter.open(outputFolder);
+  let merged = mergedHere && items.length === todo.length ? await MergedBuilder.create(outputFolder, options.questions) : null;
+  const journal = await JournalWriter.open(outputFolder, journalFileName(shard));
   const started = Date.now();
   let finished = 0;
   const eta = (fractionOfCurrent: number): number | null => {
@@ -206,6 +245,9 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
           polygons: answer.features.features.length,
           totalAreaM2: totalArea(answer.features),
           outputs,
+          ...(answer.features.crsWkt === null
+            ? { note: `the scene has no coordinate reference system: its polygons stay in the scene's own (pixel) coordinates, in the layer ${noCrsLayerName(q, question)} of merged.gpkg` }
+            : {}),
         };
       } catch (err) {
         if (isSegEarthError(err, 'CANCELLED') || req.signal?.aborted) break;
@@ -227,10 +269,10 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
   }
 
   const summary = summarize(inputFolder, options.questions, scenes, records, itemKey, shardLabel);
-  await writeSummary(outputFolder, summary);
+  await writeSummary(outputFolder, summary, shard);
   if (merged) {
     await merged.finish();
-  } else if (options.merged) {
+  } else if (mergedHere) {
     const inPlan = new Set(items.map(({ scene, q }) => itemKey(scene, q)));
     await writeMergedGeoPackage(outputFolder, options.questions, [...records.entries()].filter(([k]) => inPlan.has(k)).map(([, r]) => r));
   }

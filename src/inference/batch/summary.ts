@@ -3,6 +3,10 @@
  * `summary.json` and `summary.csv` at the end of a batch: one row per (scene, question) with its status, time,
  * polygon count, total area and error, so an analyst can sort a season of scenes in a spreadsheet and see at
  * once which files need attention.
+ *
+ * Text cells of summary.csv that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
+ * a carriage return: a scene named `=HYPERLINK(…).tif`, a question typed as `-2+3`) are written with a leading
+ * `'`, as OWASP advises against CSV injection; summary.json keeps the exact text.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +21,8 @@ export interface SummaryRow {
   polygons: number | null;
   totalAreaM2: number | null;
   error: string | null;
+  /** e.g. "no coordinate reference system: …" for a finished item that needs the analyst's attention. */
+  note: string | null;
 }
 
 export interface BatchSummary {
@@ -48,6 +54,7 @@ export function summarize(
         polygons: status === 'done' ? (rec?.polygons ?? 0) : null,
         totalAreaM2: status === 'done' ? (rec?.totalAreaM2 ?? 0) : null,
         error: status === 'failed' && rec?.error ? (rec.error.hint ? `${rec.error.message} ${rec.error.hint}` : rec.error.message) : null,
+        note: status === 'done' ? (rec?.note ?? null) : null,
       });
     }
   }
@@ -68,24 +75,34 @@ export function summarize(
   };
 }
 
-function csvField(value: string | number | null): string {
+/** A CSV cell; text that a spreadsheet would evaluate as a formula gets a leading `'`. */
+export function csvField(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
+  const text = typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function summaryCsv(summary: BatchSummary): string {
-  const header = ['scene', 'question', 'status', 'seconds', 'polygons', 'total_area_m2', 'error'];
+  const header = ['scene', 'question', 'status', 'seconds', 'polygons', 'total_area_m2', 'error', 'note'];
   const lines = summary.rows.map((r) =>
     [r.scene, r.question, r.status, r.seconds === null ? null : r.seconds.toFixed(3), r.polygons,
-      r.totalAreaM2 === null ? null : r.totalAreaM2.toFixed(2), r.error].map(csvField).join(','),
+      r.totalAreaM2 === null ? null : r.totalAreaM2.toFixed(2), r.error, r.note].map(csvField).join(','),
   );
   return [header.join(','), ...lines].join('\n') + '\n';
 }
 
-export async function writeSummary(outputFolder: string, summary: BatchSummary): Promise<string[]> {
-  const json = join(outputFolder, 'summary.json');
-  const csv = join(outputFolder, 'summary.csv');
+/** `summary` for a whole batch; `summary.shard-<i>-of-<n>` for one shard (shards may share an output folder). */
+export function summaryBaseName(shard: { index: number; count: number } | null): string {
+  return shard ? `summary.shard-${shard.index}-of-${shard.count}` : 'summary';
+}
+
+export async function writeSummary(
+  outputFolder: string,
+  summary: BatchSummary,
+  shard: { index: number; count: number } | null = null,
+): Promise<string[]> {
+  const json = join(outputFolder, `${summaryBaseName(shard)}.json`);
+  const csv = join(outputFolder, `${summaryBaseName(shard)}.csv`);
   await writeAtomically(json, { overwrite: true }, (tmp) => writeFile(tmp, JSON.stringify(summary, null, 2) + '\n'));
   await writeAtomically(csv, { overwrite: true }, (tmp) => writeFile(tmp, summaryCsv(summary)));
   return [json, csv];

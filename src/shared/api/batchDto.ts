@@ -100,6 +100,8 @@ export const BatchSummaryRowSchema = z.object({
   polygons: z.number().int().nonnegative().nullable(),
   totalAreaM2: z.number().nonnegative().nullable(),
   error: z.string().nullable(),
+  /** A finished item the analyst should look at (e.g. its scene has no CRS); absent in older summaries. */
+  note: z.string().nullable().optional(),
 });
 
 export const BatchSummarySchema = z.object({
