@@ -23,3 +23,16 @@ export function ogrReadLayers(path: string): OgrLayer[] {
     return { name, featureCount: json.features.length, features: json.features };
   });
 }
+
+/**
+ * Every layer of a vector file as GDAL reads it, in an order-free form for comparing two files feature by feature:
+ * layers by name, each with its features (attributes + geometry) sorted.
+ */
+export function ogrCanonicalLayers(path: string): { name: string; features: { p: Record<string, unknown>; g: unknown }[] }[] {
+  return ogrReadLayers(path)
+    .map((l) => ({
+      name: l.name,
+      features: l.features.map((f) => ({ p: f.properties, g: f.geometry })).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)),
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
