@@ -145,6 +145,7 @@ describe('shards writing into one shared output folder at once', () => {
     );
     const again = await runBatch({ inputFolder: input, outputFolder: shared, shard: { index: 2, count: 3 }, resume: true, options: options(), processor: maskSceneProcessor() });
     expect(again.totals.pending).toBe(0);
+    await expect(mergeShards([shared, ref()], null)).rejects.toThrow(/needs a new output folder/);
   });
 });
 

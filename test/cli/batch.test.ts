@@ -85,6 +85,36 @@ describe('segearth batch / merge with the tiny bundle', () => {
     const f = segearth(['batch', input, '-q', 'a?', '-o', join(root, 'z'), '--model', bundle, '--format', 'kml']);
     expect(f.status).toBe(2);
     expect(f.stderr).toMatch(/kml is not an output format/);
-    expect(readdirSync(root).filter((n) => ['x', 'y', 'z'].includes(n))).toEqual([]);
+    const q = segearth(['batch', input, '-q', 'a?', '-q', '', '-o', join(root, 'q'), '--model', bundle]);
+    expect(q.status).toBe(2);
+    expect(q.stderr).toMatch(/Question 2 \(-q\) is empty/);
+    const noShards = segearth(['batch', input, '-q', 'a?', '-o', join(root, 's'), '--model', bundle, '--slurm']);
+    expect(noShards.status).toBe(2);
+    expect(noShards.stderr).toMatch(/--slurm needs --shards <n>/);
+    expect(readdirSync(root).filter((n) => ['x', 'y', 'z', 'q', 's'].includes(n))).toEqual([]);
+  }, 300_000);
+
+  it('--shards n --slurm prints an sbatch script for this batch (array size, fixed shard total, resume, merge)', () => {
+    const out = join(root, "it's out");
+    const r = segearth(['batch', input, '-q', "what's flooded?", '-o', out, '--model', bundle, '--threads', '4', '--shards', '5', '--slurm', '--slurm-time', '1-00:00:00']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(out)).toBe(false);
+    const script = r.stdout;
+    expect(script).toMatch(/^#SBATCH --array=0-4$/m);
+    expect(script).toMatch(/^#SBATCH --cpus-per-task=4$/m);
+    expect(script).toMatch(/^#SBATCH --time=1-00:00:00$/m);
+    expect(script).toMatch(/^SHARDS=5$/m);
+    const check = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    // What a task runs, with the node's segearth replaced by a printer: the quoting survives bash.
+    const task = spawnSync('bash', ['-c', script.replace(/^(\S*node\S*) \S+segearth\.js batch/m, "printf '%s\\n' batch")], {
+      env: { PATH: process.env.PATH ?? '', SLURM_ARRAY_TASK_ID: '3', SLURM_CPUS_PER_TASK: '4' },
+      encoding: 'utf8',
+    });
+    expect(task.status, task.stderr).toBe(0);
+    const args = task.stdout.trimEnd().split('\n');
+    expect(args.slice(0, 4)).toEqual(['batch', resolve(input), '-q', "what's flooded?"]);
+    expect(args.slice(args.indexOf('-o'), args.indexOf('-o') + 2)).toEqual(['-o', out]);
+    expect(args.slice(-5)).toEqual(['--threads', '4', '--shard', '4/5', '--resume']);
   }, 300_000);
 });
