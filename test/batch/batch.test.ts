@@ -8,11 +8,11 @@ import { writeMergedGeoPackage } from '../../src/inference/batch/mergeResults.js
 import { readJournal } from '../../src/inference/batch/journal.js';
 import { discoverScenes } from '../../src/inference/batch/sceneDiscovery.js';
 import { parseShard, selectShard, shardOf } from '../../src/inference/batch/shard.js';
-import type { BatchOptions } from '../../src/inference/batch/batchPlan.js';
 import type { BatchSummary } from '../../src/inference/batch/summary.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 import { createRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
 import { maskSceneProcessor } from '../support/maskSceneProcessor.js';
+import { testBatchOptions } from '../support/batchOptions.js';
 import { ogrReadLayers, type OgrLayer } from '../support/ogrRead.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -27,18 +27,7 @@ let root: string;
 let input: string;
 const GOOD = 10;
 
-const options = (over: Partial<BatchOptions> = {}): BatchOptions => ({
-  questions: ['where are the fields?', 'which parcels are large?'],
-  model: 'test-mask-processor',
-  strategy: 'tiled',
-  formats: ['gpkg', 'geojson'],
-  merged: true,
-  threshold: 0.5,
-  minAreaM2: 0,
-  include: [],
-  exclude: [],
-  ...over,
-});
+const options = testBatchOptions;
 
 function ogrJson(path: string): { layers: OgrLayer[] } {
   return { layers: ogrReadLayers(path) };

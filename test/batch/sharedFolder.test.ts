@@ -14,6 +14,7 @@ import { mergeShards } from '../../src/inference/batch/mergeShards.js';
 import { runBatch } from '../../src/inference/batch/runBatch.js';
 import { summaryCsv, type BatchSummary } from '../../src/inference/batch/summary.js';
 import { maskSceneProcessor } from '../support/maskSceneProcessor.js';
+import { testBatchOptions } from '../support/batchOptions.js';
 import { ogrCanonicalLayers, ogrReadLayers } from '../support/ogrRead.js';
 import { createRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
 
@@ -21,18 +22,7 @@ const PIXEL = 10;
 let root: string;
 let input: string;
 
-const options = (over: Partial<BatchOptions> = {}): BatchOptions => ({
-  questions: ['where are the fields?', 'which parcels are large?'],
-  model: 'test-mask-processor',
-  strategy: 'tiled',
-  formats: ['gpkg'],
-  merged: true,
-  threshold: 0.5,
-  minAreaM2: 0,
-  include: [],
-  exclude: [],
-  ...over,
-});
+const options = (over: Partial<BatchOptions> = {}): BatchOptions => testBatchOptions({ formats: ['gpkg'], ...over });
 
 const comparable = (s: BatchSummary): unknown => ({ ...s, rows: s.rows.map(({ seconds: _s, ...rest }) => rest) });
 
