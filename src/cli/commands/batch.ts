@@ -76,6 +76,7 @@ function progressLine(context: CliContext, event: BatchEvent, tty: boolean): voi
       const eta = event.etaSeconds !== null ? ` · ETA ${Math.ceil(event.etaSeconds)} s` : '';
       const what = r.state === 'done' ? `${r.polygons} polygon(s)` : `FAILED: ${r.error?.message ?? 'unknown error'}`;
       context.err(`${tty ? '\r\x1b[K' : ''}[${event.index}/${event.total}] ${r.scene} · q${r.question + 1}: ${what}${eta}\n`);
+      if (r.note) context.err(`  note: ${r.scene}: ${r.note}\n`);
       break;
     }
     default:
