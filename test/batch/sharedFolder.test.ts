@@ -5,7 +5,7 @@
  * line followed by an append (15.11); formula cells in summary.csv (15.11); blank questions (15.10).
  * The Slurm job-array version of the shared folder runs on a real cluster in test/batch/slurm.test.ts.
  */
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchOptions } from '../../src/inference/batch/batchPlan.js';
@@ -81,9 +81,13 @@ describe('shards writing into one shared output folder at once', () => {
     expect(layers.find((l) => l.name === 'q1_where_are_the_fields')!.features.map((f) => f.properties['source'])).not.toContain('scan-without-crs.tif');
     // The UTM layer keeps its CRS (the scene without one did not force a reprojection).
     expect(readFileSync(join(ref(), 'summary.csv'), 'utf8')).toMatch(/scan-without-crs\.tif,where are the fields\?,done,.*no coordinate reference system/);
-    // --resume over it works and changes nothing.
+    // --resume over it works and changes nothing; a killed write's temporary folder in a redone scene is removed.
+    const stale = join(ref(), 'scenes', 'broken_tif', '.segearth-tmp-q1.gpkg-x1y2z3');
+    mkdirSync(stale, { recursive: true });
+    writeFileSync(join(stale, 'q1.gpkg'), 'half a file');
     const resumed = await runBatch({ inputFolder: input, outputFolder: ref(), resume: true, options: options(), processor: maskSceneProcessor() });
     expect(comparable(resumed)).toEqual(comparable(reference));
+    expect(existsSync(stale)).toBe(false);
   });
 
   it('3 shards started together in one folder, then merge in place = the unsharded run', async () => {

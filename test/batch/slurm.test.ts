@@ -232,6 +232,8 @@ describe.skipIf(skip !== undefined)('a folder batch as a Slurm job array on a re
     expect(mergeLine).toBeDefined();
     const merged = spawnSync('bash', ['-c', `sbatch --wait --chdir=${REPO} --output=${cluster!.dir}/faults-merge-%j.out --wrap ${mergeLine}`], { env: cluster!.env, encoding: 'utf8', timeout: 600_000 });
     expect(merged.status, `${merged.stderr}\n${jobOutputs()}`).toBe(0);
+    // The cancelled task's unfinished temporary files were removed when its item was redone.
+    expect(spawnSync('find', [out, '-name', '.segearth-tmp-*'], { encoding: 'utf8' }).stdout.trim()).toBe('');
     expectSameAsUnsharded(out);
   }, 900_000);
 });

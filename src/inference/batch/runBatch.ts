@@ -135,6 +135,17 @@ async function preparePlan(req: BatchRequest, inputFolder: string, outputFolder:
   return saved;
 }
 
+/**
+ * Creates a scene's output folder, removing the temporary folders a killed run left in it (an atomic write cut
+ * short). Only this run writes into its scenes' folders — a scene belongs to one shard — so none is in use.
+ */
+async function removeStaleTemporaries(folder: string): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  for (const name of await readdir(folder)) {
+    if (name.startsWith('.segearth-tmp-')) await rm(join(folder, name), { recursive: true, force: true });
+  }
+}
+
 const VECTOR_WRITERS = { gpkg: writeGeoPackage, geojson: writeGeoJson, shp: writeShapefile } as const;
 
 async function writeItemOutputs(
@@ -216,7 +227,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchSummary> {
       const t0 = Date.now();
       let record: JournalRecord;
       try {
-        await mkdir(join(outputFolder, sceneFolder(scene)), { recursive: true });
+        await removeStaleTemporaries(join(outputFolder, sceneFolder(scene)));
         const maskRel = options.formats.includes('mask') ? itemOutput(scene, q, 'mask') : undefined;
         const answer = await req.processor({
           scenePath: join(inputFolder, scene),
