@@ -6,8 +6,9 @@
  * when they share one output folder the first shard to start creates `batch.json` (`createPlan`, exclusive even on
  * NFS: a hard link fails when the name exists) and the others join it.
  */
-import { link, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { SegEarthError } from '../../shared/errors.js';
 import { writeAtomically } from '../../geo/atomicWrite.js';
@@ -59,19 +60,14 @@ export async function readPlan(outputFolder: string): Promise<BatchPlan | null> 
 
 /**
  * Creates `batch.json` unless it exists: null when this call created it, else the plan already there (another
- * shard started a moment earlier). `link` (not `rename`, which would replace it) makes the creation exclusive.
+ * shard started a moment earlier): written and fsync'ed in a private temporary folder (write-file-atomic), then
+ * hard-linked into place — `link`, unlike `rename`, fails when the name exists, which makes the creation exclusive.
  */
 export async function createPlan(outputFolder: string, plan: BatchPlan): Promise<BatchPlan | null> {
   const tempDir = await mkdtemp(join(outputFolder, `.segearth-tmp-${PLAN_FILE}-`));
   try {
     const temp = join(tempDir, PLAN_FILE);
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(JSON.stringify(plan, null, 2) + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileAtomic(temp, JSON.stringify(plan, null, 2) + '\n', { fsync: true });
     try {
       await link(temp, join(outputFolder, PLAN_FILE));
       return null;
