@@ -4,10 +4,14 @@
  *
  *   batch.json                  the plan (questions, model, options)
  *   journal.jsonl               one line per state change, the basis of --resume
+ *   journal.shard-<i>-of-<n>.jsonl, summary.shard-<i>-of-<n>.{json,csv}
+ *                               the same for shard i/n (shards may share the folder; `segearth merge` then writes
+ *                               the batch's summary.* and merged.gpkg)
  *   scenes/<scene>/q<k>.*       per-scene outputs for question k (1-based): .features.json (always; what merges
  *                               are built from), .gpkg, .geojson, .shp (+ .shx .dbf .prj .cpg), .probability.tif
  *                               (format `mask`: the float32 probability raster on the scene grid)
- *   merged.gpkg                 one layer per question, every feature with its `source` scene
+ *   merged.gpkg                 one layer per question, every feature with its `source` scene (plus
+ *                               `<layer>_no_crs` for scenes without a CRS)
  *   summary.json, summary.csv   per (scene, question): status, time, polygons, total area, error
  *
  * `<scene>` is the scene's path relative to the input folder with its extension's dot made an underscore
