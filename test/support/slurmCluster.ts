@@ -16,10 +16,13 @@ import { join } from 'node:path';
 
 const DAEMONS = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'squeue', 'scancel', 'sinfo', 'runuser'];
 
+/** Absolute path of a command, also in /usr/sbin and /sbin (daemons; often not on a user's PATH). */
 function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8', env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
   return r.status === 0 ? r.stdout.trim() || null : null;
 }
+
+const bin = (cmd: string): string => which(cmd) ?? cmd;
 
 /** Why a Slurm cluster cannot be started here (printed as `[name] skipped: …`), or undefined when it can. */
 export function slurmSkipReason(name: string): string | undefined {
@@ -109,14 +112,14 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
 
   try {
     const munged = spawnSync(
-      'runuser',
-      ['-u', 'munge', '--', 'munged', `--socket=${socket}`, `--key-file=${key}`, `--pid-file=${join(mungeDir, 'munged.pid')}`,
+      bin('runuser'),
+      ['-u', 'munge', '--', bin('munged'), `--socket=${socket}`, `--key-file=${key}`, `--pid-file=${join(mungeDir, 'munged.pid')}`,
         `--log-file=${join(mungeDir, 'munged.log')}`, `--seed-file=${join(mungeDir, 'munged.seed')}`],
       { encoding: 'utf8', timeout: 30_000 },
     );
     if (munged.status !== 0) throw new Error(`munged did not start: ${munged.stderr}`);
 
-    const node = spawnSync('slurmd', ['-C'], { encoding: 'utf8' }).stdout.split('\n').find((l) => l.startsWith('NodeName='));
+    const node = spawnSync(bin('slurmd'), ['-C'], { encoding: 'utf8' }).stdout.split('\n').find((l) => l.startsWith('NodeName='));
     if (!node) throw new Error('slurmd -C did not describe this host');
     const [ctldPort, slurmdPort] = [await freePort(), await freePort()];
     const conf = join(dir, 'slurm.conf');
@@ -154,7 +157,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     );
     const env = { ...process.env, SLURM_CONF: conf };
     for (const daemon of ['slurmctld', 'slurmd']) {
-      const child = spawn(daemon, ['-D', '-f', conf, ...(daemon === 'slurmctld' ? ['-i'] : [])], { env, stdio: 'ignore' });
+      const child = spawn(bin(daemon), ['-D', '-f', conf, ...(daemon === 'slurmctld' ? ['-i'] : [])], { env, stdio: 'ignore' });
       children.push(child);
       child.once('error', () => undefined);
     }
