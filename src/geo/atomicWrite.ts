@@ -9,7 +9,7 @@
  * taken back, so no partial output is left behind (a shapefile never loses its .dbf half way).
  */
 import { constants } from 'node:fs';
-import { access, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SegEarthError } from '../shared/errors.js';
 
@@ -44,6 +44,27 @@ function alreadyExists(path: string): SegEarthError {
     hint: 'Choose another output name, or allow overwriting (--overwrite).',
     path,
   });
+}
+
+/** The real path of `path` (links followed) when it exists, else its absolute path. */
+async function realOrResolved(path: string): Promise<string> {
+  return realpath(path).catch(() => resolve(path));
+}
+
+/**
+ * Refuses an output that is one of the inputs (the scene asked about, an open layer's source): with
+ * --overwrite it would otherwise replace the very file being read. Paths are compared after following links.
+ */
+export async function refuseInputAsOutput(outputs: readonly string[], inputs: readonly string[]): Promise<void> {
+  const inputReal = new Set(await Promise.all(inputs.map(realOrResolved)));
+  for (const output of outputs) {
+    if (inputReal.has(await realOrResolved(output))) {
+      throw new SegEarthError('BAD_ARGUMENT', `The output ${output} is an input (a raster being read).`, {
+        hint: 'Write the result to another file name; the input is never replaced.',
+        path: output,
+      });
+    }
+  }
 }
 
 /** Refuses targets that exist (unless overwrite) and folders that cannot be written. */

@@ -16,6 +16,8 @@ export interface PathGuard {
   resolveExisting(path: string): Promise<string>;
   /** Path to write to: its folder must exist inside a root; an existing target must not lead outside. */
   resolveForWrite(path: string): Promise<string>;
+  /** Whether an already resolved real path lies inside a root (always true when unrestricted). */
+  allows(realPath: string): boolean;
 }
 
 function isInside(root: string, candidate: string): boolean {
@@ -30,11 +32,21 @@ function forbidden(path: string, roots: readonly string[]): SegEarthError {
   });
 }
 
+/** A path holding a NUL byte (which the OS would cut short, and Node refuses) is a bad argument, not a crash. */
+function checkPathText(path: string): void {
+  if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
+    throw new SegEarthError('BAD_ARGUMENT', `The path ${JSON.stringify(path)} is not a valid file name.`, {
+      hint: 'Give a non-empty path without control characters (a NUL byte ends a path on every operating system).',
+    });
+  }
+}
+
 async function realOrNotFound(path: string): Promise<string> {
   try {
     return await realpath(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new SegEarthError('NOT_FOUND', `${path} does not exist.`, { hint: 'Check the file name and folder.', path });
     }
     throw err;
@@ -52,13 +64,16 @@ export async function createPathGuard(roots: readonly string[]): Promise<PathGua
 
   return {
     roots: realRoots,
+    allows: (real) => realRoots.length === 0 || realRoots.some((root) => isInside(root, real)),
     async resolveExisting(path) {
+      checkPathText(path);
       const abs = absolute(path);
       // Refuse before touching the file system, so probing outside the roots reveals nothing.
       if (realRoots.length > 0 && !realRoots.some((root) => isInside(root, abs))) throw forbidden(path, realRoots);
       return check(path, await realOrNotFound(abs));
     },
     async resolveForWrite(path) {
+      checkPathText(path);
       const abs = absolute(path);
       if (realRoots.length > 0 && !realRoots.some((root) => isInside(root, abs))) throw forbidden(path, realRoots);
       const folder = check(path, await realOrNotFound(dirname(abs)));

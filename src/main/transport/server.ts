@@ -131,7 +131,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       send(res, 404, 'This server was started without the user interface (run `npm run build:renderer`).', 'text/plain; charset=utf-8');
       return;
     }
-    const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      send(res, 400, 'Bad request: the path is not valid percent-encoding.', 'text/plain; charset=utf-8');
+      return;
+    }
+    if (decoded.includes('\0')) {
+      send(res, 400, 'Bad request: the path holds a NUL byte.', 'text/plain; charset=utf-8');
+      return;
+    }
+    const rel = normalize(decoded).replace(/^([/\\])+/, '');
     let file = resolve(staticRoot, rel);
     if (file !== staticRoot && !file.startsWith(staticRoot + sep)) {
       send(res, 404, 'Not found', 'text/plain; charset=utf-8');
