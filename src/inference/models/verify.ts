@@ -111,7 +111,7 @@ export interface VerifyOptions {
 /** Checks `facts.files` inside `dir`. `state` is `unverified` only when `hash: false` left files unchecked. */
 export async function verifyBundle(
   dir: string,
-  facts: BundleFacts,
+  facts: Pick<BundleFacts, 'files'>,
   cache: HashCache,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {

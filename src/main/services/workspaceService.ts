@@ -32,7 +32,7 @@ export function createWorkspaceService(geo: GeoBackend, guard: PathGuard, onOpen
 
   return {
     async openRaster(path) {
-      const real = await guard.resolveExisting(path);
+      const real = await guard.resolveRaster(path);
       const info = await geo.openRaster(real);
       const layer: RasterLayer = {
         id: randomUUID().replaceAll('-', '').slice(0, 16),
