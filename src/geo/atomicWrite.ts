@@ -6,7 +6,8 @@
  * filesystem, so the final move is a `rename`), then every produced file is renamed into place. Before
  * anything is written, and again before the move, existing targets are refused with OUTPUT_EXISTS unless
  * `overwrite` is set. On any error the temporary folder is removed and files already moved in this call are
- * taken back, so no partial output is left behind (a shapefile never loses its .dbf half way).
+ * taken back, so no partial output is left behind (a shapefile never loses its .dbf half way). Temporary
+ * folders of runs that were killed are removed the next time something is written there (`geo/tempFolders`).
  *
  * A full disk is caught even when the writer does not notice it (GDAL's GeoJSON writer, for one, ignores a
  * failed write and closes a truncated file): every produced file is flushed to disk (fsync, which reports
@@ -15,9 +16,10 @@
  * before anything is renamed into place.
  */
 import { constants } from 'node:fs';
-import { access, mkdtemp, open, readdir, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
+import { access, open, readdir, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SegEarthError } from '../shared/errors.js';
+import { makeTempFolder } from './tempFolders.js';
 
 export interface AtomicOutputOptions {
   overwrite?: boolean;
@@ -149,7 +151,7 @@ export async function writeAtomically(
   await checkOutputTargets(target, options);
   let tempDir: string;
   try {
-    tempDir = await mkdtemp(join(folder, `.segearth-tmp-${basename(target)}-`));
+    tempDir = await makeTempFolder(folder, `.segearth-tmp-${basename(target)}-`);
   } catch (cause) {
     throw isOutOfSpace(cause) ? diskFull(folder, target, cause) : notWritable(folder, target, cause);
   }

@@ -5,13 +5,14 @@
  * runs in the inference worker thread, so the progress bar on stderr keeps moving and Ctrl-C cancels between
  * two graph runs, leaving no partial output. `--json` prints one JSON document on stdout.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SegEarthError } from '../../shared/errors.js';
 import type { Extent } from '../../shared/rasterInfo.js';
 import { checkOutputTargets, refuseInputAsOutput } from '../../geo/atomicWrite.js';
+import { makeTempFolder } from '../../geo/tempFolders.js';
 import { writeFeatures, vectorFormatFor } from '../../geo/writers/writeFeatures.js';
 import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
@@ -125,7 +126,7 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   }
   const modelDir = await resolveModelDir(options.model);
 
-  const tempDir = options.probability ? null : await mkdtemp(join(tmpdir(), 'segearth-ask-'));
+  const tempDir = options.probability ? null : await makeTempFolder(tmpdir(), 'segearth-ask-');
   const probabilityPath = options.probability ? resolve(options.probability) : join(tempDir!, 'probability.tif');
   const progress = progressPrinter(context, !options.json || Boolean(process.stderr.isTTY));
   let worker: InferenceRuntime | null = null;
