@@ -417,6 +417,82 @@ describe('catalogue of bad inputs: server API', () => {
   });
 });
 
+describe('export of results from rasters in different CRSs never mixes coordinates', () => {
+  let utmResult: string;
+  let lonLatResult: string;
+  const utmLayer = { id: '' };
+  const llLayer = { id: '' };
+
+  beforeAll(async () => {
+    utmLayer.id = ((await api('workspace', 'openRaster', { path: 'utm.tif' })).json.result as { id: string }).id;
+    llLayer.id = ((await api('workspace', 'openRaster', { path: 'lonlat.tif' })).json.result as { id: string }).id;
+    utmResult = await askAndWait(utmLayer.id, 'ponds in utm');
+    lonLatResult = await askAndWait(llLayer.id, 'ponds in degrees');
+  });
+
+  /** The block the scripted runtime marks (pixels x 4..12, y 4..10) in the UTM scene, as lon/lat by gdaltransform. */
+  function utmBlockLonLat(): [number, number, number, number] {
+    const corners = execFileSync('gdaltransform', ['-s_srs', 'EPSG:32633', '-t_srs', 'EPSG:4326', '-output_xy'], {
+      input: '500040 4999960\n500120 4999960\n500040 4999900\n500120 4999900\n',
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/).map(Number));
+    const xs = corners.map((c) => c[0]!);
+    const ys = corners.map((c) => c[1]!);
+    return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+  }
+
+  function bbox(coords: number[][][]): [number, number, number, number] {
+    const pts = coords.flat();
+    return [Math.min(...pts.map((p) => p[0]!)), Math.min(...pts.map((p) => p[1]!)), Math.max(...pts.map((p) => p[0]!)), Math.max(...pts.map((p) => p[1]!))];
+  }
+
+  it('GeoJSON: every result reprojected to EPSG:4326 on its own (RFC 7946)', async () => {
+    const path = join(root, 'mixed.geojson');
+    const r = await api('export', 'results', { resultIds: [utmResult, lonLatResult], format: 'geojson', path });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as { features: Array<{ geometry: { type: string; coordinates: number[][][] }; properties: { layer: string } }> };
+    const of = (layer: string) => doc.features.filter((feat) => feat.properties.layer === layer);
+    expect(of('ponds_in_utm')).toHaveLength(1);
+    expect(of('ponds_in_degrees')).toHaveLength(1);
+    const utm = bbox(of('ponds_in_utm')[0]!.geometry.coordinates);
+    const expected = utmBlockLonLat();
+    for (let i = 0; i < 4; i++) expect(utm[i]).toBeCloseTo(expected[i]!, 6);
+    const ll = bbox(of('ponds_in_degrees')[0]!.geometry.coordinates);
+    [10.004, 45.99, 10.012, 45.996].forEach((v, i) => expect(ll[i]).toBeCloseTo(v, 7));
+  });
+
+  it('Shapefile: one layer per CRS, each with its own .prj', async () => {
+    const path = join(root, 'mixed.shp');
+    const r = await api('export', 'results', { resultIds: [utmResult, lonLatResult], format: 'shapefile', path });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const files = (r.json.result as { files: string[] }).files.map((p) => p.slice(root.length + 1)).filter((n) => n.endsWith('.shp')).sort();
+    expect(files).toEqual(['mixed_results_EPSG_32633.shp', 'mixed_results_EPSG_4326.shp']);
+    const extent = (file: string) => {
+      const text = execFileSync('ogrinfo', ['-ro', '-so', '-al', join(root, file)], { encoding: 'utf8' });
+      const m = /Extent: \(([-\d.]+), ([-\d.]+)\) - \(([-\d.]+), ([-\d.]+)\)/.exec(text)!;
+      return { box: m.slice(1, 5).map(Number), prj: readFileSync(join(root, file.replace(/\.shp$/, '.prj')), 'utf8') };
+    };
+    const utm = extent('mixed_results_EPSG_32633.shp');
+    expect(utm.box).toEqual([500040, 4999900, 500120, 4999960]);
+    expect(utm.prj).toMatch(/UTM_Zone_33N/);
+    const ll = extent('mixed_results_EPSG_4326.shp');
+    [10.004, 45.99, 10.012, 45.996].forEach((v, i) => expect(ll.box[i]).toBeCloseTo(v, 7));
+    expect(ll.prj).toMatch(/^GEOGCS\["GCS_WGS_1984"/);
+  });
+
+  it('GeoPackage: one layer per result, each in its own CRS', async () => {
+    const path = join(root, 'mixed.gpkg');
+    const r = await api('export', 'results', { resultIds: [utmResult, lonLatResult], format: 'gpkg', path });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const srs = (layer: string) => execFileSync('ogrinfo', ['-ro', '-so', path, layer], { encoding: 'utf8' });
+    expect(srs('ponds_in_utm')).toMatch(/Extent: \(500040\.0+, 4999900\.0+\) - \(500120\.0+, 4999960\.0+\)/);
+    expect(srs('ponds_in_degrees')).toMatch(/Extent: \(10\.004\d*, 45\.99\d*\) - \(10\.012\d*, 45\.996\d*\)/);
+  });
+});
+
 /** Asks on a layer with the scripted runtime and returns the result id. */
 async function askAndWait(layerId: string, question: string): Promise<string> {
   const seen: string[] = [];
