@@ -28,6 +28,8 @@ import type { InferenceRuntime } from '../../src/main/services/backends.js';
 import { startServer, type RunningServer } from '../../src/main/transport/server.js';
 import { createRaster, createSparseRaster } from '../support/syntheticRaster.js';
 import { ensureTinyBundle } from '../support/tinyBundle.js';
+import { maskSceneProcessor } from '../support/maskSceneProcessor.js';
+import type { BatchFinished } from '../../src/shared/api/batchDto.js';
 
 const work = mkdtempSync(join(tmpdir(), 'segearth-catalogue-'));
 const full = join(work, 'full');
@@ -113,7 +115,11 @@ afterAll(() => {
       /* leave it to the OS */
     }
   }
-  rmSync(work, { recursive: true, force: true });
+  try {
+    rmSync(work, { recursive: true, force: true });
+  } catch (err) {
+    console.log(`could not remove ${work}: ${(err as Error).message}`);
+  }
 });
 
 const COMMANDS: CommandLoader[] = [
@@ -265,6 +271,9 @@ function scriptedRuntime(): InferenceRuntime {
       return { modelId: 'fake', bundleSha256: null, executionProvider: 'CPU' };
     },
     version: () => '1.30.0',
+    async batchModel() {
+      return { key: 'mask@0000000000000000', executionProvider: 'CPU', processor: () => maskSceneProcessor() };
+    },
   };
 }
 
@@ -304,6 +313,13 @@ beforeAll(async () => {
       '<LowerRightY>-20037508.34</LowerRightY><TileLevel>18</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin></DataWindow>' +
       '<Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY><BandsCount>3</BandsCount></GDAL_WMS>',
   );
+  mkdirSync(join(root, 'scenes'));
+  createRaster(join(root, 'scenes', 'good.tif'), { width: 16, height: 16, ...utm, value: (_b, x) => (x < 8 ? 1 : 0) });
+  writeFileSync(join(root, 'scenes', 'escape.vrt'), vrt(simple(join(outside, 'secret.tif'), false)));
+  if (!mountProblem) {
+    mountTmpfs(join(root, 'full'), 'size=64k');
+    writeFileSync(join(root, 'full', 'filler'), Buffer.alloc(60 * 1024));
+  }
   mkdirSync(join(work, 'static'));
   writeFileSync(join(work, 'static', 'index.html'), '<!doctype html><title>SegEarth</title>');
   writeFileSync(join(root, 'notes.txt'), 'x');
@@ -404,6 +420,25 @@ describe('catalogue of bad inputs: server API', () => {
     await api('workspace', 'removeLayer', { layerId: layer.id });
   });
 
+  it('export: a full disk is 507 DISK_FULL "not enough space", and nothing is left there', async (ctx) => {
+    if (mountProblem) {
+      console.log(`skipped: export to a full disk: ${mountProblem}`);
+      ctx.skip();
+    }
+    const layer = (await api('workspace', 'openRaster', { path: 'utm.tif' })).json.result as { id: string };
+    const resultId = await askAndWait(layer.id, 'ponds');
+    const before = readdirSync(join(root, 'full'));
+    for (const [format, name] of [['geojson', 'r.geojson'], ['gpkg', 'r.gpkg'], ['shapefile', 'r.shp'], ['mask-geotiff', 'r.tif']] as const) {
+      const r = await api('export', 'results', { resultIds: [resultId], format, path: join(root, 'full', name) });
+      expect(r.status, `${format}: ${JSON.stringify(r.json)}`).toBe(507);
+      expect(r.json.error?.code).toBe('DISK_FULL');
+      expect(r.json.error?.message).toMatch(/Not enough space to write/);
+      expect(r.json.error?.hint).toMatch(/Free some disk space/);
+      expect(leftovers(join(root, 'full'), before)).toEqual([]);
+    }
+    await api('workspace', 'removeLayer', { layerId: layer.id });
+  });
+
   it('export: the same question twice gets two named layers (no "two results are named" error)', async () => {
     const layer = (await api('workspace', 'openRaster', { path: 'utm.tif' })).json.result as { id: string };
     const a = await askAndWait(layer.id, 'ponds');
@@ -490,6 +525,24 @@ describe('export of results from rasters in different CRSs never mixes coordinat
     const srs = (layer: string) => execFileSync('ogrinfo', ['-ro', '-so', path, layer], { encoding: 'utf8' });
     expect(srs('ponds_in_utm')).toMatch(/Extent: \(500040\.0+, 4999900\.0+\) - \(500120\.0+, 4999960\.0+\)/);
     expect(srs('ponds_in_degrees')).toMatch(/Extent: \(10\.004\d*, 45\.99\d*\) - \(10\.012\d*, 45\.996\d*\)/);
+  });
+});
+
+describe('batch route: each scene is confined with what GDAL reads for it', () => {
+  it('a VRT scene pointing outside the root is that item\'s error; the other scene completes', async () => {
+    const finished: BatchFinished[] = [];
+    const unsubscribe = backend.events.subscribe((e) => {
+      if (e.event === 'batch.finished') finished.push(e.payload as BatchFinished);
+    });
+    const r = await api('batch', 'start', { inputFolder: join(root, 'scenes'), outputFolder: join(root, 'batch-out'), questions: ['fields'], formats: ['gpkg'] });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    await backend.batch.idle();
+    unsubscribe();
+    const summary = finished[0]!.summary!;
+    const row = (scene: string) => summary.rows.find((x) => x.scene.endsWith(scene))!;
+    expect(row('good.tif')).toMatchObject({ status: 'done', polygons: 1 });
+    expect(row('escape.vrt').status).toBe('failed');
+    expect(row('escape.vrt').error).toMatch(/refers to .*secret\.tif, which is outside the folders/);
   });
 });
 
