@@ -18,7 +18,7 @@
 import { constants } from 'node:fs';
 import { access, open, readdir, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { SegEarthError } from '../shared/errors.js';
+import { isSegEarthError, SegEarthError } from '../shared/errors.js';
 import { makeTempFolder } from './tempFolders.js';
 
 export interface AtomicOutputOptions {
@@ -153,7 +153,7 @@ export async function writeAtomically(
   try {
     tempDir = await makeTempFolder(folder, `.segearth-tmp-${basename(target)}-`);
   } catch (cause) {
-    throw isOutOfSpace(cause) ? diskFull(folder, target, cause) : notWritable(folder, target, cause);
+    throw isSegEarthError(cause, 'DISK_FULL') || isOutOfSpace(cause) ? diskFull(folder, target, cause) : notWritable(folder, target, cause);
   }
   const moved: string[] = [];
   try {

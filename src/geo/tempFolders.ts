@@ -9,6 +9,7 @@
 import { hostname } from 'node:os';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SegEarthError } from '../shared/errors.js';
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 /** A just-created folder of a process that died at once is kept this long anyway (clock and pid reuse slack). */
@@ -47,8 +48,27 @@ export async function removeStaleTempFolders(parent: string, prefix: string): Pr
   }
 }
 
-/** Cleans stale folders of `prefix` in `parent`, then creates a new one named for this host and process. */
+/**
+ * Cleans stale folders of `prefix` in `parent`, then creates a new one named for this host and process.
+ * A full disk is DISK_FULL and a folder that cannot be written OUTPUT_NOT_WRITABLE (output problems, exit 4).
+ */
 export async function makeTempFolder(parent: string, prefix: string): Promise<string> {
   await removeStaleTempFolders(parent, prefix);
-  return mkdtemp(join(parent, `${prefix}${HOST}-${process.pid}-`));
+  try {
+    return await mkdtemp(join(parent, `${prefix}${HOST}-${process.pid}-`));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new SegEarthError('DISK_FULL', `Not enough space for temporary files in ${parent}.`, {
+        hint: 'Free some disk space there, or point TMPDIR (TEMP on Windows) to a disk with room.',
+        path: parent,
+        cause: err,
+      });
+    }
+    throw new SegEarthError('OUTPUT_NOT_WRITABLE', `Cannot create a temporary folder in ${parent}: ${(err as Error).message}.`, {
+      hint: 'Give your user write permission there, or point TMPDIR (TEMP on Windows) to a writable folder.',
+      path: parent,
+      cause: err,
+    });
+  }
 }

@@ -139,7 +139,8 @@ async function cli(args: string[]): Promise<{ status: number; stdout: string; st
 /** Files left in `dir` that are not in `before`, `.segearth-tmp-*` folders included. */
 function leftovers(dir: string, before: readonly string[]): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => !before.includes(n) && n !== 'lost+found');
+  // tsx (which runs the inference worker from source) keeps its compile cache in TMPDIR: not ours.
+  return readdirSync(dir).filter((n) => !before.includes(n) && n !== 'lost+found' && !n.startsWith('tsx-'));
 }
 
 interface CliCase {
@@ -156,6 +157,8 @@ interface CliCase {
   clean?: () => string;
   needsMount?: boolean;
   check?: () => void;
+  /** Environment variables set while the case runs (in-process: restored afterwards). */
+  env?: () => Record<string, string>;
 }
 
 const out = (name: string) => () => join(work, 'out', name);
@@ -214,6 +217,7 @@ const CLI_CASES: CliCase[] = [
   { name: 'ask: damaged scene', args: () => ['ask', f('truncated.tif'), 'roads', '--model', tiny, '--ep', 'cpu', '-o', out('q.gpkg')()], status: EXIT.INPUT, problem: /damaged|not a raster/, fix: /again/, clean: () => f('out') },
   { name: 'ask: scene without CRS says areas are unknown', args: () => ['ask', f('nocrs-scene.tif'), 'roads', '--model', tiny, '--ep', 'cpu', '--threshold', '0.01', '-o', out('nocrs.gpkg')()], status: EXIT.OK, stdout: /area unknown \(pixel coordinates\)/ },
   { name: 'ask: full disk for the probability raster', args: () => ['ask', f('scene.tif'), 'roads', '--model', tiny, '--ep', 'cpu', '-o', out('full.gpkg')(), '--probability', join(full, 'p.tif')], status: EXIT.OUTPUT, problem: /Not enough space/, fix: /Free some disk space/, clean: () => full, needsMount: true },
+  { name: 'ask: full disk for temporary files (TMPDIR)', args: () => ['ask', f('scene.tif'), 'roads', '--model', tiny, '--ep', 'cpu', '-o', out('tmpfull.gpkg')()], env: () => ({ TMPDIR: full }), status: EXIT.OUTPUT, problem: /Not enough space/, fix: /Free some disk space/, clean: () => full, needsMount: true },
   // batch
   { name: 'batch: input folder missing', args: () => ['batch', f('no-scenes'), '-q', 'roads', '--model', tiny, '-o', f('batch-out')], status: EXIT.INPUT, problem: /input folder .* does not exist/, fix: /Check the path/ },
   { name: 'batch: --threshold 3', args: () => ['batch', f('out'), '-q', 'roads', '--model', tiny, '--threshold', '3', '-o', f('batch-out')], status: EXIT.USAGE, problem: /--threshold 3 is not valid/, fix: /probability in \(0, 1\)/ },
@@ -227,7 +231,18 @@ describe('catalogue of bad inputs: CLI', () => {
     }
     const cleanDir = c.clean?.();
     const before = cleanDir && existsSync(cleanDir) ? readdirSync(cleanDir) : [];
-    const r = await cli(c.args());
+    const env = c.env?.() ?? {};
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    let r;
+    try {
+      r = await cli(c.args());
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
     expect(r.status, r.stderr).toBe(c.status);
     if (c.status === EXIT.OK) {
       expect(r.stdout).toMatch(c.stdout!);
