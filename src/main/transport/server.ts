@@ -213,7 +213,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // reuse it (its next request would be read from the middle of this body, or reset).
       const unread = !req.complete;
       sendJson(res, 400, { id: 0, ok: false, error: payload }, unread ? { Connection: 'close' } : {});
-      if (unread) res.once('finish', () => req.socket.destroy());
+      const socket = res.socket;
+      if (unread) res.once('finish', () => socket?.destroy());
       return;
     }
     const response = await options.dispatcher.dispatch({ id: 0, service: call[1], method: call[2], args }, { transport: 'http' });
