@@ -422,6 +422,20 @@ describe('catalogue of bad inputs: server API', () => {
     await api('workspace', 'removeLayer', { layerId: layer.id });
   });
 
+  it('tiles: a VRT rewritten after it was opened to point outside is refused at the next tile', async () => {
+    writeFileSync(join(root, 'swapped.vrt'), vrt(simple('utm.tif', true)));
+    const layer = (await api('workspace', 'openRaster', { path: 'swapped.vrt' })).json.result as { id: string };
+    const url = `http://127.0.0.1:${server.port}/api/res/tiles/${layer.id}/0/0/0.png?token=${server.token}`;
+    expect((await fetch(url)).status).toBe(200);
+    writeFileSync(join(root, 'swapped.vrt'), vrt(simple(join(outside, 'secret.tif'), false)) + '\n');
+    const res = await fetch(url);
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('FORBIDDEN_PATH');
+    expect(body.error.message).toMatch(/refers to .*secret\.tif/);
+    await api('workspace', 'removeLayer', { layerId: layer.id });
+  });
+
   it('export: a mask over an open layer\'s source is refused and the source is untouched', async () => {
     const layer = (await api('workspace', 'openRaster', { path: 'utm.tif' })).json.result as { id: string };
     const before = readFileSync(join(root, 'utm.tif'));
