@@ -76,6 +76,7 @@ beforeAll(async () => {
   const big = readFileSync(f('bigmask.tif'));
   writeFileSync(f('bigmask-cut.tif'), big.subarray(0, Math.floor(big.length / 2)));
   mkdirSync(f('out'));
+  execFileSync('gdal_translate', ['-q', '-of', 'GPKG', f('mask.tif'), f('mask-copy.gpkg')]);
 
   if (process.getuid?.() !== 0) mountProblem = 'not running as root (mounting a tmpfs needs it)';
   else {
@@ -188,6 +189,7 @@ const CLI_CASES: CliCase[] = [
   { name: 'vectorize: --band 9 of a 1-band mask', args: () => ['vectorize', f('mask.tif'), '-o', out('b.gpkg')(), '--band', '9'], status: EXIT.USAGE, problem: /has no band 9/, fix: /band between 1 and 1/, clean: () => f('out') },
   { name: 'vectorize: --min-area on a mask without CRS', args: () => ['vectorize', f('pixels.tif'), '-o', out('p.gpkg')(), '--min-area', '10'], status: EXIT.INPUT, problem: /no CRS/, fix: /georeference|px/, clean: () => f('out') },
   { name: 'vectorize: unknown output format', args: () => ['vectorize', f('mask.tif'), '-o', out('r.kml')()], status: EXIT.OUTPUT, problem: /Cannot tell the vector format/, fix: /\.gpkg/, clean: () => f('out') },
+  { name: 'vectorize: output is the input (--overwrite)', args: () => ['vectorize', f('mask-copy.gpkg'), '-o', f('mask-copy.gpkg'), '--overwrite'], status: EXIT.USAGE, problem: /mask-copy\.gpkg is an input/, fix: /another file name/, check: () => expect(execFileSync('gdalinfo', [f('mask-copy.gpkg')], { encoding: 'utf8' })).toMatch(/Size is 64, 64/) },
   { name: 'vectorize: output folder missing', args: () => ['vectorize', f('mask.tif'), '-o', f('no-such-dir/r.gpkg')], status: EXIT.OUTPUT, problem: /Cannot write into the folder/, fix: /existing folder/ },
   { name: 'vectorize: output is a folder', args: () => ['vectorize', f('mask.tif'), '-o', f('folder.tif')], status: EXIT.OUTPUT, problem: /Cannot tell the vector format|is a folder/, fix: /\.gpkg|file name/ },
   // vectorize: data that is fine
