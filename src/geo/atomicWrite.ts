@@ -6,12 +6,20 @@
  * filesystem, so the final move is a `rename`), then every produced file is renamed into place. Before
  * anything is written, and again before the move, existing targets are refused with OUTPUT_EXISTS unless
  * `overwrite` is set. On any error the temporary folder is removed and files already moved in this call are
- * taken back, so no partial output is left behind (a shapefile never loses its .dbf half way).
+ * taken back, so no partial output is left behind (a shapefile never loses its .dbf half way). Temporary
+ * folders of runs that were killed are removed the next time something is written there (`geo/tempFolders`).
+ *
+ * A full disk is caught even when the writer does not notice it (GDAL's GeoJSON writer, for one, ignores a
+ * failed write and closes a truncated file): every produced file is flushed to disk (fsync, which reports
+ * ENOSPC/EDQUOT on file systems that allocate late) and the file system is asked whether any space is left;
+ * when none is, the output is presumed cut short and DISK_FULL ("not enough space", exit 4) is thrown
+ * before anything is renamed into place.
  */
 import { constants } from 'node:fs';
-import { access, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, open, readdir, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { SegEarthError } from '../shared/errors.js';
+import { isSegEarthError, SegEarthError } from '../shared/errors.js';
+import { makeTempFolder } from './tempFolders.js';
 
 export interface AtomicOutputOptions {
   overwrite?: boolean;
@@ -39,11 +47,64 @@ function notWritable(folder: string, target: string, cause?: unknown): SegEarthE
   });
 }
 
+const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+const LOW_SPACE_BYTES = 1024 * 1024;
+
+function diskFull(folder: string, target: string, cause?: unknown): SegEarthError {
+  return new SegEarthError('DISK_FULL', `Not enough space to write ${target}: the disk holding ${folder} is full.`, {
+    hint: 'Free some disk space, or write the output to another disk; nothing was written.',
+    path: target,
+    cause,
+  });
+}
+
+/** Bytes this process may still write on the file system of `folder` (root may use the reserved blocks). */
+async function writableBytes(folder: string): Promise<number> {
+  const s = await statfs(folder);
+  const blocks = process.getuid?.() === 0 ? s.bfree : s.bavail;
+  return Number(blocks) * Number(s.bsize);
+}
+
+/** Flushes `path` to disk; an out-of-space failure surfaces here on file systems that allocate on flush. */
+async function flushFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isOutOfSpace(err: unknown): boolean {
+  return OUT_OF_SPACE.has((err as NodeJS.ErrnoException | null)?.code ?? '');
+}
+
 function alreadyExists(path: string): SegEarthError {
   return new SegEarthError('OUTPUT_EXISTS', `${path} already exists.`, {
     hint: 'Choose another output name, or allow overwriting (--overwrite).',
     path,
   });
+}
+
+/** The real path of `path` (links followed) when it exists, else its absolute path. */
+async function realOrResolved(path: string): Promise<string> {
+  return realpath(path).catch(() => resolve(path));
+}
+
+/**
+ * Refuses an output that is one of the inputs (the scene asked about, an open layer's source): with
+ * --overwrite it would otherwise replace the very file being read. Paths are compared after following links.
+ */
+export async function refuseInputAsOutput(outputs: readonly string[], inputs: readonly string[]): Promise<void> {
+  const inputReal = new Set(await Promise.all(inputs.map(realOrResolved)));
+  for (const output of outputs) {
+    if (inputReal.has(await realOrResolved(output))) {
+      throw new SegEarthError('BAD_ARGUMENT', `The output ${output} is an input (a raster being read).`, {
+        hint: 'Write the result to another file name; the input is never replaced.',
+        path: output,
+      });
+    }
+  }
 }
 
 /** Refuses targets that exist (unless overwrite) and folders that cannot be written. */
@@ -90,9 +151,9 @@ export async function writeAtomically(
   await checkOutputTargets(target, options);
   let tempDir: string;
   try {
-    tempDir = await mkdtemp(join(folder, `.segearth-tmp-${basename(target)}-`));
+    tempDir = await makeTempFolder(folder, `.segearth-tmp-${basename(target)}-`);
   } catch (cause) {
-    throw notWritable(folder, target, cause);
+    throw isSegEarthError(cause, 'DISK_FULL') || isOutOfSpace(cause) ? diskFull(folder, target, cause) : notWritable(folder, target, cause);
   }
   const moved: string[] = [];
   try {
@@ -104,6 +165,8 @@ export async function writeAtomically(
         path: target,
       });
     }
+    for (const name of produced) await flushFile(join(tempDir, name));
+    if ((await writableBytes(folder)) <= 0) throw diskFull(folder, target);
     if (!options.overwrite) {
       for (const name of produced) if (await exists(join(folder, name))) throw alreadyExists(join(folder, name));
     }
@@ -116,6 +179,12 @@ export async function writeAtomically(
   } catch (err) {
     // Without overwrite nothing we moved existed before, so taking it back restores the folder exactly.
     if (!options.overwrite) await Promise.all(moved.map((path) => rm(path, { force: true })));
+    if (isOutOfSpace(err)) throw diskFull(folder, target, err);
+    // GDAL reports a full disk in its own words ("failed to create", "Write failed"): ask the file system.
+    // A writer that failed on a nearly full disk (under 1 MiB left) is taken to have run out of space.
+    if (!(err instanceof SegEarthError && err.code !== 'INTERNAL') && (await writableBytes(folder).catch(() => Infinity)) < LOW_SPACE_BYTES) {
+      throw diskFull(folder, target, err);
+    }
     if (err instanceof SegEarthError) throw err;
     throw new SegEarthError('OUTPUT_NOT_WRITABLE', `Writing ${target} failed: ${(err as Error).message}`, {
       hint: 'Check free disk space and permissions, then try again.',

@@ -15,6 +15,7 @@ import { stat } from 'node:fs/promises';
 import gdal from 'gdal-async';
 import type { Dataset, SpatialReference } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
+import { classifyOpenError, corruptRasterError } from './rasterErrors.js';
 import type { GeoTransform } from '../shared/rasterInfo.js';
 
 export type MaskInput =
@@ -60,10 +61,34 @@ export interface BinaryMask {
 export const MAX_MASK_PIXELS = 2 ** 31 - 1;
 const IDENTITY: GeoTransform = [0, 1, 0, 0, 0, 1];
 
-export function thresholdRule(kind: ThresholdRule['kind'], threshold: number | undefined): ThresholdRule {
+/** Largest value of the integer GDAL data types a mask may have (a threshold above it selects nothing). */
+const INTEGER_MAX: Record<string, number> = { Byte: 255, UInt16: 65535, Int16: 32767, UInt32: 4294967295, Int32: 2147483647 };
+
+/**
+ * The foreground rule for data of `kind` (see the module comment). A threshold outside what the data can
+ * hold — negative, above 1 for a probability, above the data type's maximum for a mask — would select all
+ * or nothing, so it is refused (BAD_ARGUMENT) instead of silently giving an empty or full result.
+ */
+export function thresholdRule(kind: ThresholdRule['kind'], threshold: number | undefined, dataType?: string | null): ThresholdRule {
   if (threshold !== undefined && !Number.isFinite(threshold)) {
     throw new SegEarthError('BAD_ARGUMENT', `The threshold ${threshold} is not a number.`, {
       hint: 'Give a threshold such as 0.5 for probabilities, or 128 for a 0-255 mask.',
+    });
+  }
+  if (threshold !== undefined && threshold < 0) {
+    throw new SegEarthError('BAD_ARGUMENT', `The threshold ${threshold} is negative: every pixel would be foreground.`, {
+      hint: 'Give a threshold between 0 and 1 for probabilities (default 0.5), or a mask value such as 1 or 128.',
+    });
+  }
+  if (kind === 'probability' && threshold !== undefined && threshold > 1) {
+    throw new SegEarthError('BAD_ARGUMENT', `The threshold ${threshold} is above 1, but this raster holds probabilities (0 to 1).`, {
+      hint: 'Give a threshold between 0 and 1, e.g. 0.5.',
+    });
+  }
+  const max = dataType ? INTEGER_MAX[dataType] : undefined;
+  if (kind === 'integer' && threshold !== undefined && max !== undefined && threshold > max) {
+    throw new SegEarthError('BAD_ARGUMENT', `The threshold ${threshold} is above ${max}, the largest value a ${dataType} mask can hold.`, {
+      hint: `Give a threshold between 0 and ${max} (e.g. 128 for a 0-255 mask), or leave it out to take every non-zero pixel.`,
     });
   }
   if (kind === 'probability') {
@@ -166,11 +191,7 @@ async function openMaskFile(path: string): Promise<Dataset> {
   try {
     return await gdal.openAsync(path);
   } catch (cause) {
-    throw new SegEarthError('NOT_A_RASTER', `GDAL cannot read ${path} as a raster.`, {
-      hint: 'Give a raster file GDAL can open (GeoTIFF, PNG, JPEG2000, VRT...).',
-      path,
-      cause,
-    });
+    throw classifyOpenError(path, cause);
   }
 }
 
@@ -217,7 +238,7 @@ async function fromFile(
     checkSize(width, height, input.path);
     const band = source.bands.get(bandIndex);
     const isFloat = band.dataType === gdal.GDT_Float32 || band.dataType === gdal.GDT_Float64;
-    const rule = thresholdRule(isFloat ? 'probability' : 'integer', threshold);
+    const rule = thresholdRule(isFloat ? 'probability' : 'integer', threshold, band.dataType);
     const geoTransform = (source.geoTransform as GeoTransform | null) ?? IDENTITY;
     const srs = source.srs ? gdal.SpatialReference.fromWKT(source.srs.toWKT()) : null;
     dataset = await createByteMem(width, height, geoTransform, srs);
@@ -239,11 +260,7 @@ async function fromFile(
   } catch (err) {
     dataset?.close();
     if (err instanceof SegEarthError) throw err;
-    throw new SegEarthError('CORRUPT_RASTER', `Reading ${input.path} failed: ${(err as Error).message}`, {
-      hint: 'The file may be truncated or damaged; check it with gdalinfo -checksum.',
-      path: input.path,
-      cause: err,
-    });
+    throw corruptRasterError(input.path, err);
   } finally {
     source.close();
   }

@@ -18,6 +18,7 @@ import type { Dataset, Geometry, Layer, LinearRing } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
 import type { AreaGeometry, FeatureSet, VectorFeature } from '../shared/featureSet.js';
 import { configureGdalEnvironment } from './env.js';
+import { classifyReadError } from './rasterErrors.js';
 import { crsCodeOf } from './gisOrderTransform.js';
 import { loadBinaryMask, openDirectMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
@@ -142,7 +143,8 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
       polygons = await polygonize(mask, onProgress);
     } catch (err) {
       mask.dataset.close();
-      throw err;
+      // On the direct path GDAL reads the file itself: a damaged file fails here, as it would on any read.
+      throw input.kind === 'file' ? classifyReadError(input.path, err) : err;
     }
     if (!hasSingleValue(polygons.layer)) {
       polygons.memory.close();

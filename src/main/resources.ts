@@ -29,6 +29,8 @@ export function httpStatusFor(code: string): number {
       return 404;
     case 'OUTPUT_EXISTS':
       return 409;
+    case 'DISK_FULL':
+      return 507;
     case 'INTERNAL':
       return 500;
     default:

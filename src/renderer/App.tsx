@@ -346,6 +346,7 @@ export function App({ connection }: { connection: Connection }) {
           model={state.system?.model ?? null}
           guide={guide}
           hasLayer={active !== null}
+          areasKnown={active?.info.crs != null}
           job={state.job}
           aoiMode={aoiMode}
           drawnAoi={drawnAoi}

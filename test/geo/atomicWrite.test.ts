@@ -1,4 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,5 +85,25 @@ describe('writeAtomically', () => {
       code: 'OUTPUT_NOT_WRITABLE',
     });
     expect(readdirSync(dir)).toEqual(['file.txt']);
+  });
+
+  it("removes the temporary folders of killed runs on this host, never a live process's", async () => {
+    const dir = fresh('stale');
+    const host = hostname().replace(/[^A-Za-z0-9]+/g, '').slice(0, 16) || 'host';
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid no longer runs
+    const old = (Date.now() - 5 * 60_000) / 1000;
+    const make = (name: string, mtime = old): string => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'half.geojson'), '{"type":"FeatureCollection","feat');
+      utimesSync(join(dir, name), mtime, mtime);
+      return name;
+    };
+    make(`.segearth-tmp-out.geojson-${host}-${dead}-aaaaaa`);
+    const live = make(`.segearth-tmp-out.geojson-${host}-${process.ppid}-bbbbbb`);
+    const otherHost = make(`.segearth-tmp-out.geojson-otherhost-${dead}-cccccc`);
+    make(`.segearth-tmp-other.gpkg-old`, (Date.now() - 8 * 24 * 3600_000) / 1000);
+    await writeAtomically(join(dir, 'out.geojson'), {}, async (temp) => writeFile(temp, '{}'));
+    await writeAtomically(join(dir, 'other.gpkg'), {}, async (temp) => writeFile(temp, 'gpkg'));
+    expect(readdirSync(dir).sort()).toEqual([live, otherHost, 'other.gpkg', 'out.geojson'].sort());
   });
 });

@@ -143,4 +143,30 @@ describe('inference service', () => {
     const err = await backend.api.inference.ask({ layerId: layer.id, question: 'x', aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'auto' }, { transport: 'direct' }).catch((e: unknown) => e);
     expect(isSegEarthError(err, 'NOT_FOUND')).toBe(true);
   });
+
+  it('removing the layer while its question runs cancels it and keeps nothing (no orphan result or raster)', async () => {
+    const layer = await backend.api.workspace.openRaster({ path: 'scene.tif' }, { transport: 'direct' });
+    await backend.api.inference.ask({ layerId: layer.id, question: 'ponds?', aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'auto' }, { transport: 'direct' });
+    await until(() => release !== null); // the probability raster is written, the model still "runs"
+    expect(await readdir(join(dir, 'data', 'cache', 'results'))).toHaveLength(1);
+    await backend.api.workspace.removeLayer({ layerId: layer.id }, { transport: 'direct' });
+    await backend.inference.idle();
+    const last = events.at(-1)!;
+    expect(last.type === 'error' && last.error.code).toBe('CANCELLED');
+    expect(await readdir(join(dir, 'data', 'cache', 'results'))).toEqual([]);
+    expect(() => backend.inference.listResults(layer.id)).not.toThrow();
+    expect(backend.inference.listResults(layer.id)).toEqual([]);
+  });
+
+  it('a run that finishes just after its layer was removed keeps nothing either', async () => {
+    const layer = await backend.api.workspace.openRaster({ path: 'scene.tif' }, { transport: 'direct' });
+    await backend.api.inference.ask({ layerId: layer.id, question: 'sheds?', aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'auto' }, { transport: 'direct' });
+    await until(() => release !== null);
+    // The model's answer arrives in the same tick as the removal (the abort comes too late for the runtime).
+    release!();
+    await backend.api.workspace.removeLayer({ layerId: layer.id }, { transport: 'direct' });
+    await backend.inference.idle();
+    expect(events.at(-1)!.type).toBe('error');
+    expect(await readdir(join(dir, 'data', 'cache', 'results'))).toEqual([]);
+  });
 });

@@ -5,13 +5,14 @@
  * runs in the inference worker thread, so the progress bar on stderr keeps moving and Ctrl-C cancels between
  * two graph runs, leaving no partial output. `--json` prints one JSON document on stdout.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SegEarthError } from '../../shared/errors.js';
 import type { Extent } from '../../shared/rasterInfo.js';
-import { checkOutputTargets } from '../../geo/atomicWrite.js';
+import { checkOutputTargets, refuseInputAsOutput } from '../../geo/atomicWrite.js';
+import { makeTempFolder } from '../../geo/tempFolders.js';
 import { writeFeatures, vectorFormatFor } from '../../geo/writers/writeFeatures.js';
 import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
@@ -119,9 +120,13 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   await checkOutputTargets(output, { overwrite: Boolean(options.overwrite) });
   if (options.probability) await checkOutputTargets(resolve(options.probability), { overwrite: Boolean(options.overwrite) });
   const rasterPath = resolve(raster);
+  await refuseInputAsOutput(options.probability ? [output, resolve(options.probability)] : [output], [rasterPath]);
+  if (options.probability && resolve(options.probability) === output) {
+    throw badArgument('--probability and --output name the same file.', 'Give the probability GeoTIFF its own name, e.g. probability.tif.');
+  }
   const modelDir = await resolveModelDir(options.model);
 
-  const tempDir = options.probability ? null : await mkdtemp(join(tmpdir(), 'segearth-ask-'));
+  const tempDir = options.probability ? null : await makeTempFolder(tmpdir(), 'segearth-ask-');
   const probabilityPath = options.probability ? resolve(options.probability) : join(tempDir!, 'probability.tif');
   const progress = progressPrinter(context, !options.json || Boolean(process.stderr.isTTY));
   let worker: InferenceRuntime | null = null;
@@ -151,7 +156,12 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
     );
     progress.done();
     const written = await writeFeatures([{ name: 'segearth', features: result.features }], output, { overwrite: Boolean(options.overwrite) });
-    const totalAreaM2 = result.features.features.reduce((n, f) => n + (typeof f.properties.area_m2 === 'number' ? f.properties.area_m2 : 0), 0);
+    // Without a CRS the polygons are in pixels: there is no area to report (not "0 m²").
+    const georeferenced = result.features.crsWkt !== null;
+    const totalAreaM2 = georeferenced ? result.features.features.reduce((n, f) => n + (typeof f.properties.area_m2 === 'number' ? f.properties.area_m2 : 0), 0) : null;
+    if (!georeferenced) {
+      context.err(`warning: ${raster} has no georeferencing or CRS: the polygons are in pixel coordinates and their areas are unknown.\n`);
+    }
     const summary = {
       output: written.paths,
       probability: options.probability ? probabilityPath : null,
@@ -169,7 +179,8 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
     if (options.json) {
       context.out(`${JSON.stringify(summary, null, 2)}\n`);
     } else {
-      const area = totalAreaM2 >= 1e4 ? `${(totalAreaM2 / 1e4).toFixed(2)} ha` : `${totalAreaM2.toFixed(0)} m²`;
+      const area =
+        totalAreaM2 === null ? 'area unknown (pixel coordinates)' : totalAreaM2 >= 1e4 ? `${(totalAreaM2 / 1e4).toFixed(2)} ha` : `${totalAreaM2.toFixed(0)} m²`;
       context.out(
         `${summary.featureCount} polygon(s), ${area}, max probability ${result.maxProbability.toFixed(3)} (${result.strategy}` +
           `${result.tiles.total ? `, ${result.tiles.refined}/${result.tiles.total} tiles at full resolution` : ''}, ` +

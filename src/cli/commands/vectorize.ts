@@ -6,7 +6,7 @@
  */
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
-import { checkOutputTargets } from '../../geo/atomicWrite.js';
+import { checkOutputTargets, refuseInputAsOutput } from '../../geo/atomicWrite.js';
 import { maskToPolygons } from '../../geo/maskToPolygons.js';
 import type { SimplifyTolerance } from '../../geo/simplify.js';
 import { SHAPEFILE_PARTS } from '../../geo/writers/shapefile.js';
@@ -51,6 +51,8 @@ export function register(program: Command, context: CliContext): void {
         overwrite: options.overwrite === true || (options.append === true && format === 'geopackage'),
         ...(format === 'shapefile' ? { expectedNames: SHAPEFILE_PARTS.map((ext) => `${stem}${ext}`) } : {}),
       });
+      // Replacing the raster being read would lose it (a GeoPackage can hold both: --append adds a layer instead).
+      if (!(options.append === true && format === 'geopackage')) await refuseInputAsOutput([options.output], [raster]);
       const progress = process.stderr.isTTY ? terminalProgress(context.err) : undefined;
       let features;
       try {

@@ -2,13 +2,21 @@
  * @module inference/bundle/loadBundle
  * Opens a model bundle folder for the runtime: reads `manifest.json`, validates it (zod; a format version this
  * runtime does not know is `MODEL_VERSION`, anything else wrong `MODEL_INVALID`), checks that every listed file
- * exists with its recorded size (hashes are the model manager's job at install time), and computes the bundle
- * hash that results carry (sha256 of the manifest bytes: the manifest pins every file's sha256).
+ * exists with its recorded size, that every file still has the sha256 the manifest records, and computes the
+ * bundle hash that results carry (sha256 of the manifest bytes: the manifest pins every file's sha256).
+ *
+ * The sha256 check is cheap on load: hashes are remembered by path + size + mtime in the model manager's
+ * cache (`inference/models/verify`), so a bundle verified at install costs one `stat` per file; a file edited
+ * since (a new mtime) is hashed again, and a damaged one is reported as a corrupt model (MODEL_INVALID)
+ * instead of silently answering with garbage. A bundle loaded for the first time from a folder the model
+ * manager never saw is hashed once.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SegEarthError } from '../../shared/errors.js';
+import { resolveModelLocations } from '../models/locations.js';
+import { HashCache, verifyBundle } from '../models/verify.js';
 import { BUNDLE_FORMAT_VERSION, ManifestSchema, type Manifest } from './manifest.js';
 
 export interface BundleHandle {
@@ -19,7 +27,12 @@ export interface BundleHandle {
   hash: string;
 }
 
-export async function loadBundle(dirPath: string): Promise<BundleHandle> {
+export interface LoadBundleOptions {
+  /** Where remembered file hashes live (default: the model manager's cache); null keeps them in memory only. */
+  verifyCacheFile?: string | null;
+}
+
+export async function loadBundle(dirPath: string, options: LoadBundleOptions = {}): Promise<BundleHandle> {
   const dir = resolve(dirPath);
   const st = await stat(dir).catch(() => null);
   if (!st) {
@@ -90,6 +103,16 @@ export async function loadBundle(dirPath: string): Promise<BundleHandle> {
         { path: p, hint: 'Re-install the model (the file was truncated or replaced).' },
       );
     }
+  }
+  const cache = new HashCache(options.verifyCacheFile === undefined ? resolveModelLocations().verifyCacheFile : options.verifyCacheFile);
+  const report = await verifyBundle(dir, manifest, cache, { hash: true });
+  if (report.state === 'failed') {
+    const bad = report.problems.map((p) => p.path);
+    throw new SegEarthError(
+      'MODEL_INVALID',
+      `The model bundle is corrupt: ${bad.join(', ')} ${bad.length === 1 ? 'does' : 'do'} not match the sha256 in its manifest (changed or damaged since it was installed).`,
+      { path: dir, hint: 'Re-install the model (`segearth models import <bundle> --replace` or download it again); `segearth models verify <id>` lists what is damaged.' },
+    );
   }
   const hash = createHash('sha256').update(bytes).digest('hex');
   return { dir, manifest, hash };

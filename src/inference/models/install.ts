@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { SegEarthError } from '../../shared/errors.js';
 import { extractArchive } from './archive.js';
 import { MANIFEST_FILE, readBundleFacts } from './bundleFacts.js';
-import { ensureFreeSpace, type FreeSpaceProbe } from './diskSpace.js';
+import { ensureFreeSpace, SPACE_MARGIN_BYTES, type FreeSpaceProbe } from './diskSpace.js';
 import type { BundleFacts, ProgressListener } from './types.js';
 import { type HashCache, verifyBundle } from './verify.js';
 
@@ -130,7 +130,9 @@ export async function stageFromArchive(archive: string, options: StageOptions & 
   try {
     const root = path.join(work, '.unpacked'); // bundle ids never start with a dot
     await mkdir(root);
-    await extractArchive(archive, root, options);
+    // The unpacked bytes are bounded by the free space (less the margin) as well as by the manifest.
+    const maxBytes = Math.max(0, (await options.freeSpace(options.stagingDir)) - SPACE_MARGIN_BYTES);
+    await extractArchive(archive, root, { ...options, maxBytes });
     const found = await findBundleRoot(root, archive);
     const facts = await readBundleFacts(found);
     const dir = path.join(work, facts.id);

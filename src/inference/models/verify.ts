@@ -5,12 +5,13 @@
  * listing a bundle that was verified before costs one `stat` per file. An edit that keeps both size and
  * mtime is only caught by a forced re-hash (`segearth models verify --force`).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { BundleFacts, FileProblem, ProgressListener, VerifyReport } from './types.js';
+import { writeJsonAtomic } from './atomicJson.js';
 
 /** sha256 of a file, streamed; `onBytes` receives each chunk's length. */
 export async function sha256File(file: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
@@ -59,21 +60,17 @@ export class HashCache {
     }
   }
 
-  /** Writes the cache atomically (temp file + rename). A cache that cannot be written is not an error. */
+  /** Writes the cache atomically (`./atomicJson`). A cache that cannot be written is not an error. */
   async flush(): Promise<void> {
     if (!this.file || !this.dirty) return;
-    const body = JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) });
-    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await mkdir(path.dirname(this.file), { recursive: true });
-      await writeFile(tmp, body);
-      await rename(tmp, this.file);
+      await writeJsonAtomic(this.file, { version: 1, entries: Object.fromEntries(this.entries) });
       this.dirty = false;
     } catch {
       // Read-only data folder: verification still works, it is just not remembered.
-      await rm(tmp, { force: true });
     }
   }
+
 
   /**
    * Picks up entries another process (the CLI next to the app) wrote since this cache was loaded; entries
@@ -114,7 +111,7 @@ export interface VerifyOptions {
 /** Checks `facts.files` inside `dir`. `state` is `unverified` only when `hash: false` left files unchecked. */
 export async function verifyBundle(
   dir: string,
-  facts: BundleFacts,
+  facts: Pick<BundleFacts, 'files'>,
   cache: HashCache,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {

@@ -4,13 +4,18 @@
  * (ZIP64 included, since weight files exceed 4 GiB), then streams each entry from its offset through
  * `inflateRaw` (method 8) or as is (method 0) into the target folder, checking its CRC-32. Refuses
  * encryption, other compression methods, links, and names that climb out of the target.
+ *
+ * Zip bombs: an entry stops the moment it inflates past the size the central directory declares (not after
+ * it has filled the disk), and the declared sizes together must fit the caller's budget (`maxBytes`: free
+ * space, and what the bundle's manifest says its files weigh) before anything is written.
+ * Hand-written because yauzl is not a dependency and the reader is small; ZIP64 is needed for weights.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createInflateRaw, crc32 } from 'node:zlib';
+import { createInflateRaw, crc32, inflateRawSync } from 'node:zlib';
 import { SegEarthError } from '../../shared/errors.js';
 import type { ProgressListener } from './types.js';
 
@@ -123,6 +128,36 @@ export async function readZipEntries(file: string): Promise<ZipEntry[]> {
 export interface ZipExtractOptions {
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
+  /** Most bytes the whole archive may unpack to; larger declared totals are refused before writing. */
+  readonly maxBytes?: number;
+}
+
+/** The archive declares more than the caller allows (zip/tar bomb, or not enough free space). */
+export function unpackTooLarge(file: string, declared: number, maxBytes: number): SegEarthError {
+  return new SegEarthError('MODEL_INVALID', `${file} would unpack to ${declared} bytes, more than the ${maxBytes} bytes allowed (its manifest's files, within the free space).`, {
+    hint: 'The archive is not a model bundle as exported (or is a decompression bomb); download or copy the bundle again.',
+    path: file,
+  });
+}
+
+/** Inflates one (small) entry into memory, refusing more than `maxBytes`. */
+export async function readZipEntry(file: string, entry: ZipEntry, maxBytes: number): Promise<Buffer> {
+  if (entry.size > maxBytes) throw damaged(file, `${entry.name} is larger than ${maxBytes} bytes`);
+  const fh = await open(file, 'r');
+  try {
+    const local = await readAt(fh, entry.localHeaderOffset, 30);
+    if (local.readUInt32LE(0) !== LOCAL) throw damaged(file, `local header of ${entry.name} is damaged`);
+    const dataStart = entry.localHeaderOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+    const raw = await readAt(fh, dataStart, entry.compressedSize);
+    const data = entry.method === 8 ? inflateRawSync(raw, { maxOutputLength: maxBytes }) : raw;
+    if (data.length !== entry.size || (crc32(data) >>> 0) !== entry.crc) throw damaged(file, `${entry.name} fails its CRC-32 / size check`);
+    return data;
+  } catch (err) {
+    if (err instanceof SegEarthError) throw err;
+    throw damaged(file, `${entry.name} cannot be decompressed (${(err as Error).message})`);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Extracts every entry of `file` into the existing folder `dest` (see the module comment for the rules). */
@@ -140,6 +175,8 @@ export async function extractZip(file: string, dest: string, options: ZipExtract
     }
     if (climbsOut(e.name)) throw refused(file, `${e.name} points outside the archive folder`);
   }
+  const declared = entries.reduce((s, e) => s + e.size, 0);
+  if (options.maxBytes !== undefined && declared > options.maxBytes) throw unpackTooLarge(file, declared, options.maxBytes);
   const total = entries.reduce((s, e) => s + e.compressedSize, 0);
   let done = 0;
   const fh = await open(file, 'r');
@@ -161,7 +198,9 @@ export async function extractZip(file: string, dest: string, options: ZipExtract
         transform(chunk: Buffer, _enc, cb) {
           crc = crc32(chunk, crc);
           written += chunk.length;
-          cb(null, chunk);
+          // Stop at once: an entry that inflates past its declared size is a bomb or damaged.
+          if (written > e.size) cb(damaged(file, `${e.name} inflates past its declared ${e.size} bytes`));
+          else cb(null, chunk);
         },
       });
       const count = new Transform({
@@ -177,7 +216,7 @@ export async function extractZip(file: string, dest: string, options: ZipExtract
       try {
         await pipeline([source, ...stages, createWriteStream(target)], options.signal ? { signal: options.signal } : {});
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOSPC' || (err as Error).name === 'AbortError') throw err;
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC' || (err as Error).name === 'AbortError' || err instanceof SegEarthError) throw err;
         throw damaged(file, `${e.name} cannot be decompressed (${(err as Error).message})`);
       }
       if (written !== e.size || (crc >>> 0) !== e.crc) throw damaged(file, `${e.name} fails its CRC-32 / size check`);

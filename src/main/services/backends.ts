@@ -31,6 +31,8 @@ export interface GeoBackend {
   /** Binary mask GeoTIFF (1 = inside, 0 = outside, 255 = nodata outside the AOI) from a probability raster. */
   writeMaskGeoTiff(probabilityPath: string, outPath: string, options: { threshold: number; overwrite: boolean; aoiRing?: AoiRing }): Promise<string[]>;
   gdalVersion(): string | null;
+  /** Every file GDAL would read to show `path` (VRT sources, side-cars …): server mode confines them to its roots. */
+  filesReadBy?(path: string): Promise<{ driver: string; files: string[] }>;
 }
 
 export interface InferenceProgress {

@@ -159,7 +159,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
 
   /** The model's processor, with every scene checked against the allowed roots before it is read. */
   const confined = (processor: SceneProcessor): SceneProcessor => async (task) => {
-    await guard.resolveExisting(task.scenePath);
+    await guard.resolveRaster(task.scenePath);
     return processor(task);
   };
 

@@ -55,7 +55,7 @@ export interface Backend {
 
 export async function createBackend(options: BackendOptions): Promise<Backend> {
   const events = createEventBus();
-  const guard = await createPathGuard(options.roots);
+  const guard = await createPathGuard(options.roots, options.geo.filesReadBy ? { filesReadBy: (p) => options.geo.filesReadBy!(p) } : {});
   const settings = createSettingsService(options.dataDir, events);
   const workspace = createWorkspaceService(options.geo, guard, (path) => {
     void settings.addRecent(path);
@@ -121,7 +121,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       deleteResult: async ({ resultId }) => (await inference.deleteResult(resultId), ok),
     },
     export: {
-      results: (args) => exportResults(args, { geo: options.geo, inference, guard }),
+      results: (args) => exportResults(args, { geo: options.geo, inference, guard, workspace }),
     },
     batch: {
       start: (args) => batch.start(args),
@@ -134,7 +134,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     },
     settings: {
       get: () => settings.get(),
-      update: (patch) => settings.update(patch),
+      // In server mode the model folder must lie inside the roots (else the answer would say whether a
+      // bundle exists anywhere on the machine); it is stored as its real path.
+      update: async (patch) =>
+        settings.update(guard.roots.length > 0 && patch.modelDir ? { ...patch, modelDir: await guard.resolveExisting(patch.modelDir) } : patch),
     },
     system: {
       info: () => systemInfo(),

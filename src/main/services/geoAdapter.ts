@@ -11,6 +11,7 @@ import { writeFeatures } from '../../geo/writers/writeFeatures.js';
 import { writeRasterGeoTiff } from '../../geo/writers/maskGeoTiff.js';
 import { configureGdalEnvironment } from '../../geo/env.js';
 import { getTileGrid } from '../../geo/tileGrid.js';
+import { filesGdalReads } from '../../geo/filesGdalReads.js';
 import { renderTile } from '../../geo/renderTile.js';
 import type { GeoTransform } from '../../shared/rasterInfo.js';
 import { maskOutsideRing } from './aoiMask.js';
@@ -86,5 +87,6 @@ export function createGeoAdapter(): GeoBackend {
       return [written];
     },
     gdalVersion: () => gdal.version,
+    filesReadBy: (path) => filesGdalReads(path),
   };
 }

@@ -98,7 +98,7 @@ function totalArea(features: ResultFeatures): number {
 export function createInferenceService(deps: InferenceServiceDeps): InferenceService {
   const { workspace, geo, runtime, events, settings } = deps;
   const results = new Map<string, StoredResult>();
-  const jobs = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const jobs = new Map<string, { controller: AbortController; done: Promise<void>; layerId: string }>();
 
   /** Attributes of every polygon: the runtime's provenance (as the CLI writes it), else a minimal set. */
   const describe = async (raw: ResultFeatures, stored: Pick<StoredResult, 'summary' | 'source' | 'bundleSha256' | 'probabilityPath'>): Promise<ResultFeatures> => {
@@ -123,6 +123,10 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
   };
 
   workspace.onRemoved((layerId) => {
+    // A question still running on the removed layer is cancelled: its result would belong to no layer.
+    for (const job of jobs.values()) {
+      if (job.layerId === layerId) job.controller.abort(new SegEarthError('CANCELLED', 'The layer was removed.'));
+    }
     for (const [id, stored] of results) {
       if (stored.summary.layerId === layerId) {
         results.delete(id);
@@ -178,7 +182,12 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
         durationMs: Date.now() - started,
       };
       const stored = { summary, source: layer.path, bundleSha256: run.bundleSha256, probabilityPath };
-      results.set(resultId, { ...stored, features: await describe(raw, stored), heatmap: heat.png });
+      const features = await describe(raw, stored);
+      // The layer may have been removed while this ran: then nothing is kept (the catch removes the raster).
+      if (controller.signal.aborted || !workspace.listLayers().some((l) => l.id === layer.id)) {
+        throw new SegEarthError('CANCELLED', 'The layer was removed while the question ran.');
+      }
+      results.set(resultId, { ...stored, features, heatmap: heat.png });
       events.emit('inference.job', { type: 'result', jobId, result: summary });
     } catch (err) {
       await rm(probabilityPath, { force: true });
@@ -204,7 +213,7 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
       const jobId = newId();
       const controller = new AbortController();
       const done = runJob(jobId, args, controller).finally(() => jobs.delete(jobId));
-      jobs.set(jobId, { controller, done });
+      jobs.set(jobId, { controller, done, layerId: args.layerId });
       return { jobId };
     },
     cancel(jobId) {

@@ -1,12 +1,12 @@
 /**
  * @module main/services/jsonStore
  * A small JSON document on disk (settings, window state, recent files), validated with zod on every read and
- * written atomically (temporary file in the same folder, then rename), so a crash mid-write never leaves a
+ * written atomically and durably (`inference/models/atomicJson`: temp file, fsync, rename), so a crash mid-write never leaves a
  * half-written settings file. A missing or unreadable file yields the defaults, with the problem reported.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
+import { writeJsonAtomic } from '../../inference/models/atomicJson.js';
 
 export interface JsonStore<T> {
   read(): Promise<T>;
@@ -22,7 +22,6 @@ export function createJsonStore<S extends z.ZodType>(
 ): JsonStore<z.output<S>> {
   type T = z.output<S>;
   let queue: Promise<unknown> = Promise.resolve();
-  let counter = 0;
 
   const read = async (): Promise<T> => {
     let text: string;
@@ -43,11 +42,7 @@ export function createJsonStore<S extends z.ZodType>(
   };
 
   const write = async (value: T): Promise<void> => {
-    const checked = schema.parse(value);
-    await mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${++counter}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(checked, null, 2)}\n`, 'utf8');
-    await rename(tmp, file);
+    await writeJsonAtomic(file, schema.parse(value));
   };
 
   // Serialise read-modify-write cycles so concurrent updates do not lose each other.

@@ -88,8 +88,13 @@ function send(res: ServerResponse, status: number, body: string | Uint8Array, ty
   res.end(body);
 }
 
-function sendJson(res: ServerResponse, status: number, body: RpcResponse | { ok: false; error: { code: string; message: string; hint?: string } }): void {
-  send(res, status, JSON.stringify(body), 'application/json; charset=utf-8');
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: RpcResponse | { ok: false; error: { code: string; message: string; hint?: string } },
+  extra: Record<string, string> = {},
+): void {
+  send(res, status, JSON.stringify(body), 'application/json; charset=utf-8', extra);
 }
 
 function unauthorized(res: ServerResponse): void {
@@ -104,7 +109,9 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new SegEarthError('BAD_ARGUMENT', 'Request too large.');
+    if (size > limit) {
+      throw new SegEarthError('BAD_ARGUMENT', `Request too large (over ${limit} bytes).`, { hint: 'Send smaller requests; file contents never travel through the API, only paths.' });
+    }
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -131,7 +138,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       send(res, 404, 'This server was started without the user interface (run `npm run build:renderer`).', 'text/plain; charset=utf-8');
       return;
     }
-    const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      send(res, 400, 'Bad request: the path is not valid percent-encoding.', 'text/plain; charset=utf-8');
+      return;
+    }
+    if (decoded.includes('\0')) {
+      send(res, 400, 'Bad request: the path holds a NUL byte.', 'text/plain; charset=utf-8');
+      return;
+    }
+    const rel = normalize(decoded).replace(/^([/\\])+/, '');
     let file = resolve(staticRoot, rel);
     if (file !== staticRoot && !file.startsWith(staticRoot + sep)) {
       send(res, 404, 'Not found', 'text/plain; charset=utf-8');
@@ -191,7 +209,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       args = text.length === 0 ? {} : JSON.parse(text);
     } catch (err) {
       const payload = err instanceof SegEarthError ? toErrorPayload(err) : { code: 'BAD_ARGUMENT' as const, message: 'The request body is not valid JSON.' };
-      sendJson(res, 400, { id: 0, ok: false, error: payload });
+      // A body refused half-read leaves the rest in the socket: close the connection so the client does not
+      // reuse it (its next request would be read from the middle of this body, or reset).
+      const unread = !req.complete;
+      sendJson(res, 400, { id: 0, ok: false, error: payload }, unread ? { Connection: 'close' } : {});
+      const socket = res.socket;
+      if (unread) res.once('finish', () => socket?.destroy());
       return;
     }
     const response = await options.dispatcher.dispatch({ id: 0, service: call[1], method: call[2], args }, { transport: 'http' });

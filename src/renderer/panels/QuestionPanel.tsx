@@ -26,6 +26,8 @@ const STRATEGIES: ReadonlyArray<readonly [Strategy, string]> = [
 export interface QuestionPanelProps {
   model: ModelStatus | null;
   hasLayer: boolean;
+  /** false when the scene has no CRS: polygons are in pixels and areas are unknown (not "0 m²"). */
+  areasKnown: boolean;
   job: RunningJob | null;
   aoiMode: AoiMode;
   drawnAoi: Aoi | null;
@@ -176,6 +178,7 @@ export function QuestionPanel(props: QuestionPanelProps) {
         <ResultTools
           key={selected.summary.id}
           view={selected}
+          areasKnown={props.areasKnown}
           onHeatmap={props.onHeatmap}
           onRevectorize={props.onRevectorize}
           onZoom={props.onZoom}
@@ -194,7 +197,7 @@ export function QuestionPanel(props: QuestionPanelProps) {
                   {r.summary.question}
                 </button>
                 <span className="history-count">
-                  {r.summary.featureCount === 0 ? 'nothing found' : `${r.summary.featureCount} · ${formatArea(r.summary.totalAreaM2)}`}
+                  {r.summary.featureCount === 0 ? 'nothing found' : `${r.summary.featureCount} · ${props.areasKnown ? formatArea(r.summary.totalAreaM2) : 'area unknown'}`}
                 </span>
                 <button type="button" className="icon" title="Ask again" disabled={!!props.job || !ready} onClick={() => props.onRerun(r)}>
                   ↻

@@ -18,6 +18,8 @@ export function areaToSlider(m2: number): number {
 
 export function ResultTools(props: {
   view: ResultView;
+  /** false for a scene without CRS (pixel coordinates): no area can be given. */
+  areasKnown: boolean;
   onHeatmap(resultId: string, on: boolean): void;
   onRevectorize(resultId: string, threshold: number, minAreaM2: number): Promise<void>;
   onZoom(resultId: string): void;
@@ -61,7 +63,8 @@ export function ResultTools(props: {
         </p>
       ) : (
         <p className="found" data-testid="found">
-          {summary.featureCount} area{summary.featureCount === 1 ? '' : 's'}, {formatArea(summary.totalAreaM2)} in total.
+          {summary.featureCount} area{summary.featureCount === 1 ? '' : 's'},{' '}
+          {props.areasKnown ? `${formatArea(summary.totalAreaM2)} in total.` : 'area unknown: the scene has no CRS, the polygons are in pixel coordinates.'}
         </p>
       )}
       <label className="slider">
