@@ -15,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestSchema, kvName, type Manifest } from '../../src/inference/bundle/manifest.js';
 import { SafetensorsFile } from '../../src/inference/bundle/safetensors.js';
 import { OFFICIAL, PHI, paritySkipReason, python } from '../support/parityFixtures.js';
-import { fillWeights, readWeightMap } from './fillWeights.js';
+import { indexSafetensors } from '../../src/inference/conversion/checkpointTensors.js';
+import { fillWeights } from '../../src/inference/conversion/fillWeights.js';
+import { readWeightMap } from '../../src/inference/conversion/graphTemplate.js';
 
 const reason = paritySkipReason('onnxParity');
 
@@ -87,7 +89,6 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
   let graphsOnly: string;
   let manifest: Manifest;
   let official: SafetensorsFile;
-  let officialWeights: SafetensorsFile;
   let phi: SafetensorsFile;
   let phiWeights: SafetensorsFile;
   let image: Record<string, ort.Tensor>;
@@ -100,9 +101,8 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
     await python([...common, '-o', full]);
     await python([...common, '-o', graphsOnly, '--graphs-only']);
     manifest = ManifestSchema.parse(JSON.parse(await readFile(join(full, 'manifest.json'), 'utf8')));
-    [official, officialWeights, phi, phiWeights] = await Promise.all([
+    [official, phi, phiWeights] = await Promise.all([
       SafetensorsFile.load(join(OFFICIAL, 'io.safetensors')),
-      SafetensorsFile.load(join(OFFICIAL, 'weights.safetensors')),
       SafetensorsFile.load(join(PHI, 'io.safetensors')),
       SafetensorsFile.load(join(PHI, 'weights.safetensors')),
     ]);
@@ -229,7 +229,8 @@ describe.skipIf(reason !== undefined)('ONNX export parity (onnxruntime-node, cpu
     }
     const map = await readWeightMap(graphsOnly);
     expect(map.unused).toContain('seg_query');
-    const written = await fillWeights(graphsOnly, map, [officialWeights, phiWeights]);
+    const tensors = await indexSafetensors([join(OFFICIAL, 'weights.safetensors'), join(PHI, 'weights.safetensors')]);
+    const written = (await fillWeights(graphsOnly, map, tensors)).map((f) => f.path);
     expect(written.sort()).toEqual(['embed_tokens.bin', 'head.onnx.data', 'image.onnx.data', 'llm.onnx.data']);
     for (const f of written) {
       const [a, b] = await Promise.all([readFile(join(full, f)), readFile(join(graphsOnly, f))]);

@@ -16,7 +16,9 @@ import { loadBundle } from '../../src/inference/bundle/loadBundle.js';
 import { SafetensorsFile } from '../../src/inference/bundle/safetensors.js';
 import { SegEarthModel } from '../../src/inference/sessions/model.js';
 import { OFFICIAL, PHI, paritySkipReason, python } from '../support/parityFixtures.js';
-import { fillWeights, readWeightMap } from './fillWeights.js';
+import { type CheckpointTensors, indexSafetensors } from '../../src/inference/conversion/checkpointTensors.js';
+import { fillWeights } from '../../src/inference/conversion/fillWeights.js';
+import { readWeightMap } from '../../src/inference/conversion/graphTemplate.js';
 import {
   chunkedVsSinglePass,
   formatCost,
@@ -53,7 +55,7 @@ describe.skipIf(reason !== undefined)('bundle precision on the parity fixtures (
   const dirs = {} as Record<Variant, string>;
   const costs = new Map<Variant, PrecisionCost>();
   let fx: Fixtures;
-  let weightSources: SafetensorsFile[];
+  let weightSources: CheckpointTensors;
   let fp32: BundleRun;
 
   beforeAll(async () => {
@@ -66,14 +68,12 @@ describe.skipIf(reason !== undefined)('bundle precision on the parity fixtures (
       for (const v of vs) await python([...common, '-o', dirs[v], ...VARIANTS[v]]);
     };
     await Promise.all([lane(names.filter((_, i) => i % 2 === 0)), lane(names.filter((_, i) => i % 2 === 1))]);
-    const [official, phi, officialWeights, phiWeights] = await Promise.all([
+    const [official, phi] = await Promise.all([
       SafetensorsFile.load(join(OFFICIAL, 'io.safetensors')),
       SafetensorsFile.load(join(PHI, 'io.safetensors')),
-      SafetensorsFile.load(join(OFFICIAL, 'weights.safetensors')),
-      SafetensorsFile.load(join(PHI, 'weights.safetensors')),
     ]);
     fx = { official, phi };
-    weightSources = [officialWeights, phiWeights];
+    weightSources = await indexSafetensors([join(OFFICIAL, 'weights.safetensors'), join(PHI, 'weights.safetensors')]);
     fp32 = await runBundle(dirs.fp32, fx);
     costs.set('fp32', precisionCost(fp32, fp32, fx));
   }, 900_000);
@@ -182,7 +182,7 @@ describe.skipIf(reason !== undefined)('bundle precision on the parity fixtures (
       const map = await readWeightMap(dirs[v]);
       const out = join(work, `${v}-filled`);
       await mkdir(out, { recursive: true });
-      const written = await fillWeights(out, map, weightSources);
+      const written = (await fillWeights(out, map, weightSources)).map((f) => f.path);
       expect(written.sort()).toEqual(['embed_tokens.bin', 'head.onnx.data', 'image.onnx.data', 'llm.onnx.data']);
       for (const f of written) {
         const [a, b] = await Promise.all([readFile(join(dirs[v], f)), readFile(join(out, f))]);

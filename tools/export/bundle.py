@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -209,6 +209,39 @@ def seg_token_id(tokenizer: dict[str, Any]) -> int:
     raise ValueError("tokenizer.json has no [SEG] token: not a SegEarth-R1 tokenizer")
 
 
+BUNDLE_FILES = ["image.onnx", "image.onnx.data", "llm.onnx", "llm.onnx.data", "head.onnx", "head.onnx.data",
+                "embed_tokens.bin", "prefix_kv.safetensors", "tokenizer.json", "weights.json"]
+
+
+def embed_entry(vocab_size: int, hidden_size: int, precision: str) -> dict[str, Any]:
+    """The weight-map entry of the embedding table (the last entry of weights.json)."""
+    fp16 = precision == "fp16"
+    return {"key": EMBED_KEY, "target": "embeddings", "file": "embed_tokens.bin", "offset": 0,
+            "length": vocab_size * hidden_size * (2 if fp16 else 4), "dtype": "float16" if fp16 else "float32",
+            "shape": [vocab_size, hidden_size], "transform": {"kind": "cast"}}
+
+
+def fixed_manifest(cfg: ModelConfig, graphs: Mapping[str, ExportedGraph], precision: str, llm_weights: str | None,
+                   accuracy_level: int, image_weights: str | None) -> dict[str, Any]:
+    """The manifest fields that depend only on the architecture and the graphs, not on a checkpoint."""
+    p = cfg.phi
+    return {
+        "image": {"size": cfg.image_size, "channels": "RGB", "mean": [123.675, 116.28, 103.53],
+                  "std": [58.395, 57.12, 57.375],
+                  "letterbox": {"resize": "longest-side", "interpolation": "bilinear", "pad": "center", "padValue": 0}},
+        "architecture": {"hiddenSize": p.hidden_size, "numLayers": p.num_layers, "numHeads": p.num_heads,
+                         "numKeyValueHeads": p.num_kv_heads, "headDim": p.head_dim,
+                         "imageTokens": cfg.image_tokens, "maskSize": cfg.image_size // cfg.swin.patch_size,
+                         "maskThreshold": 0, "maxPositions": p.max_positions},
+        "graphs": {k: _graph_spec(g, LLM_WEIGHTS[llm_weights][1], accuracy_level) if k == "llm" and llm_weights
+                   else _graph_spec(g, IMAGE_WEIGHTS[image_weights][1]) if k == "image" and image_weights
+                   else _graph_spec(g, precision) for k, g in graphs.items()},
+        "embeddings": {"file": "embed_tokens.bin", "dtype": "float16" if precision == "fp16" else "float32",
+                       "shape": [p.vocab_size, p.hidden_size]},
+        "kvCache": {**KV, "layout": "batch,heads,seq,headDim", "dtype": "float32"},
+    }
+
+
 def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokenizer_json: Path, out: Path,
                  model_id: str, name: str, variant: str, source: dict[str, Any], test_fixture: bool = False,
                  graphs_only: bool = False, precision: str = "fp32", llm_weights: str | None = None,
@@ -237,12 +270,10 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
         raise ValueError(f"llm_accuracy_level must be one of {sorted(ACCURACY_LEVELS)}, got {accuracy_level!r}")
     out.mkdir(parents=True, exist_ok=True)
     graphs = export_graphs(cfg, out, precision, llm_weights, accuracy_level, image_weights)
-    entries = [w for g in graphs.values() for w in g.weights]
     p = cfg.phi
-    embed_dtype = "float16" if precision == "fp16" else "float32"
-    entries.append({"key": EMBED_KEY, "target": "embeddings", "file": "embed_tokens.bin", "offset": 0,
-                    "length": p.vocab_size * p.hidden_size * (2 if precision == "fp16" else 4), "dtype": embed_dtype,
-                    "shape": [p.vocab_size, p.hidden_size], "transform": {"kind": "cast"}})
+    if EMBED_KEY in state:  # the table's rows, not config.json's vocab_size, decide (model_config does the same)
+        p = replace(p, vocab_size=int(state[EMBED_KEY].shape[0]))
+    entries = [w for g in graphs.values() for w in g.weights] + [embed_entry(p.vocab_size, p.hidden_size, precision)]
     missing = [e["key"] for e in entries if e["key"] not in state]
     if missing:
         raise KeyError(f"checkpoint lacks {len(missing)} tensors the graphs need, e.g. {missing[:5]}")
@@ -255,7 +286,10 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
     _check_derived(cfg, state)
     weight_map = {"formatVersion": 1, "unused": unused, "entries": entries}
     (out / "weights.json").write_text(json.dumps(weight_map, indent=1) + "\n")
+    fixed = fixed_manifest(cfg, graphs, precision, llm_weights, accuracy_level, image_weights)
     if graphs_only:
+        from .template import write_template_json  # template builds on this module
+        write_template_json(out, cfg, graphs, fixed, precision, llm_weights, llm_accuracy_level, image_weights)
         return weight_map
 
     write_weight_files(out, entries, state)
@@ -272,8 +306,6 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
     prefix_ids = tokenize(out / "tokenizer.json", [chunks[0]["text"]])[0]
     st.save(prefix_cache(llm, embed, prefix_ids), out / "prefix_kv.safetensors")
     del llm
-    files = ["image.onnx", "image.onnx.data", "llm.onnx", "llm.onnx.data", "head.onnx", "head.onnx.data",
-             "embed_tokens.bin", "prefix_kv.safetensors", "tokenizer.json", "weights.json"]
     manifest = {
         "formatVersion": 1,
         "id": model_id,
@@ -284,21 +316,13 @@ def write_bundle(*, cfg: ModelConfig, state: Mapping[str, torch.Tensor], tokeniz
         "prompt": {"chunks": chunks, "referPrefix": " ", "prefixChunks": 1},
         "tokenizer": {"file": "tokenizer.json", "vocabSize": p.vocab_size, "addSpecialTokens": False,
                       "specialTokens": {"seg": {"content": "[SEG]", "id": seg_id}}},
-        "image": {"size": cfg.image_size, "channels": "RGB", "mean": [123.675, 116.28, 103.53],
-                  "std": [58.395, 57.12, 57.375],
-                  "letterbox": {"resize": "longest-side", "interpolation": "bilinear", "pad": "center", "padValue": 0}},
-        "architecture": {"hiddenSize": p.hidden_size, "numLayers": p.num_layers, "numHeads": p.num_heads,
-                         "numKeyValueHeads": p.num_kv_heads, "headDim": p.head_dim,
-                         "imageTokens": cfg.image_tokens, "maskSize": cfg.image_size // cfg.swin.patch_size,
-                         "maskThreshold": 0, "maxPositions": p.max_positions},
-        "graphs": {k: _graph_spec(g, LLM_WEIGHTS[llm_weights][1], accuracy_level) if k == "llm" and llm_weights
-                   else _graph_spec(g, IMAGE_WEIGHTS[image_weights][1]) if k == "image" and image_weights
-                   else _graph_spec(g, precision) for k, g in graphs.items()},
-        "embeddings": {"file": "embed_tokens.bin", "dtype": embed_dtype, "shape": [p.vocab_size, p.hidden_size]},
-        "kvCache": {**KV, "layout": "batch,heads,seq,headDim", "dtype": "float32"},
+        **{k: fixed[k] for k in ("image", "architecture", "graphs")},
+        "embeddings": {"file": "embed_tokens.bin", "dtype": fixed["embeddings"]["dtype"],
+                       "shape": [p.vocab_size, p.hidden_size]},
+        "kvCache": fixed["kvCache"],
         "prefixCache": {"file": "prefix_kv.safetensors", "tokenIds": prefix_ids, "length": len(prefix_ids)},
         "weightMap": "weights.json",
-        "files": [{"path": f, "bytes": (out / f).stat().st_size, "sha256": sha256_file(out / f)} for f in files],
+        "files": [{"path": f, "bytes": (out / f).stat().st_size, "sha256": sha256_file(out / f)} for f in BUNDLE_FILES],
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

@@ -55,6 +55,8 @@ class ExportedGraph:
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     weights: list[dict[str, Any]] = field(default_factory=list)
+    #: checkpoint key -> the checkpoint tensor's shape (before any quantization): what a converter must find
+    source_shapes: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _value_specs(values: Sequence[onnx.ValueInfoProto]) -> list[TensorSpec]:
@@ -141,6 +143,7 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
     if fp16:
         convert_to_fp16(model, {i.name for i in graph.input if i.name in weight_keys and i.name not in quantized})
     keep_inputs = []
+    source_shapes: dict[str, list[int]] = {}
     for inp in graph.input:
         if inp.name not in weight_keys:
             keep_inputs.append(inp)
@@ -149,6 +152,7 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
         if tt.elem_type not in (TensorProto.FLOAT, TensorProto.FLOAT16):
             raise ValueError(f"{inp.name}: only float weights are supported, got {tt.elem_type}")
         shape = [d.dim_value for d in tt.shape.dim]
+        source_shapes[inp.name] = list(state[inp.name].shape)
         if inp.name in quantized and quantize == CHANNEL_KIND:
             n_out, k_in = shape
             q = {"kind": quantize, "zeroPoint": 0}
@@ -177,7 +181,7 @@ def export_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...], inp
         raise ValueError(f"{name}: unexpected graph inputs {[i.name for i in graph.input]}")
     (out_dir / f"{name}.onnx").write_bytes(model.SerializeToString())
     return ExportedGraph(f"{name}.onnx", data_file, offset, _value_specs(graph.input), _value_specs(graph.output),
-                         weights)
+                         weights, source_shapes)
 
 
 @dataclass

@@ -257,6 +257,8 @@ export type WeightMap = z.infer<typeof WeightMapSchema>;
 export const SourceSchema = z.object({
   /** e.g. `earth-insights/SegEarth-R1-EarthReason`, or `synthetic` for test fixtures. */
   checkpoint: z.string().min(1),
+  /** The checkpoint's revision (a commit or branch of its model repository), when known. */
+  revision: z.string().min(1).optional(),
   /** sha256 of the checkpoint's weight file(s), by file name. */
   files: z.array(z.object({ name: z.string().min(1), sha256: Sha256Schema })),
   exporter: z.object({ name: z.string().min(1), version: z.string().min(1) }),

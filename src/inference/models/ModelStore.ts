@@ -11,13 +11,22 @@
  * const bundle = await store.resolveDefault('EarthReason'); // what the runtime should load, or null
  * ```
  */
-import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SegEarthError } from '../../shared/errors.js';
 import { readBundleFacts } from './bundleFacts.js';
-import { type FreeSpaceProbe, statfsFreeSpace } from './diskSpace.js';
+import { ensureFreeSpace, type FreeSpaceProbe, statfsFreeSpace } from './diskSpace.js';
 import { downloadVerified } from './download.js';
-import { commitStaged, makeWorkDir, moveBundle, stageFromArchive, stageFromFolder, type StagedBundle } from './install.js';
+import {
+  commitStaged,
+  discardStaged,
+  makeStaleSafeWorkDir,
+  makeWorkDir,
+  moveBundle,
+  stageFromArchive,
+  stageFromFolder,
+  type StagedBundle,
+} from './install.js';
 import { type ModelLocations, type ModelSearchDir, resolveModelLocations } from './locations.js';
 import { readModelSettings, writeModelSettings } from './settings.js';
 import type { BrokenModel, BundleFacts, InstalledModel, ModelSettings, ProgressListener, Variant } from './types.js';
@@ -195,6 +204,34 @@ export class ModelStore {
     }
   }
 
+  /**
+   * Installs a bundle that `build` writes into an empty staging folder (the checkpoint converter), atomically
+   * like {@link import}: checked for `needBytes` of free space first, renamed into place only when `build`
+   * succeeds, deleted otherwise (and, after a kill, by the next call).
+   */
+  async installBuilt(
+    build: (dir: string) => Promise<void>,
+    options: InstallOptions & { readonly needBytes: number; readonly what: string },
+  ): Promise<InstalledModel> {
+    await this.assertWritableInstallDir();
+    await ensureFreeSpace(this.freeSpace, this.locations.installDir, options.needBytes, options.what);
+    const work = await makeStaleSafeWorkDir(this.locations.stagingDir, 'convert');
+    let staged: StagedBundle;
+    try {
+      const dir = path.join(work, 'bundle');
+      await mkdir(dir);
+      await build(dir);
+      options.signal?.throwIfAborted();
+      const facts = await readBundleFacts(dir);
+      // The builder hashed every file it wrote: those are the manifest's sha256.
+      staged = { work, dir, facts, digests: new Map(facts.files.map((f) => [f.path, f.sha256])) };
+    } catch (err) {
+      await discardStaged(work);
+      throw err;
+    }
+    return this.commit(staged, options.replace ?? false);
+  }
+
   /** Deletes bundle `id` from a writable folder; bundles shipped with the app are refused. */
   async remove(id: string): Promise<void> {
     const found = await this.find(id);
@@ -272,7 +309,7 @@ export class ModelStore {
     }
     for (const name of entries) {
       const orphanArchive = name.endsWith('.archive') && !entries.includes(name.replace(/\.archive$/, '.lock'));
-      if (/^(import|unpack|remove)-/.test(name) || orphanArchive) {
+      if (/^(import|unpack|remove|convert)-/.test(name) || orphanArchive) {
         await rm(path.join(this.locations.stagingDir, name), { recursive: true, force: true });
         removed.push(name);
       }

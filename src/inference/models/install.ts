@@ -55,6 +55,29 @@ export async function ensureDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * A new work folder `<parent>/<prefix>-<pid>-<random>`, after deleting the `<prefix>-<pid>-*` folders of
+ * processes that no longer run (a conversion killed midway): a rerun cleans up what a SIGKILL left behind,
+ * while another process's work in progress is left alone.
+ */
+export async function makeStaleSafeWorkDir(parent: string, prefix: string): Promise<string> {
+  await ensureDir(parent);
+  for (const name of await readdir(parent)) {
+    const m = name.startsWith(`${prefix}-`) ? /^(\d+)-/.exec(name.slice(prefix.length + 1)) : null;
+    if (m && !processAlive(Number(m[1]))) await discardStaged(path.join(parent, name));
+  }
+  return makeWorkDir(parent, `${prefix}-${process.pid}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function discardStaged(work: string): Promise<void> {
   // Retries: after a failed extraction, tar may still be closing files in the folder being removed.
   await rm(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
