@@ -1,31 +1,24 @@
 /**
  * The checkpoint-folder path of the exporter (`python3 -m tools.export <dir> -o <bundle>`): a Hugging Face
- * style folder made from the shared fixtures' weights (two safetensors shards), a PhiConfig config.json and a
- * tokenizer given only as vocab.json + merges.txt + added_tokens.json (so the exporter must build
- * tokenizer.json itself) becomes a bundle whose weight files hold exactly the checkpoint's bytes, whose
+ * style folder made from the shared fixtures' weights (test/support/checkpointFolder.ts: two safetensors shards
+ * with their index, a PhiConfig config.json and a tokenizer given only as vocab.json + merges.txt +
+ * added_tokens.json, so the exporter must build tokenizer.json itself) becomes a bundle whose weight files hold exactly the checkpoint's bytes, whose
  * tokenizer encodes like the original, and whose manifest validates. Skips with a printed reason when
  * ../shared or Debian's python3 with torch is absent.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManifestSchema, WeightMapSchema, type Manifest } from '../../src/inference/bundle/manifest.js';
-import { SafetensorsFile, encodeSafetensors } from '../../src/inference/bundle/safetensors.js';
-import { OFFICIAL, PHI, paritySkipReason } from '../support/parityFixtures.js';
+import type { SafetensorsFile } from '../../src/inference/bundle/safetensors.js';
+import { writeFixtureCheckpoint } from '../support/checkpointFolder.js';
+import { paritySkipReason } from '../support/parityFixtures.js';
 import { PYTHON, REPO_ROOT, ensureTinyBundle } from '../support/tinyBundle.js';
 
 const reason = paritySkipReason('checkpointExport', 'weights.safetensors');
-
-/** Copies all tensors of `files` into a new safetensors buffer. */
-function shard(files: SafetensorsFile[]): Uint8Array {
-  return encodeSafetensors(
-    files.flatMap((f) => f.names().map((name) => ({ name, dtype: f.info(name).dtype, shape: f.info(name).shape, data: f.raw(name) }))),
-    { format: 'pt' },
-  );
-}
 
 describe.skipIf(reason !== undefined)('exporting a checkpoint folder (python3 -m tools.export)', () => {
   let work: string;
@@ -39,19 +32,7 @@ describe.skipIf(reason !== undefined)('exporting a checkpoint folder (python3 -m
     work = await mkdtemp(join(tmpdir(), 'segearth-ckpt-'));
     const ckpt = join(work, 'SegEarth-R1-EarthReason');
     bundle = join(work, 'bundle');
-    await mkdir(ckpt);
-    sources = await Promise.all([SafetensorsFile.load(join(OFFICIAL, 'weights.safetensors')), SafetensorsFile.load(join(PHI, 'weights.safetensors'))]);
-    await writeFile(join(ckpt, 'model-00001-of-00002.safetensors'), shard([sources[0]!]));
-    await writeFile(join(ckpt, 'model-00002-of-00002.safetensors'), shard([sources[1]!]));
-    await writeFile(join(ckpt, 'config.json'), await readFile(join(PHI, 'config.json')));
-    const tokJson = JSON.parse(await readFile(join(tiny, 'tokenizer.json'), 'utf8')) as {
-      model: { vocab: Record<string, number>; merges: string[] };
-      added_tokens: { content: string; id: number }[];
-    };
-    original = new Tokenizer(tokJson, {});
-    await writeFile(join(ckpt, 'vocab.json'), JSON.stringify(tokJson.model.vocab));
-    await writeFile(join(ckpt, 'merges.txt'), `#version: 0.2\n${tokJson.model.merges.join('\n')}\n`);
-    await writeFile(join(ckpt, 'added_tokens.json'), JSON.stringify(Object.fromEntries(tokJson.added_tokens.map((t) => [t.content, t.id]))));
+    ({ sources, tokenizer: original } = await writeFixtureCheckpoint(ckpt, tiny));
     await new Promise<void>((res, rej) => {
       const child = spawn(PYTHON, ['-m', 'tools.export', ckpt, '-o', bundle, '--model-config', join(tiny, 'config.json'), '--threads', '1'], {
         cwd: REPO_ROOT,

@@ -9,6 +9,8 @@ template expects (every tensor's key and shape, the Swin relative position index
 
     /usr/bin/python3 -m tools.export.template -o DIR [--profile fp32|cpu|fp16 | --precision … --llm-weights …]
         [--model-config JSON] [--threads N]
+    /usr/bin/python3 -m tools.export.template --all -o models/graph-templates [--profiles fp32,cpu,fp16]
+        (npm run make:graph-templates: the shipped templates, one folder per profile, and stamp.json)
 
 No checkpoint is needed: the graphs are traced from placeholder values (tools/export/onnx_export.py), exactly
 as a full export traces them, so the files are byte-identical to a `--graphs-only` export of any checkpoint of
@@ -97,11 +99,30 @@ def write_template(out: Path, cfg: ModelConfig, precision: str = "fp32", llm_wei
     return write_template_json(out, cfg, graphs, fixed, precision, llm_weights, llm_accuracy_level, image_weights)
 
 
+#: exporter modules that do not shape a template's bytes (fixtures, parity, probes, the checkpoint reader)
+NOT_TEMPLATE_SOURCES = {"__main__.py", "checkpoint.py", "fixture_bundle.py", "nbits_probe.py", "parity.py",
+                        "tiny_bundle.py", "tokenizer_tiny.py"}
+STAMP_FILE = "stamp.json"
+
+
+def write_stamp(out: Path) -> None:
+    """`stamp.json`: the sha256 of every exporter source that shapes the templates, and the torch/onnx versions
+    that wrote them; test/conversion/graphTemplates.test.ts fails when a source changed since."""
+    import onnx
+    here = Path(__file__).resolve().parent
+    sources = {f.name: sha256_file(f) for f in sorted(here.glob("*.py")) if f.name not in NOT_TEMPLATE_SOURCES}
+    stamp = {"sources": sources, "torch": torch.__version__, "onnx": onnx.__version__,
+             "regenerate": "npm run make:graph-templates"}
+    (out / STAMP_FILE).write_text(json.dumps(stamp, indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m tools.export.template", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--out", type=Path, required=True)
     ap.add_argument("--profile", choices=sorted(PROFILES), help="a shipped profile (instead of the options below)")
+    ap.add_argument("--all", action="store_true", help="write <out>/<profile>/ for every shipped profile, and stamp.json")
+    ap.add_argument("--profiles", default=",".join(PROFILES), help="with --all: which profiles (comma separated)")
     add_precision_options(ap)
     ap.add_argument("--model-config", type=Path, help="ModelConfig JSON (default: the released architecture)")
     ap.add_argument("--threads", type=int, default=2)
@@ -112,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         kw = {**kw, **PROFILES[args.profile]}
     cfg = ModelConfig.from_json(load_json(args.model_config)) if args.model_config else full_config()
+    if args.all:
+        for name in args.profiles.split(","):
+            kw = {**precision_kwargs(args), **PROFILES[name]}
+            write_template(args.out / name, cfg, **kw)
+            print(f"template {name} written to {args.out / name}", flush=True)
+        write_stamp(args.out)
+        return 0
     write_template(args.out, cfg, **kw)
     print(f"template ({profile_name(kw['precision'], kw['llm_weights'], kw['image_weights'])}) written to {args.out}")
     return 0

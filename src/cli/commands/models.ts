@@ -1,11 +1,13 @@
 /**
  * @module cli/commands/models
- * `segearth models list|import|download|verify|remove|default|devices`: the model manager on the command line
+ * `segearth models list|import|download|convert|verify|remove|default|devices`: the model manager on the command line
  * (the same `ModelStore` the app's Model & device dialog uses). Results go to stdout (a table, or JSON with
  * `--json`); progress goes to stderr. Exit statuses come from `cli/exitCodes` (a failed verification is
  * MODEL_INVALID: status 3).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { type ConversionPrecision, type ConvertOptions, convertCheckpoint } from '../../inference/conversion/convertCheckpoint.js';
+import { CONVERSION_PRECISIONS } from '../../inference/conversion/graphTemplate.js';
 import { SegEarthError } from '../../shared/errors.js';
 import { formatBytes } from '../../inference/models/diskSpace.js';
 import { firstRunGuide, formatFirstRunGuide } from '../../inference/models/firstRun.js';
@@ -95,6 +97,35 @@ export function register(program: Command, context: CliContext): void {
         signal: context.signal,
       });
       context.out(options.json ? json(m) : `installed ${describe(m)}\n`);
+    });
+
+  models
+    .command('convert')
+    .description('convert a downloaded SegEarth-R1 checkpoint folder into a bundle (no Python needed)')
+    .argument('<checkpoint-dir>', 'folder with config.json, *.safetensors (+ index) and tokenizer files')
+    .option('-o, --out <bundle-dir>', 'write the bundle folder here')
+    .option('--install', 'install the bundle into the model folder (like `models import`)')
+    .addOption(new Option('--precision <profile>', 'fp32 (CPU and GPU), cpu (int8 image + int8 LLM), fp16 (GPUs)').choices(CONVERSION_PRECISIONS).default('fp32'))
+    .option('--graphs <template-dir>', 'a graph template from `python3 -m tools.export <checkpoint> --graphs-only` (other model sizes)')
+    .addOption(new Option('--variant <variant>', 'prompt wording (default: guessed from the folder name)').choices(['earthreason', 'rrsis-d', 'refsegrs']))
+    .option('--id <id>', 'bundle id (default: the output folder name, or segearth-r1-<variant>[-<profile>])')
+    .option('--name <name>', 'display name')
+    .option('--replace', 'overwrite an existing bundle folder or installed bundle with the same id')
+    .option('--json', 'print the manifest facts as JSON')
+    .action(async (dir: string, o: { out?: string; install?: boolean; precision: ConversionPrecision; graphs?: string; variant?: ConvertOptions['variant']; id?: string; name?: string; replace?: boolean; json?: boolean }) => {
+      if (Boolean(o.out) === Boolean(o.install)) throw new SegEarthError('BAD_ARGUMENT', 'Give exactly one of -o <bundle-dir> and --install.');
+      let last = '';
+      const { bundleDir, manifest } = await convertCheckpoint({
+        checkpointDir: dir, precision: o.precision, replace: o.replace ?? false, signal: context.signal,
+        ...(o.out ? { out: o.out } : { store: store() }),
+        ...(o.graphs ? { templateDir: o.graphs } : {}), ...(o.variant ? { variant: o.variant } : {}),
+        ...(o.id ? { id: o.id } : {}), ...(o.name ? { name: o.name } : {}),
+        onProgress: (p) => {
+          const line = p.total > 1 ? `${p.stage}: ${Math.floor((100 * p.done) / p.total / 10) * 10}%` : p.done < p.total ? `${p.stage}…` : '';
+          if (line && line !== last) context.err(`${(last = line)}${p.total > 1 ? ` of ${formatBytes(p.total)}` : ''}\n`);
+        },
+      });
+      context.out(o.json ? json({ dir: bundleDir, id: manifest.id, variant: manifest.variant, files: manifest.files }) : `converted ${manifest.id} (${manifest.variant}) into ${bundleDir}\n`);
     });
 
   models
