@@ -53,8 +53,11 @@ export interface ConvertOptions {
   variant?: 'earthreason' | 'rrsis-d' | 'refsegrs';
   id?: string;
   name?: string;
-  /** Recorded in manifest.source (default checkpoint: `earth-insights/<folder name>`). */
-  source?: { checkpoint: string; revision?: string };
+  /**
+   * Recorded in manifest.source (default checkpoint: `earth-insights/<folder name>`). `files`: the sha256 of
+   * the weight files when the caller already checked them (the hub's LFS hashes); otherwise they are hashed.
+   */
+  source?: { checkpoint: string; revision?: string; files?: readonly { name: string; sha256: string }[] };
   /** Write the bundle folder here (atomically) … */
   out?: string;
   /** … or install it into the model store (atomically, like `models import`). */
@@ -252,7 +255,8 @@ async function buildBundle(dir: string, c: BuildContext): Promise<Manifest> {
   const shardBytes = (await Promise.all(ckpt.weightFiles.map((f) => stat(f)))).reduce((n, s) => n + s.size, 0);
   let hashed = 0;
   for (const f of ckpt.weightFiles) {
-    const sha256 = await sha256File(f, (n) => progress('hashing', (hashed += n), shardBytes, path.basename(f)), signal);
+    const given = o.source?.files?.find((x) => x.name === path.basename(f))?.sha256;
+    const sha256 = given ?? (await sha256File(f, (n) => progress('hashing', (hashed += n), shardBytes, path.basename(f)), signal));
     draft.source.files.push({ name: path.basename(f), sha256 });
   }
   for (const f of BUNDLE_FILES) {
