@@ -94,7 +94,7 @@ describe('electron-builder.yml', () => {
     expect(excluded(bin('linux', 'x64'), 'mac')).toBe(true);
   });
 
-  it('packs the compiled app and renderer, unpacks the inference worker, ships models/ without the test bundle', () => {
+  it('packs the compiled app and renderer, unpacks the inference worker, ships models/ (graph templates included) without the test bundle', () => {
     const included = matcher(config.files.filter((g) => !g.startsWith('!')));
     for (const f of ['dist/main/electron/index.js', 'dist/main/electron/preload.cjs', 'dist/geo/dataPaths.js', 'dist-renderer/index.html', 'package.json']) {
       expect(included(f) && !excluded(f, 'linux'), f).toBe(true);
@@ -106,6 +106,10 @@ describe('electron-builder.yml', () => {
     const dropped = picomatch(models!.filter.filter((g) => g.startsWith('!')).map((g) => g.slice(1)), { dot: true });
     expect(shipped('segearth-r1-earthreason/manifest.json') && !dropped('segearth-r1-earthreason/manifest.json')).toBe(true);
     expect(dropped('tiny-test/manifest.json')).toBe(true);
+    // the converter's graph templates (inference/conversion/graphTemplate: <resources>/models/graph-templates)
+    for (const f of ['graph-templates/fp32/llm.onnx', 'graph-templates/cpu/template.json', 'graph-templates/fp16/weights.json']) {
+      expect(shipped(f) && !dropped(f), f).toBe(true);
+    }
   });
 
   it('has dist:linux, dist:win and dist:mac scripts that build first', () => {

@@ -111,8 +111,8 @@ def write_stamp(out: Path) -> None:
     import onnx
     here = Path(__file__).resolve().parent
     sources = {f.name: sha256_file(f) for f in sorted(here.glob("*.py")) if f.name not in NOT_TEMPLATE_SOURCES}
-    stamp = {"sources": sources, "torch": torch.__version__, "onnx": onnx.__version__,
-             "regenerate": "npm run make:graph-templates"}
+    stamp = {"sources": sources, "ignored": sorted(NOT_TEMPLATE_SOURCES), "torch": torch.__version__,
+             "onnx": onnx.__version__, "regenerate": "npm run make:graph-templates"}
     (out / STAMP_FILE).write_text(json.dumps(stamp, indent=1) + "\n")
 
 
