@@ -13,15 +13,10 @@
 import { SegEarthError } from '../../shared/errors.js';
 import type { SafetensorsDtype } from '../bundle/safetensors.js';
 import { halfToFloat } from '../embeddings.js';
+import { roundHalfEven } from '../preprocess.js';
 
 /** Checkpoint dtypes a float weight may have. */
 export const FLOAT_SOURCE_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
-
-/** Round half to even (torch.round, numpy.round). */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);

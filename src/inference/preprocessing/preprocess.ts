@@ -61,8 +61,8 @@ const COEF_BITS = 11;
 const COEF_SCALE = 1 << COEF_BITS; // INTER_RESIZE_COEF_SCALE
 const f32 = Math.fround;
 
-/** cvRound on a float: round half to even (lrint), as saturate_cast<short>(float) does. */
-function roundHalfEven(x: number): number {
+/** cvRound on a float: round half to even (lrint), as saturate_cast<short>(float) does; also torch.round. */
+export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
