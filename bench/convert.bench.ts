@@ -14,7 +14,7 @@
  *
  * The Python side needs ~16 GB of RAM at full size: it is skipped, with a message, when less is available.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -157,19 +157,41 @@ async function makeCheckpoint(): Promise<void> {
   await rename(tmp, ckpt);
 }
 
-interface Measured { wallS: number; peakRssGb: number; ok: boolean; note: string }
+interface Measured { wallS: number; peakRssGb: number; ok: boolean; note: string; stages: Map<string, number> }
 
-/** Runs `argv` under /usr/bin/time -v; wall time and peak RSS of the process tree's largest process. */
-function timed(label: string, argv: string[]): Measured {
+/**
+ * Runs `argv` under /usr/bin/time -v: wall time and peak RSS (the process's maximum resident set); while it
+ * runs, VmRSS is sampled every 100 ms from /proc and attributed to the stage last printed on stderr
+ * (`weights: …`, `prefix-cache…`), giving the peak of each stage.
+ */
+async function timed(label: string, argv: string[]): Promise<Measured> {
   console.error(`\n== ${label}: ${argv.join(' ')}`);
-  const r = spawnSync('/usr/bin/time', ['-v', ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const err = r.stderr ?? '';
+  const child = spawn('/usr/bin/time', ['-v', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  let stage = 'start';
+  const stages = new Map<string, number>();
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    const m = /(?:^|\n)([a-z-]+)(?::|…)[^\n]*\n$/.exec(err);
+    if (m) stage = m[1]!;
+  });
+  const timer = setInterval(() => {
+    void (async () => {
+      // the measured process is /usr/bin/time's child
+      const kids = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '');
+      const pid = kids.trim().split(/\s+/)[0];
+      const status = pid ? await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '') : '';
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      stages.set(stage, Math.max(stages.get(stage) ?? 0, kb * 1024));
+    })();
+  }, 100);
+  const code = await new Promise<number | null>((res) => child.on('exit', res));
+  clearInterval(timer);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(err)?.[1] ?? '0';
-  const parts = wall.split(':').map(Number);
-  const wallS = parts.reduce((a, b) => a * 60 + b, 0);
+  const wallS = wall.split(':').map(Number).reduce((a, b) => a * 60 + b, 0);
   const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1] ?? 0) * 1024;
-  if (r.status !== 0) console.error(err.slice(-3000));
-  return { wallS, peakRssGb: rss / 1024 ** 3, ok: r.status === 0, note: r.status === 0 ? '' : `exit ${r.status}` };
+  if (code !== 0) console.error(err.slice(-3000));
+  return { wallS, peakRssGb: rss / 1024 ** 3, ok: code === 0, note: code === 0 ? '' : `exit ${code}`, stages };
 }
 
 async function sameWeights(a: string, b: string): Promise<string> {
@@ -187,7 +209,7 @@ const outPy = join(root, `out-py-${preset}`);
 await rm(outTs, { recursive: true, force: true });
 await rm(outPy, { recursive: true, force: true });
 const tpl = await templateDir();
-const ts = timed('TypeScript converter', [process.execPath, 'bin/segearth.js', 'models', 'convert', ckpt, '-o', outTs, '--graphs', tpl]);
+const ts = await timed('TypeScript converter', [process.execPath, 'bin/segearth.js', 'models', 'convert', ckpt, '-o', outTs, '--graphs', tpl]);
 const availGb = os.freemem() / 1024 ** 3;
 let py: Measured | undefined;
 let pyNote = '';
@@ -195,7 +217,7 @@ if (skipPython) pyNote = 'skipped (--skip-python)';
 else if (preset === 'full' && availGb < 18) pyNote = `skipped: ${availGb.toFixed(1)} GB of RAM free, the Python exporter needs ~16 GB`;
 else {
   const cfg = preset === 'tiny' ? ['--model-config', 'models/tiny-test/config.json'] : [];
-  py = timed('Python exporter', [python, '-m', 'tools.export', ckpt, '-o', outPy, '--threads', String(Math.min(2, os.availableParallelism())), ...cfg]);
+  py = await timed('Python exporter', [python, '-m', 'tools.export', ckpt, '-o', outPy, '--threads', String(Math.min(2, os.availableParallelism())), ...cfg]);
 }
 const rows = [
   ['converter', 'wall s', 'peak RSS GB', 'note'],
@@ -204,6 +226,8 @@ const rows = [
 ];
 console.log(`\ncheckpoint: ${preset}, ${dtype}, ${gb(ckptBytes)} GB in ${ckpt}; ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+const perStage = (m: Measured): string => [...m.stages].filter(([k]) => k !== 'start').map(([k, v]) => `${k} ${gb(v)}`).join(', ');
+console.log(`TypeScript peak RSS by stage (GB, sampled): ${perStage(ts)}`);
 if (ts.ok && py?.ok) console.log(`outputs: ${await sameWeights(outTs, outPy)}`);
 if (!args.includes('--keep')) {
   await rm(outTs, { recursive: true, force: true });
