@@ -1,6 +1,7 @@
 /**
  * @module bench/convert.bench
- * `npm run bench:convert [-- --preset full|tiny] [--dtype BF16|F32] [--skip-python] [--keep]` — not a test.
+ * `npm run bench:convert [-- --preset full|tiny] [--profile fp32|cpu|fp16] [--dtype BF16|F32] [--skip-python] [--keep]`
+ * — not a test.
  * Converts one checkpoint folder into a bundle twice, with the TypeScript converter (`segearth models
  * convert`) and with the Python exporter (`python3 -m tools.export`), each in its own process under
  * `/usr/bin/time -v`, and prints wall time and peak RSS side by side (plus whether their weight files agree).
@@ -30,6 +31,9 @@ const opt = (name: string, fallback: string): string => {
 };
 const preset = opt('--preset', 'full');
 const dtype = opt('--dtype', 'BF16') as 'BF16' | 'F32';
+const profile = opt('--profile', 'fp32') as 'fp32' | 'cpu' | 'fp16';
+/** The Python exporter's options of each profile (tools/export/template.py PROFILES). */
+const PY_PROFILE = { fp32: [], cpu: ['--image-weights', 'int8', '--llm-weights', 'int8'], fp16: ['--precision', 'fp16'] }[profile];
 const skipPython = args.includes('--skip-python');
 const python = process.env.SEGEARTH_PYTHON ?? '/usr/bin/python3';
 const root = resolve('.cache/bench-convert');
@@ -39,10 +43,10 @@ const gb = (n: number): string => (n / 1024 ** 3).toFixed(2);
 
 /** A template for the preset: the shipped fp32 one, or (tiny) one written by the Python exporter. */
 async function templateDir(): Promise<string> {
-  if (preset === 'full') return join(shippedTemplatesDir(), 'fp32');
-  const dir = join(root, 'tiny-template');
+  if (preset === 'full') return join(shippedTemplatesDir(), profile);
+  const dir = join(root, `tiny-template-${profile}`);
   if (!existsSync(join(dir, 'template.json'))) {
-    run(python, ['-m', 'tools.export.template', '-o', dir, '--model-config', 'models/tiny-test/config.json', '--threads', '1']);
+    run(python, ['-m', 'tools.export.template', '-o', dir, '--profile', profile, '--model-config', 'models/tiny-test/config.json', '--threads', '1']);
   }
   return dir;
 }
@@ -204,8 +208,8 @@ async function sameWeights(a: string, b: string): Promise<string> {
 
 await makeCheckpoint();
 const ckptBytes = (await Promise.all((await readdir(ckpt)).map((f) => stat(join(ckpt, f))))).reduce((n, s) => n + s.size, 0);
-const outTs = join(root, `out-ts-${preset}`);
-const outPy = join(root, `out-py-${preset}`);
+const outTs = join(root, `out-ts-${preset}-${profile}`);
+const outPy = join(root, `out-py-${preset}-${profile}`);
 await rm(outTs, { recursive: true, force: true });
 await rm(outPy, { recursive: true, force: true });
 const tpl = await templateDir();
@@ -217,14 +221,14 @@ if (skipPython) pyNote = 'skipped (--skip-python)';
 else if (preset === 'full' && availGb < 18) pyNote = `skipped: ${availGb.toFixed(1)} GB of RAM free, the Python exporter needs ~16 GB`;
 else {
   const cfg = preset === 'tiny' ? ['--model-config', 'models/tiny-test/config.json'] : [];
-  py = await timed('Python exporter', [python, '-m', 'tools.export', ckpt, '-o', outPy, '--threads', String(Math.min(2, os.availableParallelism())), ...cfg]);
+  py = await timed('Python exporter', [python, '-m', 'tools.export', ckpt, '-o', outPy, '--threads', String(Math.min(2, os.availableParallelism())), ...PY_PROFILE, ...cfg]);
 }
 const rows = [
   ['converter', 'wall s', 'peak RSS GB', 'note'],
   ['TypeScript (segearth models convert)', ts.wallS.toFixed(0), ts.peakRssGb.toFixed(2), ts.note],
   ['Python (python3 -m tools.export)', py ? py.wallS.toFixed(0) : '—', py ? py.peakRssGb.toFixed(2) : '—', py ? py.note : pyNote],
 ];
-console.log(`\ncheckpoint: ${preset}, ${dtype}, ${gb(ckptBytes)} GB in ${ckpt}; ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+console.log(`\ncheckpoint: ${preset}, ${dtype}, profile ${profile}, ${gb(ckptBytes)} GB in ${ckpt}; ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 const perStage = (m: Measured): string => [...m.stages].filter(([k]) => k !== 'start').map(([k, v]) => `${k} ${gb(v)}`).join(', ');
 console.log(`TypeScript peak RSS by stage (GB, sampled): ${perStage(ts)}`);

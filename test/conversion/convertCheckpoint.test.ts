@@ -20,7 +20,7 @@ import { SafetensorsFile, encodeSafetensors } from '../../src/inference/bundle/s
 import { convertCheckpoint, estimateBundleBytes } from '../../src/inference/conversion/convertCheckpoint.js';
 import { resolveModelLocations } from '../../src/inference/models/locations.js';
 import { ModelStore } from '../../src/inference/models/ModelStore.js';
-import { SegEarthModel } from '../../src/inference/model.js';
+import { SegEarthModel } from '../../src/inference/sessions/model.js';
 import { maskIou, maxAbsDiff, runBundle, type Fixtures } from '../export/precisionCost.js';
 import { writeFixtureCheckpoint } from '../support/checkpointFolder.js';
 import { OFFICIAL, PHI, paritySkipReason, python } from '../support/parityFixtures.js';

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { kvName, type Manifest } from '../bundle/manifest.js';
 import { encodeSafetensors } from '../bundle/safetensors.js';
-import { EmbeddingTable } from '../embeddings.js';
-import { GraphSession, f32Output, f32Tensor, i64Tensor } from '../session.js';
+import { EmbeddingTable } from '../sessions/embeddings.js';
+import { GraphSession, f32Output, f32Tensor, i64Tensor } from '../sessions/session.js';
 
 /**
  * Runs the llm graph of the bundle in `dir` over `tokenIds` and writes `manifest.prefixCache.file`. The

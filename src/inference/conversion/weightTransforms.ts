@@ -12,8 +12,8 @@
  */
 import { SegEarthError } from '../../shared/errors.js';
 import type { SafetensorsDtype } from '../bundle/safetensors.js';
-import { halfToFloat } from '../embeddings.js';
-import { roundHalfEven } from '../preprocess.js';
+import { halfToFloat } from '../sessions/embeddings.js';
+import { roundHalfEven } from '../preprocessing/preprocess.js';
 
 /** Checkpoint dtypes a float weight may have. */
 export const FLOAT_SOURCE_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
