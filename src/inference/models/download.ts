@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { SegEarthError } from '../../shared/errors.js';
 import { ensureFreeSpace, formatBytes, type FreeSpaceProbe, statfsFreeSpace } from './diskSpace.js';
-import { httpGet, type HttpResponse } from './httpGet.js';
+import { httpGet, type HttpResponse } from '../net/httpGet.js';
 import { ensureDir } from './install.js';
 import type { ProgressListener } from './types.js';
 import { sha256File } from './verify.js';
