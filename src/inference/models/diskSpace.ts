@@ -3,7 +3,7 @@
  * Free-space checks made BEFORE a download or import writes anything. The probe is injectable so tests can
  * simulate a full disk; the real one asks the file system (`fs.statfs`) for the bytes available to this user.
  */
-import { mkdir, statfs } from 'node:fs/promises';
+import { mkdir, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { SegEarthError } from '../../shared/errors.js';
 
@@ -32,6 +32,32 @@ export async function ensureFreeSpace(probe: FreeSpaceProbe, dir: string, needBy
         path: dir,
       },
     );
+  }
+}
+
+/** One thing that needs room: `bytes` in `dir`, named `what` in the message. */
+export interface SpaceNeed {
+  readonly dir: string;
+  readonly bytes: number;
+  readonly what: string;
+}
+
+/**
+ * Checks several needs at once (a download into one folder, the bundle made from it into another): needs on
+ * the same file system are added up and checked together, so two folders on one disk are not each told
+ * there is room for their half.
+ */
+export async function ensureFreeSpaceForAll(probe: FreeSpaceProbe, needs: readonly SpaceNeed[]): Promise<void> {
+  const groups = new Map<string, SpaceNeed[]>();
+  for (const need of needs) {
+    if (need.bytes <= 0) continue;
+    const dev = String((await stat(await nearestExisting(need.dir))).dev);
+    groups.set(dev, [...(groups.get(dev) ?? []), need]);
+  }
+  for (const group of groups.values()) {
+    const total = group.reduce((s, n) => s + n.bytes, 0);
+    const what = group.map((n) => `${n.what} (${formatBytes(n.bytes)})`).join(' and ');
+    await ensureFreeSpace(probe, group[0]!.dir, total, what);
   }
 }
 

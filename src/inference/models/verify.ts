@@ -14,12 +14,24 @@ import type { BundleFacts, FileProblem, ProgressListener, VerifyReport } from '.
 import { writeJsonAtomic } from './atomicJson.js';
 
 /** sha256 of a file, streamed; `onBytes` receives each chunk's length. */
-export async function sha256File(file: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  const stream = createReadStream(file, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) });
+export function sha256File(file: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
+  return fileDigest(file, { algorithm: 'sha256', ...(onBytes ? { onBytes } : {}), ...(signal ? { signal } : {}) });
+}
+
+/**
+ * Hex digest of `prefix` followed by the file's bytes, streamed (e.g. a git blob id: sha1 of
+ * `blob <size>\0` + content).
+ */
+export async function fileDigest(
+  file: string,
+  options: { algorithm: 'sha256' | 'sha1'; prefix?: string; onBytes?: (n: number) => void; signal?: AbortSignal },
+): Promise<string> {
+  const hash = createHash(options.algorithm);
+  if (options.prefix !== undefined) hash.update(options.prefix);
+  const stream = createReadStream(file, { highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) });
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     hash.update(chunk);
-    onBytes?.(chunk.length);
+    options.onBytes?.(chunk.length);
   }
   return hash.digest('hex');
 }
