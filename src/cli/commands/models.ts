@@ -1,6 +1,6 @@
 /**
  * @module cli/commands/models
- * `segearth models list|import|download|convert|verify|remove|default|devices`: the model manager on the command line
+ * `segearth models list|import|download|get|convert|verify|remove|default|devices`: the model manager on the command line
  * (the same `ModelStore` the app's Model & device dialog uses). Results go to stdout (a table, or JSON with
  * `--json`); progress goes to stderr. Exit statuses come from `cli/exitCodes` (a failed verification is
  * MODEL_INVALID: status 3).
@@ -22,12 +22,13 @@ import {
   VariantSchema,
 } from '../../inference/models/types.js';
 import type { CliContext } from '../context.js';
+import { registerModelsGet } from './modelsGet.js';
 import { parsePositiveInteger } from '../optionParsers.js';
 
 export function register(program: Command, context: CliContext): void {
   const models = program
     .command('models')
-    .description('manage SegEarth-R1 model bundles: list, import, download, verify, remove, choose the default; devices')
+    .description('manage SegEarth-R1 model bundles: get from the hub, list, import, download, convert, verify, remove, choose the default; devices')
     .addHelpText(
       'after',
       '\nBundles are searched in $SEGEARTH_MODELS_DIR (if set), else the user data folder, then the models/ shipped ' +
@@ -98,6 +99,8 @@ export function register(program: Command, context: CliContext): void {
       });
       context.out(options.json ? json(m) : `installed ${describe(m)}\n`);
     });
+
+  registerModelsGet(models, context, store);
 
   models
     .command('convert')
