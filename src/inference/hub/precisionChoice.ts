@@ -6,7 +6,7 @@
  * mismatches at run time.
  */
 import type { ConversionPrecision } from '../conversion/convertCheckpoint.js';
-import { EP_LABEL, type ExecutionProvider } from '../executionProvider.js';
+import { EP_LABEL, type ExecutionProvider } from '../providers/executionProvider.js';
 
 export interface PrecisionChoice {
   readonly precision: ConversionPrecision;
@@ -36,6 +36,6 @@ export function precisionFor(provider: ExecutionProvider): PrecisionChoice {
 
 /** Probes the execution providers (a tiny onnxruntime session each) and returns the profile for the best one. */
 export async function choosePrecision(): Promise<PrecisionChoice> {
-  const { selectExecutionProvider } = await import('../executionProvider.js');
+  const { selectExecutionProvider } = await import('../providers/executionProvider.js');
   return precisionFor((await selectExecutionProvider({ request: 'auto' })).provider);
 }
