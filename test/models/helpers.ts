@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { create as tarCreate } from 'tar';
 import { resolveModelLocations, type ModelLocations } from '../../src/inference/models/locations.js';
+import { sendRange } from '../support/rangeResponse.js';
 
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -192,49 +193,17 @@ export async function serveFile(content: Buffer, options: FileServerOptions = {}
       res.writeHead(404).end('not found');
       return;
     }
-    let start = 0;
-    let status = 200;
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const ifRange = req.headers['if-range'];
-    if (range && !options.ignoreRange && (ifRange === undefined || ifRange === etag)) {
-      start = Number(range[1]);
-      if (start >= body.length) {
-        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
-        return;
-      }
-      status = 206;
-    }
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/gzip',
-      'content-length': body.length - start,
-      'accept-ranges': 'bytes',
-    };
-    if (options.etag !== false) headers.etag = etag;
-    if (status === 206) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
-    res.writeHead(status, headers);
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    const slice = body.subarray(start);
-    if (stallAfter !== null) {
-      sent[idx] = Math.min(stallAfter, slice.length);
-      res.write(slice.subarray(0, stallAfter));
-      stallAfter = null;
-      return; // never ends: the client has to give up
-    }
-    if (cuts > 0) {
-      cuts--;
-      const part = slice.subarray(0, cutAfter);
-      sent[idx] = part.length;
-      res.write(part, () => {
-        // Give the bytes a moment to leave, then drop the connection mid-body.
-        setImmediate(() => res.socket?.destroy());
-      });
-      return;
-    }
-    sent[idx] = slice.length;
-    res.end(slice);
+    const stall = stallAfter ?? undefined;
+    stallAfter = null;
+    const cut = stall === undefined && cuts > 0 ? cutAfter : undefined;
+    if (cut !== undefined) cuts--;
+    sent[idx] = sendRange(req, res, body, {
+      contentType: 'application/gzip',
+      ...(options.etag !== false ? { etag } : {}),
+      ...(options.ignoreRange ? { ignoreRange: true } : {}),
+      ...(stall !== undefined ? { stallAfter: stall } : {}),
+      ...(cut !== undefined ? { cutAfter: cut } : {}),
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;

@@ -20,6 +20,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { sendRange } from './rangeResponse.js';
 
 export interface HubRepoSpec {
   /** Folder whose files are the repository's (recursively; `/`-separated names). */
@@ -115,50 +116,18 @@ export async function startLocalHub(repos: Readonly<Record<string, HubRepoSpec>>
       body = Buffer.from(body);
       body[Math.floor(body.length / 2)]! ^= 0xff;
     }
-    const etag = `"${f.lfs ? f.sha256 : f.gitBlobId}"`;
-    let start = 0;
-    let status = 200;
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const ifRange = req.headers['if-range'];
-    if (range && (ifRange === undefined || ifRange === etag)) {
-      start = Number(range[1]);
-      if (start >= body.length) {
-        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
-        return;
-      }
-      status = 206;
-    }
-    const headers: Record<string, string | number> = {
-      ...extra,
-      'content-type': 'application/octet-stream',
-      'content-length': body.length - start,
-      'accept-ranges': 'bytes',
-      etag,
-    };
-    if (status === 206) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
-    res.writeHead(status, headers);
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    const slice = body.subarray(start);
-    const stall = stalls.get(f.path);
-    if (stall !== undefined) {
-      stalls.delete(f.path);
-      entry.sent = Math.min(stall, slice.length);
-      res.write(slice.subarray(0, stall));
-      return; // never ends: the client has to give up
-    }
+    const stall = req.method === 'HEAD' ? undefined : stalls.get(f.path);
+    if (stall !== undefined) stalls.delete(f.path);
     const cut = cuts.get(f.path);
-    if (cut && cut.count > 0) {
-      cut.count--;
-      const part = slice.subarray(0, cut.afterBytes);
-      entry.sent = part.length;
-      res.write(part, () => setImmediate(() => res.socket?.destroy()));
-      return;
-    }
-    entry.sent = slice.length;
-    res.end(slice);
+    const cutNow = stall === undefined && req.method !== 'HEAD' && cut !== undefined && cut.count > 0;
+    if (cutNow) cut.count--;
+    entry.sent = sendRange(req, res, body, {
+      contentType: 'application/octet-stream',
+      etag: `"${f.lfs ? f.sha256 : f.gitBlobId}"`,
+      headers: extra,
+      ...(stall !== undefined ? { stallAfter: stall } : {}),
+      ...(cutNow ? { cutAfter: cut.afterBytes } : {}),
+    });
   };
 
   const error = (res: ServerResponse, status: number, code: string, message: string, commit?: string): void => {

@@ -15,6 +15,7 @@ import { SegEarthError } from '../../shared/errors.js';
 import { extractArchive } from './archive.js';
 import { MANIFEST_FILE, readBundleFacts } from './bundleFacts.js';
 import { ensureFreeSpace, SPACE_MARGIN_BYTES, type FreeSpaceProbe } from './diskSpace.js';
+import { isProcessAlive } from './processLock.js';
 import type { BundleFacts, ProgressListener } from './types.js';
 import { type HashCache, verifyBundle } from './verify.js';
 
@@ -64,19 +65,11 @@ export async function makeStaleSafeWorkDir(parent: string, prefix: string): Prom
   await ensureDir(parent);
   for (const name of await readdir(parent)) {
     const m = name.startsWith(`${prefix}-`) ? /^(\d+)-/.exec(name.slice(prefix.length + 1)) : null;
-    if (m && !processAlive(Number(m[1]))) await discardStaged(path.join(parent, name));
+    if (m && !isProcessAlive(Number(m[1]))) await discardStaged(path.join(parent, name));
   }
   return makeWorkDir(parent, `${prefix}-${process.pid}`);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export async function discardStaged(work: string): Promise<void> {
   // Retries: after a failed extraction, tar may still be closing files in the folder being removed.

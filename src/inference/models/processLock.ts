@@ -24,7 +24,7 @@ export function acquireProcessLock(lockFile: string, what: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number.parseInt(safeRead(lockFile), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+      if (Number.isInteger(owner) && owner !== process.pid && isProcessAlive(owner)) {
         throw new SegEarthError('DOWNLOAD_FAILED', `${what} is already being downloaded by process ${owner}.`, {
           hint: 'Wait for that download to finish (or stop it), then try again.',
           path: lockFile,
@@ -52,7 +52,8 @@ function safeRead(file: string): string {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id exists (EPERM: it exists but belongs to another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
