@@ -13,7 +13,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SPACE_MARGIN_BYTES } from '../../src/inference/models/diskSpace.js';
 import { resolveHubConfig, type HubConfig } from '../../src/inference/hub/hubConfig.js';
 import type { HubProgress } from '../../src/inference/hub/hubProgress.js';
-import { downloadSnapshot } from '../../src/inference/hub/snapshotDownload.js';
+import { planModelDownload } from '../../src/inference/hub/getModel.js';
+import { discardPartialDownloads, downloadSnapshot } from '../../src/inference/hub/snapshotDownload.js';
 import { httpAgentFor } from '../../src/inference/net/httpAgent.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 import { startProxy } from '../support/httpProxy.js';
@@ -22,6 +23,7 @@ import { bytes } from '../models/helpers.js';
 
 const REPO = 'earth-insights/SegEarth-R1-EarthReason';
 const GATED = 'earth-insights/SegEarth-R1-Gated';
+const PICKLE = 'someone/SegEarth-R1-pickle';
 const SHARD1 = 'model-00001-of-00002.safetensors';
 const SHARD2 = 'model-00002-of-00002.safetensors';
 
@@ -41,7 +43,11 @@ beforeAll(async () => {
   await writeFile(path.join(repoDir, 'config.json'), '{"model_type":"llava_phi"}\n');
   await writeFile(path.join(repoDir, 'vocab.json'), '{"a":0}');
   await writeFile(path.join(repoDir, 'sub', 'notes.txt'), 'nested file\n');
-  hub = await startLocalHub({ [REPO]: { dir: repoDir, refs: ['v1.0'] }, [GATED]: { dir: repoDir, gated: true } });
+  const pickleDir = path.join(root, 'pickle');
+  await mkdir(pickleDir);
+  await writeFile(path.join(pickleDir, 'config.json'), '{}');
+  await writeFile(path.join(pickleDir, 'pytorch_model.bin'), bytes(1000, 7));
+  hub = await startLocalHub({ [REPO]: { dir: repoDir, refs: ['v1.0'] }, [GATED]: { dir: repoDir, gated: true }, [PICKLE]: { dir: pickleDir } });
 });
 
 afterAll(async () => {
@@ -277,6 +283,31 @@ describe('downloadSnapshot', () => {
     hub.requests.length = 0;
     await downloadSnapshot({ repo: REPO, config: config() });
     expect(hub.bodyRequests(SHARD1).map((q) => q.headers.range)).toEqual(['bytes=50000-']);
+  });
+});
+
+describe('planModelDownload and discardPartialDownloads (the app\'s size to download, and cancel)', () => {
+  it('counts the checkpoint files, what the cache and partial files hold; cancel deletes the partials', async () => {
+    const checkpointBytes = 300_000 + 200_000 + (await Promise.all(['model.safetensors.index.json', 'config.json', 'vocab.json'].map(async (f) => (await stat(path.join(repoDir, f))).size))).reduce((a, b) => a + b, 0);
+    const fresh = await planModelDownload({ source: 'earthreason', config: config() });
+    expect(fresh).toMatchObject({ repo: REPO, variant: 'earthreason', commit: hub.commit(REPO), totalBytes: checkpointBytes, cachedBytes: 0, remainingBytes: checkpointBytes });
+    expect(hub.bodyRequests()).toEqual([]);
+
+    hub.cutNext(SHARD2, 80_000, 1);
+    await caught(downloadSnapshot({ repo: REPO, config: config(), retries: 0 }));
+    const paused = await planModelDownload({ source: REPO, config: config() });
+    expect(paused.remainingBytes).toBe(checkpointBytes - paused.cachedBytes - 80_000);
+    expect(paused.cachedBytes).toBeGreaterThan(300_000);
+    expect(await discardPartialDownloads(REPO, config())).toBe(80_000);
+    expect((await planModelDownload({ source: REPO, config: config() })).remainingBytes).toBe(checkpointBytes - paused.cachedBytes);
+  });
+
+  it('refuses a repository with only pickle weights before downloading, naming the Python exporter', async () => {
+    const err = await caught(planModelDownload({ source: PICKLE, config: config() }));
+    expect(isSegEarthError(err, 'MODEL_INVALID')).toBe(true);
+    expect(err.message).toContain('PyTorch pickle (pytorch_model.bin)');
+    expect(err.hint).toContain('tools.export');
+    expect(hub.bodyRequests()).toEqual([]);
   });
 });
 

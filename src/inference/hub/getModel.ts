@@ -24,12 +24,13 @@ import { formatBytes, type FreeSpaceProbe } from '../models/diskSpace.js';
 import { CHECKPOINTS } from '../models/firstRun.js';
 import { ModelStore } from '../models/ModelStore.js';
 import type { InstalledModel } from '../models/types.js';
-import { RepoIdSchema } from './hubApi.js';
+import { fetchRepoSnapshot, RepoIdSchema } from './hubApi.js';
+import { repoCache } from './hubCache.js';
 import { selectCheckpointFiles } from './checkpointFiles.js';
 import { type HubConfig, resolveHubConfig } from './hubConfig.js';
 import type { HubProgressListener } from './hubProgress.js';
 import { choosePrecision, type PrecisionChoice } from './precisionChoice.js';
-import { downloadSnapshot } from './snapshotDownload.js';
+import { cacheState, downloadSnapshot } from './snapshotDownload.js';
 
 export interface GetModelOptions {
   /** A repository id (`org/name`) or a released checkpoint's shortcut: `earthreason`, `rrsis-d`. */
@@ -88,6 +89,39 @@ export function resolveModelSource(source: string): { repo: string; variant: 'ea
     });
   }
   return { repo: parsed.data, variant: guessVariant(parsed.data.split('/')[1]!) };
+}
+
+export interface ModelDownloadPlan {
+  readonly repo: string;
+  readonly variant: 'earthreason' | 'rrsis-d' | 'refsegrs';
+  readonly commit: string;
+  /** Bytes of the checkpoint files (what a fresh download fetches). */
+  readonly totalBytes: number;
+  /** Bytes already in the hub cache, whole files. */
+  readonly cachedBytes: number;
+  /** Bytes still to download (partial files counted as done). */
+  readonly remainingBytes: number;
+}
+
+/**
+ * What getting `source` would download, without downloading: one API call (for the app's cards: "size to
+ * download", and "x % downloaded" after a pause or an app restart).
+ */
+export async function planModelDownload(
+  options: Pick<GetModelOptions, 'source' | 'revision' | 'config' | 'agent'>,
+  task: { signal?: AbortSignal } = {},
+): Promise<ModelDownloadPlan> {
+  const { repo, variant } = resolveModelSource(options.source);
+  const config = options.config ?? resolveHubConfig();
+  const snapshot = await fetchRepoSnapshot(repo, options.revision ?? 'main', {
+    config,
+    ...(options.agent ? { agent: options.agent } : {}),
+    ...(task.signal ? { signal: task.signal } : {}),
+  });
+  const files = selectCheckpointFiles(snapshot.files, snapshot);
+  const state = await cacheState(repoCache(config.cacheDir, repo), files);
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  return { repo, variant, commit: snapshot.commit, totalBytes, cachedBytes: state.cachedBytes, remainingBytes: state.remainingBytes };
 }
 
 /** Downloads, converts and installs; see the module comment. */

@@ -93,14 +93,7 @@ export async function downloadSnapshot(options: SnapshotDownloadOptions): Promis
   await ensureDir(path.dirname(cache.blob('x')));
   await writeRef(cache, revision, snapshot.commit);
 
-  // What is missing, and how much of it is already in .incomplete files.
-  const missing: HubFile[] = [];
-  let remaining = 0;
-  for (const f of files) {
-    if (await hasFile(cache.blob(blobName(f)), f.size)) continue;
-    missing.push(f);
-    remaining += Math.max(0, f.size - (await sizeOf(cache.incomplete(blobName(f)))));
-  }
+  const { missing, remainingBytes: remaining } = await cacheState(cache, files);
   const probe = options.freeSpace ?? statfsFreeSpace;
   await ensureFreeSpaceForAll(probe, [
     { dir: cache.dir, bytes: remaining, what: `downloading ${repo}` },
@@ -147,6 +140,59 @@ export async function downloadSnapshot(options: SnapshotDownloadOptions): Promis
     cachedBytes: files.reduce((s, f) => s + f.size, 0) - total,
     offline: false,
   };
+}
+
+export interface CacheState {
+  /** Files whose blob is not in the cache yet. */
+  readonly missing: HubFile[];
+  /** Bytes of the files already in the cache. */
+  readonly cachedBytes: number;
+  /** Bytes still to download: the missing files less what their `.incomplete` files hold. */
+  readonly remainingBytes: number;
+}
+
+/** What of `files` the cache already holds (whole, or partly in `.incomplete` files). */
+export async function cacheState(cache: RepoCache, files: readonly HubFile[]): Promise<CacheState> {
+  const missing: HubFile[] = [];
+  let cachedBytes = 0;
+  let remainingBytes = 0;
+  for (const f of files) {
+    if (await hasFile(cache.blob(blobName(f)), f.size)) {
+      cachedBytes += f.size;
+      continue;
+    }
+    missing.push(f);
+    remainingBytes += Math.max(0, f.size - (await sizeOf(cache.incomplete(blobName(f)))));
+  }
+  return { missing, cachedBytes, remainingBytes };
+}
+
+/**
+ * Deletes the partial downloads (`blobs/<etag>.incomplete`) of `repo` — what "cancel" means, where aborting
+ * means "pause". Partials another process is writing (locked) are kept. Returns the bytes freed.
+ */
+export async function discardPartialDownloads(repo: string, config: HubConfig = resolveHubConfig()): Promise<number> {
+  const cache = repoCache(config.cacheDir, repo);
+  const blobs = path.dirname(cache.blob('x'));
+  let freed = 0;
+  for (const name of await readdir(blobs).catch(() => [] as string[])) {
+    const m = /^([0-9a-f]{40}|[0-9a-f]{64})\.incomplete$/.exec(name);
+    if (!m) continue; // huggingface_hub's own temporary files have a random suffix: not ours to delete
+    let release: () => void;
+    try {
+      await ensureDir(path.dirname(cache.lock(m[1]!)));
+      release = acquireProcessLock(cache.lock(m[1]!), `${repo} (${name})`);
+    } catch {
+      continue; // being downloaded right now
+    }
+    try {
+      freed += await sizeOf(path.join(blobs, name));
+      await rm(path.join(blobs, name), { force: true });
+    } finally {
+      release();
+    }
+  }
+  return freed;
 }
 
 /** Downloads one file into `blobs/<etag>` (resuming its `.incomplete`), checked; returns the bytes fetched now. */
