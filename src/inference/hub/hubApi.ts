@@ -169,12 +169,21 @@ export async function hubHttpError(res: HttpResponse, config: HubConfig, repo: s
   });
 }
 
+const unreachableErrors = new WeakSet<SegEarthError>();
+
+/** Whether `err` says the hub could not be reached at all (then a cached snapshot may serve). */
+export function isHubUnreachable(err: unknown): boolean {
+  return err instanceof SegEarthError && unreachableErrors.has(err);
+}
+
 /** The error for a hub that cannot be reached at all (offline, DNS, proxy, firewall). */
 export function unreachable(config: HubConfig, err: unknown): SegEarthError {
-  return new SegEarthError('DOWNLOAD_FAILED', `Cannot reach the model hub at ${config.endpoint} (${describeNetworkError(err)}).`, {
+  const e = new SegEarthError('DOWNLOAD_FAILED', `Cannot reach the model hub at ${config.endpoint} (${describeNetworkError(err)}).`, {
     hint:
       'Check the network connection. Behind a proxy, set HTTPS_PROXY (and NO_PROXY for local hosts); to use a mirror, set HF_ENDPOINT. ' +
       'On a machine without internet, download the checkpoint elsewhere and use `segearth models convert <folder> --install`.',
     cause: err,
   });
+  unreachableErrors.add(e);
+  return e;
 }

@@ -26,7 +26,7 @@ import { ensureDir } from '../models/install.js';
 import { acquireProcessLock } from '../models/processLock.js';
 import { fileDigest, HashCache } from '../models/verify.js';
 import { fetchResumable, sizeOf } from '../net/resumableFetch.js';
-import { blobName, fetchRepoSnapshot, hubHeaders, hubHttpError, type HubFile, type RepoSnapshot, resolveUrl } from './hubApi.js';
+import { blobName, fetchRepoSnapshot, hubHeaders, hubHttpError, isHubUnreachable, type HubFile, type RepoSnapshot, resolveUrl } from './hubApi.js';
 import { hasFile, linkPointer, readRef, repoCache, type RepoCache, writeRef } from './hubCache.js';
 import { type HubConfig, resolveHubConfig } from './hubConfig.js';
 import type { HubProgressListener } from './hubProgress.js';
@@ -83,8 +83,8 @@ export async function downloadSnapshot(options: SnapshotDownloadOptions): Promis
   } catch (err) {
     signal?.throwIfAborted();
     // Unreachable hub: a snapshot already in the cache still serves (as huggingface_hub does).
-    if (err instanceof SegEarthError && err.message.startsWith('Cannot reach')) {
-      const cached = await fromCache(cache, repo, revision, config, err.message).catch(() => undefined);
+    if (isHubUnreachable(err)) {
+      const cached = await fromCache(cache, repo, revision, config, 'the hub cannot be reached').catch(() => undefined);
       if (cached) return cached;
     }
     throw err;
