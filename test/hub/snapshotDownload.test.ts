@@ -166,8 +166,14 @@ describe('downloadSnapshot', () => {
     expect((await stat(path.join(repoCacheDir(), 'blobs', `${etag}.incomplete`))).size).toBe(80_000);
 
     hub.requests.length = 0;
-    const r = await downloadSnapshot({ repo: REPO, config: config(), retries: 0 });
+    const events: HubProgress[] = [];
+    const r = await downloadSnapshot({ repo: REPO, config: config(), retries: 0, onProgress: (e) => events.push(e) });
     expect(hub.bodyRequests(SHARD1)).toEqual([]); // finished in the first call
+    // Progress counts the whole checkpoint: the cached files and the partial shard are done from the start.
+    const all = r.files.reduce((sum, f) => sum + f.size, 0);
+    const cached = (await stat(path.join(repoDir, 'config.json'))).size + 300_000;
+    expect(events.find((e) => e.stage === 'downloading')).toMatchObject({ done: cached + 80_000, total: all, message: 'resuming at 78.1 KiB' });
+    expect(events.filter((e) => e.stage === 'downloading').at(-1)).toMatchObject({ done: all, total: all });
     expect(hub.bodyRequests(SHARD2).map((q) => [q.headers.range, q.sent])).toEqual([['bytes=80000-', 120_000]]);
     expect(r.downloadedBytes).toBe(hub.bodyRequests().reduce((sum, q) => sum + q.sent, 0)); // the rest of shard 2 and the files after it
     expect(await readFile(path.join(r.dir, SHARD2))).toEqual(await readFile(path.join(repoDir, SHARD2)));

@@ -13,7 +13,10 @@ export const HubProgressSchema = z.object({
   stage: HubStageSchema,
   /** The file being downloaded or checked, or the converter's step (`weights`, `prefix-cache`…). */
   detail: z.string().optional(),
-  /** Bytes (download, verify) or the converter's units, done / total in this stage; total null when unknown. */
+  /**
+   * Bytes (download, verify) or the converter's units, done / total in this stage; total null when unknown. The
+   * download counts the whole checkpoint: files already in the cache (or downloaded before a pause) are done.
+   */
   done: z.number().nonnegative(),
   total: z.number().nonnegative().nullable(),
   /** Download speed over the last seconds; null when not downloading or not known yet. */

@@ -93,7 +93,7 @@ export async function downloadSnapshot(options: SnapshotDownloadOptions): Promis
   await ensureDir(path.dirname(cache.blob('x')));
   await writeRef(cache, revision, snapshot.commit);
 
-  const { missing, remainingBytes: remaining } = await cacheState(cache, files);
+  const { missing, cachedBytes, remainingBytes: remaining } = await cacheState(cache, files);
   const probe = options.freeSpace ?? statfsFreeSpace;
   await ensureFreeSpaceForAll(probe, [
     { dir: cache.dir, bytes: remaining, what: `downloading ${repo}` },
@@ -101,9 +101,11 @@ export async function downloadSnapshot(options: SnapshotDownloadOptions): Promis
   ]);
 
   const hashes = new HashCache(options.verifyCacheFile ?? null);
-  const total = missing.reduce((s, f) => s + f.size, 0);
+  // Download progress counts the whole checkpoint: files already cached are done from the start, so a bar
+  // continues where it stopped after a pause or a restart.
+  const total = files.reduce((s, f) => s + f.size, 0);
   const rate = new TransferRate();
-  let finished = 0;
+  let finished = cachedBytes;
   let downloadedBytes = 0;
   for (const f of files) {
     signal?.throwIfAborted();
@@ -137,7 +139,7 @@ export async function downloadSnapshot(options: SnapshotDownloadOptions): Promis
     dir: cache.snapshotDir(snapshot.commit),
     files,
     downloadedBytes,
-    cachedBytes: files.reduce((s, f) => s + f.size, 0) - total,
+    cachedBytes,
     offline: false,
   };
 }
