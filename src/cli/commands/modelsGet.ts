@@ -80,7 +80,7 @@ export function hubProgressPrinter(context: CliContext): (p: HubProgress) => voi
     const amount = p.stage === 'downloading' || p.stage === 'verifying' ? `${formatBytes(p.done)}${p.total ? ` / ${formatBytes(p.total)}` : ''}` : p.total ? `${p.done}/${p.total}` : '';
     const speed = p.bytesPerSecond ? `, ${formatBytes(p.bytesPerSecond)}/s` : '';
     const eta = p.etaSeconds !== null && p.etaSeconds !== undefined ? `, ${formatDuration(p.etaSeconds)} left` : '';
-    const text = `${p.stage}${p.detail ? ` ${p.detail}` : ''}: ${amount}${pct !== null ? ` (${pct}%)` : ''}${speed}${eta}${p.message ? ` — ${p.message}` : ''}`;
+    const text = `${p.stage}${p.detail ? ` ${p.detail}` : ''}${amount ? `: ${amount}` : ''}${pct !== null ? ` (${pct}%)` : ''}${speed}${eta}${p.message ? ` — ${p.message}` : ''}`;
     const key = `${p.stage}|${p.stage === 'downloading' ? '' : (p.detail ?? '')}`;
     if (tty) {
       const now = Date.now();

@@ -74,7 +74,7 @@ export async function downloadSnapshot(options: SnapshotDownloadOptions): Promis
   const revision = options.revision ?? 'main';
   const { repo, signal, onProgress } = options;
   const cache = repoCache(config.cacheDir, repo);
-  onProgress?.({ stage: 'resolving', detail: repo, done: 0, total: null, bytesPerSecond: null, etaSeconds: null, message: `asking ${config.endpoint} for ${repo}@${revision}` });
+  onProgress?.({ stage: 'resolving', detail: `${repo}@${revision}`, done: 0, total: null, bytesPerSecond: null, etaSeconds: null, message: `asking ${config.endpoint}` });
 
   if (config.offline) return fromCache(cache, repo, revision, config, 'HF_HUB_OFFLINE is set');
   let snapshot: RepoSnapshot;
