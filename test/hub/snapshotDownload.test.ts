@@ -24,6 +24,7 @@ import { bytes } from '../models/helpers.js';
 const REPO = 'earth-insights/SegEarth-R1-EarthReason';
 const GATED = 'earth-insights/SegEarth-R1-Gated';
 const PICKLE = 'someone/SegEarth-R1-pickle';
+const PRIVATE = 'someone/SegEarth-R1-private';
 const SHARD1 = 'model-00001-of-00002.safetensors';
 const SHARD2 = 'model-00002-of-00002.safetensors';
 
@@ -47,7 +48,7 @@ beforeAll(async () => {
   await mkdir(pickleDir);
   await writeFile(path.join(pickleDir, 'config.json'), '{}');
   await writeFile(path.join(pickleDir, 'pytorch_model.bin'), bytes(1000, 7));
-  hub = await startLocalHub({ [REPO]: { dir: repoDir, refs: ['v1.0'] }, [GATED]: { dir: repoDir, gated: true }, [PICKLE]: { dir: pickleDir } });
+  hub = await startLocalHub({ [REPO]: { dir: repoDir, refs: ['v1.0'] }, [GATED]: { dir: repoDir, gated: true }, [PICKLE]: { dir: pickleDir }, [PRIVATE]: { dir: repoDir, private: true } });
 });
 
 afterAll(async () => {
@@ -230,12 +231,16 @@ describe('downloadSnapshot', () => {
     }
   });
 
-  it('gated repository: a clear 401 message naming HF_TOKEN without a token, the files with it', async () => {
+  it('gated repository: a clear 401 message naming HF_TOKEN without a token, the files with it; private likewise', async () => {
     const err = await caught(downloadSnapshot({ repo: GATED, config: config() }));
     expect(isSegEarthError(err, 'DOWNLOAD_FAILED')).toBe(true);
-    expect(err.message).toContain('gated or private');
-    expect(err.message).toContain('HTTP 401');
+    expect(err.message).toContain(`refused ${GATED}/config.json (revision main) without a token (HTTP 401): the repository is gated or private`);
     expect(err.hint).toContain('HF_TOKEN');
+    expect(hub.requests.filter((q) => q.server === 'cdn')).toEqual([]); // refused at the first file, nothing fetched
+    const priv = await caught(downloadSnapshot({ repo: PRIVATE, config: config() }));
+    expect(priv.message).toContain(`refused ${PRIVATE} (revision main) without a token (HTTP 401)`);
+    expect(priv.hint).toContain('HF_TOKEN');
+    expect((await downloadSnapshot({ repo: PRIVATE, config: config({ HF_TOKEN: hub.token }) })).files.length).toBe(6);
     const wrong = await caught(downloadSnapshot({ repo: GATED, config: config({ HF_TOKEN: 'hf_wrong' }) }));
     expect(wrong.message).toContain('with the token from HF_TOKEN (HTTP 403)');
     expect(wrong.hint).toContain('Request access');

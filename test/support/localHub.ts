@@ -9,7 +9,9 @@
  *   plain files are served here, LFS files answer 302 to `http://127.0.0.1:<cdn>/blobs/<sha256>` (another origin:
  *   a client must not send its token there — every request's headers are recorded to check that);
  * - errors with the hub's `X-Error-Code`: `RepoNotFound`, `RevisionNotFound`, `EntryNotFound`, and `GatedRepo`
- *   (401 without a token, 403 with a wrong one) for repositories served with `gated: true`;
+ *   (file downloads: 401 without a token, 403 with a wrong one; the model info stays public, as on the hub) for
+ *   repositories served with `gated: true`, and `RepoNotFound` (401) for everything of a `private: true` one
+ *   without the token;
  * - Range and If-Range on both servers; fault injection: cut the connection after N bytes of a file, serve
  *   wrong bytes for a file, or stall.
  *
@@ -25,8 +27,10 @@ import { sendRange } from './rangeResponse.js';
 export interface HubRepoSpec {
   /** Folder whose files are the repository's (recursively; `/`-separated names). */
   readonly dir: string;
-  /** Requests need `Authorization: Bearer <token>` (the hub's gated/private repositories). */
+  /** File downloads need `Authorization: Bearer <token>` (the hub's gated repositories; model info stays public). */
   readonly gated?: boolean;
+  /** Every request needs the token; without it the repository does not exist (401 RepoNotFound, as the hub answers). */
+  readonly private?: boolean;
   /** Extra branch/tag names pointing to the same commit (besides `main`). */
   readonly refs?: readonly string[];
 }
@@ -52,6 +56,7 @@ interface ServedRepo {
   readonly id: string;
   readonly commit: string;
   readonly gated: boolean;
+  readonly private: boolean;
   readonly refs: ReadonlySet<string>;
   readonly files: ReadonlyMap<string, ServedFile>;
 }
@@ -61,7 +66,7 @@ export interface LocalHub {
   readonly endpoint: string;
   /** Origin of the CDN server (`http://127.0.0.1:<port>`). */
   readonly cdn: string;
-  /** The token gated repositories accept. */
+  /** The token gated and private repositories accept. */
   readonly token: string;
   readonly requests: HubRequest[];
   /** The commit of `repo` (40 hex). */
@@ -101,7 +106,7 @@ export async function startLocalHub(repos: Readonly<Record<string, HubRepoSpec>>
       bySha.set(sha256, f);
     }
     const commit = hex('sha1', Buffer.from(id + [...files.values()].map((f) => `${f.path}:${f.gitBlobId}`).join('\n')));
-    served.set(id, { id, commit, gated: spec.gated ?? false, refs: new Set(['main', ...(spec.refs ?? [])]), files });
+    served.set(id, { id, commit, gated: spec.gated ?? false, private: spec.private ?? false, refs: new Set(['main', ...(spec.refs ?? [])]), files });
   }
 
   const requests: HubRequest[] = [];
@@ -140,11 +145,15 @@ export async function startLocalHub(repos: Readonly<Record<string, HubRepoSpec>>
     res.end(JSON.stringify({ error: message }));
   };
 
-  /** Checks access to a gated repository; answers and returns false when refused. */
-  const allowed = (req: IncomingMessage, res: ServerResponse, repo: ServedRepo): boolean => {
-    if (!repo.gated) return true;
+  /** Checks access to a gated (`files`) or private repository; answers and returns false when refused. */
+  const allowed = (req: IncomingMessage, res: ServerResponse, repo: ServedRepo, what: 'info' | 'files'): boolean => {
     const auth = req.headers.authorization;
     if (auth === `Bearer ${HUB_TEST_TOKEN}`) return true;
+    if (repo.private) {
+      error(res, 401, 'RepoNotFound', 'Repository not found');
+      return false;
+    }
+    if (!repo.gated || what === 'info') return true;
     const msg = `Access to model ${repo.id} is restricted. You must have access to it and be authenticated to access it. Please log in.`;
     error(res, auth ? 403 : 401, 'GatedRepo', msg);
     return false;
@@ -158,7 +167,7 @@ export async function startLocalHub(repos: Readonly<Record<string, HubRepoSpec>>
     if (parts[0] === 'api' && parts[1] === 'models') {
       const repo = served.get(`${parts[2]}/${parts[3]}`);
       if (!repo) return error(res, 404, 'RepoNotFound', 'Repository not found');
-      if (!allowed(req, res, repo)) return;
+      if (!allowed(req, res, repo, 'info')) return;
       const rev = parts[4] === 'revision' ? parts.slice(5).join('/') : 'main';
       if (!repo.refs.has(rev) && rev !== repo.commit) return error(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
       const blobs = url.searchParams.get('blobs') === 'true';
@@ -173,14 +182,14 @@ export async function startLocalHub(repos: Readonly<Record<string, HubRepoSpec>>
           : { rfilename: f.path },
       );
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ _id: 'x', id: repo.id, modelId: repo.id, sha: repo.commit, private: false, gated: repo.gated ? 'manual' : false, siblings }));
+      res.end(JSON.stringify({ _id: 'x', id: repo.id, modelId: repo.id, sha: repo.commit, private: repo.private, gated: repo.gated ? 'manual' : false, siblings }));
       return;
     }
     const resolveAt = parts.indexOf('resolve');
     if (resolveAt === 2) {
       const repo = served.get(`${parts[0]}/${parts[1]}`);
       if (!repo) return error(res, 404, 'RepoNotFound', 'Repository not found');
-      if (!allowed(req, res, repo)) return;
+      if (!allowed(req, res, repo, 'files')) return;
       const rev = parts[3] ?? '';
       if (!repo.refs.has(rev) && rev !== repo.commit) return error(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
       const f = repo.files.get(parts.slice(4).join('/'));
