@@ -25,6 +25,11 @@ export function parsePositiveInteger(value: string): number {
   return n;
 }
 
+/** A whole number ≥ 0 (e.g. `--retries 0`). */
+export function parseNonNegativeInteger(value: string): number {
+  return value.trim() === '0' ? 0 : parsePositiveInteger(value);
+}
+
 export function parseToleranceOption(value: string): SimplifyTolerance {
   try {
     return parseTolerance(value);

@@ -23,7 +23,7 @@ import {
 } from '../../inference/models/types.js';
 import type { CliContext } from '../context.js';
 import { registerModelsGet } from './modelsGet.js';
-import { parsePositiveInteger } from '../optionParsers.js';
+import { parseNonNegativeInteger } from '../optionParsers.js';
 
 export function register(program: Command, context: CliContext): void {
   const models = program
@@ -87,7 +87,7 @@ export function register(program: Command, context: CliContext): void {
     .argument('<url>', 'http(s) URL of a .tar.gz / .tar / .zip bundle archive')
     .requiredOption('--sha256 <hex>', 'sha256 of the archive, as published with it')
     .option('--replace', 'overwrite an installed bundle with the same id')
-    .option('--retries <n>', 'automatic resumes after a dropped connection', parsePositiveIntegerOrZero, 3)
+    .option('--retries <n>', 'automatic resumes after a dropped connection', parseNonNegativeInteger, 3)
     .option('--json', 'print the installed bundle as JSON')
     .action(async (url: string, options: { sha256: string; replace?: boolean; retries: number; json?: boolean }) => {
       const m = await store().download(url, {
@@ -303,10 +303,6 @@ function parseVariant(value: string): Variant {
   const parsed = VariantSchema.safeParse(value.toLowerCase());
   if (!parsed.success) throw new InvalidArgumentError(`"${value}" is not a variant; use one of ${VARIANTS.join(', ')}.`);
   return parsed.data;
-}
-
-function parsePositiveIntegerOrZero(value: string): number {
-  return value.trim() === '0' ? 0 : parsePositiveInteger(value);
 }
 
 function json(value: unknown): string {

@@ -14,6 +14,7 @@ import { formatBytes } from '../../inference/models/diskSpace.js';
 import type { ModelStore } from '../../inference/models/ModelStore.js';
 import { VARIANT_LABELS } from '../../inference/models/types.js';
 import type { CliContext } from '../context.js';
+import { parseNonNegativeInteger } from '../optionParsers.js';
 
 export function registerModelsGet(models: Command, context: CliContext, store: () => ModelStore): void {
   models
@@ -25,7 +26,7 @@ export function registerModelsGet(models: Command, context: CliContext, store: (
     .option('--graphs <template-dir>', 'a graph template for other model sizes (`python3 -m tools.export <checkpoint> --graphs-only`)')
     .option('--id <id>', 'bundle id (default segearth-r1-<variant>[-<profile>])')
     .option('--replace', 'overwrite an installed bundle with the same id')
-    .option('--retries <n>', 'automatic resumes of a dropped connection per file', (v) => Number.parseInt(v, 10), 5)
+    .option('--retries <n>', 'automatic resumes of a dropped connection per file', parseNonNegativeInteger, 5)
     .option('--json', 'print the installed bundle as JSON')
     .addHelpText(
       'after',
@@ -47,7 +48,7 @@ export function registerModelsGet(models: Command, context: CliContext, store: (
             ...(o.id ? { id: o.id } : {}),
             replace: o.replace ?? false,
             store: store(),
-            retries: Number.isFinite(o.retries) ? o.retries : 5,
+            retries: o.retries,
           },
           {
             signal: context.signal,
