@@ -1,7 +1,7 @@
 /**
  * @module inference/hub/transferRate
  * Bytes per second and time left of a transfer, over a sliding window of recent samples (so a stall shows
- * at once and a resumed download does not count the bytes it already had as speed).
+ * within the window, and a resumed download does not count the bytes it already had as speed).
  */
 
 export interface Rate {
