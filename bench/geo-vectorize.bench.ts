@@ -6,7 +6,10 @@
  *   simplification of 1 px, area_m2/perimeter_m) + `writeFeatures` to GeoPackage,
  * - `gdal_polygonize.py -8 -mask <mask>` to GeoPackage, then `ogr2ogr -simplify <1 px>` (the same work: the
  *   CLI simplifies each polygon on its own and computes no areas),
- * - `gdal_polygonize.py` alone (the CLI floor, no simplification).
+ * - `gdal_polygonize.py` alone (the CLI floor, no simplification),
+ * - `segearth vectorize` as the user runs it (`bin/segearth.js`, process start-up included: the compiled CLI
+ *   when `npm ci`/`npm run build` made it, else tsx — the header says which), with `--simplify 1px` against
+ *   the CLI pipeline, and without simplification against `gdal_polygonize.py` alone.
  * The methods run interleaved, `--repeat` rounds (default 2); the fastest wall time and the least CPU time count. CPU time
  * (user + system of this process's threads, and of the CLI tools via /usr/bin/time) is the fairer figure on a
  * shared, loaded machine, where wall time mostly measures the neighbours.
@@ -18,12 +21,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import gdal from 'gdal-async';
 import { configureGdalEnvironment } from '../src/geo/env.js';
 import { maskToPolygons } from '../src/geo/maskToPolygons.js';
 import { writeFeatures } from '../src/geo/writers/writeFeatures.js';
 import { seededRandom } from '../test/support/seededRandom.js';
+import { chooseEntry } from '../bin/entry.js';
 
 export interface VectorizeBenchRow {
   method: string;
@@ -37,6 +41,17 @@ export interface VectorizeBenchRow {
   ratioToCli: number;
   /** CPU time relative to the CLI: the fairer figure on a shared, loaded machine. */
   cpuRatioToCli: number;
+  /** Wall and CPU time relative to `gdal_polygonize.py` alone (the goal for `segearth vectorize`: ≤ 1.2). */
+  ratioToPolygonize: number;
+  cpuRatioToPolygonize: number;
+}
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+/** How `bin/segearth.js` starts here: the compiled CLI or the sources through tsx, and why. */
+export function segearthEntry(): string {
+  const entry = chooseEntry(REPO);
+  return `${entry.kind === 'compiled' ? 'compiled dist/cli' : 'sources through tsx'} (${entry.reason})`;
 }
 
 const BENCH_DIR = path.join(os.tmpdir(), 'segearth-bench-geo');
@@ -156,14 +171,19 @@ export async function run(opts: { size?: number; blobs?: number; repeat?: number
       polygonize(raw);
       return ogrFeatureCount(raw);
     };
-    // Interleaved (ours, CLI, CLI floor) × repeat, so changes in machine load hit all methods alike.
-    const runs: Timing[][] = [[], [], []];
+    const segearthOnce = (extra: string[]) => async () => {
+      const out = path.join(outDir, 'segearth.gpkg');
+      fs.rmSync(out, { force: true });
+      runTool(process.execPath, [path.join(REPO, 'bin', 'segearth.js'), 'vectorize', mask, '-o', out, ...extra]);
+      return ogrFeatureCount(out);
+    };
+    // Interleaved (ours, CLI, CLI floor, segearth ×2) × repeat, so changes in machine load hit all alike.
+    const methods = [oursOnce, cliOnce, polygonizeOnce, segearthOnce(['--simplify', '1px']), segearthOnce([])];
+    const runs: Timing[][] = methods.map(() => []);
     for (let i = 0; i < repeat; i++) {
-      runs[0].push(await measureOnce(oursOnce));
-      runs[1].push(await measureOnce(cliOnce));
-      runs[2].push(await measureOnce(polygonizeOnce));
+      for (const [m, once] of methods.entries()) runs[m].push(await measureOnce(once));
     }
-    const [ours, cli, cliPolygonizeOnly] = runs.map(best);
+    const [ours, cli, cliPolygonizeOnly, segearthSimplified, segearthRaw] = runs.map(best);
 
     const row = (method: string, r: Timing): VectorizeBenchRow => ({
       method,
@@ -173,11 +193,15 @@ export async function run(opts: { size?: number; blobs?: number; repeat?: number
       cpuSeconds: r.cpuSeconds,
       ratioToCli: r.seconds / cli.seconds,
       cpuRatioToCli: r.cpuSeconds / cli.cpuSeconds,
+      ratioToPolygonize: r.seconds / cliPolygonizeOnly.seconds,
+      cpuRatioToPolygonize: r.cpuSeconds / cliPolygonizeOnly.cpuSeconds,
     });
     return [
       row('maskToPolygons (simplify 1 px, joint) + writeFeatures GPKG', ours),
       row('gdal_polygonize.py -8 + ogr2ogr -simplify 1 px (CLI)', cli),
       row('gdal_polygonize.py -8 only (no simplification)', cliPolygonizeOnly),
+      row('`segearth vectorize --simplify 1px` (process, start-up included)', segearthSimplified),
+      row('`segearth vectorize` (process, start-up included; no simplification)', segearthRaw),
     ];
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
@@ -185,11 +209,13 @@ export async function run(opts: { size?: number; blobs?: number; repeat?: number
 }
 
 export function formatTable(rows: VectorizeBenchRow[]): string {
-  const head = '| method | mask | features | wall s | wall ÷ CLI | CPU s | CPU ÷ CLI |\n|---|---:|---:|---:|---:|---:|---:|';
+  const head =
+    '| method | mask | features | wall s | wall ÷ CLI | CPU s | CPU ÷ CLI | wall ÷ polygonize | CPU ÷ polygonize |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows
     .map(
       (r) =>
-        `| ${r.method} | ${r.size}² | ${r.features} | ${r.seconds.toFixed(2)} | ${r.ratioToCli.toFixed(3)} | ${r.cpuSeconds.toFixed(2)} | ${r.cpuRatioToCli.toFixed(3)} |`,
+        `| ${r.method} | ${r.size}² | ${r.features} | ${r.seconds.toFixed(2)} | ${r.ratioToCli.toFixed(3)} | ${r.cpuSeconds.toFixed(2)} | ${r.cpuRatioToCli.toFixed(3)} | ${r.ratioToPolygonize.toFixed(3)} | ${r.cpuRatioToPolygonize.toFixed(3)} |`,
     )
     .join('\n');
   return `${head}\n${body}`;
@@ -202,7 +228,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   };
   const options = { size: arg('--size'), blobs: arg('--blobs'), repeat: arg('--repeat') };
   const rows = await run(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)));
-  console.log(`vectorize benchmark; GDAL ${gdal.version}, ${os.cpus().length} CPU(s), node ${process.version}`);
+  console.log(`vectorize benchmark; GDAL ${gdal.version}, ${os.cpus().length} CPU(s), node ${process.version}; segearth runs ${segearthEntry()}`);
   console.log(formatTable(rows));
   console.log(JSON.stringify(rows));
 }

@@ -10,7 +10,11 @@ import type { CliCommandModule, CliContext } from './context.js';
 import { EXIT } from './exitCodes.js';
 import { reportError } from './reportError.js';
 
-export type CommandLoader = () => Promise<CliCommandModule>;
+/** A sub-command: its name (as typed after `segearth`) and the module that registers it, loaded on demand. */
+export interface CommandLoader {
+  name: string;
+  load: () => Promise<CliCommandModule>;
+}
 
 export interface CliIo {
   out: (text: string) => void;
@@ -56,7 +60,7 @@ export async function runCli(argv: string[], commands: CommandLoader[], io: CliI
     // A command module that fails to load (a broken optional dependency) must not take the other commands
     // down: it is skipped, and named if the user asked for a command that is then unknown.
     const loadFailures: string[] = [];
-    for (const load of commands) {
+    for (const { load } of commandsToLoad(argv, commands)) {
       try {
         (await load()).register(program, context);
       } catch (err) {
@@ -84,6 +88,18 @@ export async function runCli(argv: string[], commands: CommandLoader[], io: CliI
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/**
+ * Only the command being run is loaded (start-up time: each command module pulls in GDAL or onnxruntime),
+ * none for `--version`, and all of them when commander needs the whole list (help, an unknown command).
+ */
+function commandsToLoad(argv: string[], commands: CommandLoader[]): CommandLoader[] {
+  const args = argv.slice(2);
+  const named = commands.find((c) => c.name === args[0]);
+  if (named) return [named];
+  if (args.length === 1 && (args[0] === '-V' || args[0] === '--version')) return [];
+  return commands;
 }
 
 function commandPath(argv: string[]): string {

@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, exitCodeFor } from '../../src/cli/exitCodes.js';
+import { Command } from 'commander';
+import { COMMANDS as COMMAND_LIST } from '../../src/cli/commandList.js';
 import { runCli, type CommandLoader } from '../../src/cli/run.js';
 import { reportError } from '../../src/cli/reportError.js';
 import { SegEarthError, ERROR_CODES } from '../../src/shared/errors.js';
@@ -39,7 +41,10 @@ function segearth(...args: string[]) {
 const ERROR_FORMAT = /^error: .+\n {2}hint: .+\n$/;
 
 /** In-process run (same code path as the binary, minus process start-up) for the many usage-error cases. */
-const COMMANDS: CommandLoader[] = [() => import('../../src/cli/commands/info.js'), () => import('../../src/cli/commands/vectorize.js')];
+const COMMANDS: CommandLoader[] = [
+  { name: 'info', load: () => import('../../src/cli/commands/info.js') },
+  { name: 'vectorize', load: () => import('../../src/cli/commands/vectorize.js') },
+];
 async function inProcess(...args: string[]) {
   let stdout = '';
   let stderr = '';
@@ -199,6 +204,43 @@ describe('exit codes and error printing', () => {
     const status = reportError(new SegEarthError('OUTPUT_EXISTS', 'out.gpkg already exists.', { hint: 'Use --overwrite.' }), (t) => (text += t));
     expect(status).toBe(4);
     expect(text).toBe('error: out.gpkg already exists.\n  hint: Use --overwrite.\n');
+  });
+});
+
+describe('loading command modules on demand', () => {
+  /** The real command list with each loader counted. */
+  function countedCommands() {
+    const loaded: string[] = [];
+    const commands = COMMAND_LIST.map((c) => ({ name: c.name, load: () => (loaded.push(c.name), c.load()) }));
+    return { commands, loaded };
+  }
+  const quiet = { out: () => undefined, err: () => undefined };
+
+  it('loads only the command being run, none for --version, all for help and unknown commands', async () => {
+    let run = countedCommands();
+    expect(await runCli(['node', 'segearth', 'info', '--help'], run.commands, quiet)).toBe(EXIT.OK);
+    expect(run.loaded).toEqual(['info']);
+    run = countedCommands();
+    let version = '';
+    expect(await runCli(['node', 'segearth', '--version'], run.commands, { ...quiet, out: (t) => (version += t) })).toBe(EXIT.OK);
+    expect(version.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
+    expect(run.loaded).toEqual([]);
+    run = countedCommands();
+    let help = '';
+    expect(await runCli(['node', 'segearth', '--help'], run.commands, { ...quiet, out: (t) => (help += t) })).toBe(EXIT.OK);
+    expect(run.loaded).toEqual(COMMAND_LIST.map((c) => c.name));
+    for (const c of COMMAND_LIST) expect(help).toMatch(new RegExp(`^  ${c.name}\\b`, 'm'));
+    run = countedCommands();
+    expect(await runCli(['node', 'segearth', 'vectorise'], run.commands, quiet)).toBe(EXIT.USAGE);
+    expect(run.loaded).toHaveLength(COMMAND_LIST.length);
+  });
+
+  it('names each command as the module registers it', async () => {
+    for (const c of COMMAND_LIST) {
+      const program = new Command();
+      (await c.load()).register(program, { ...quiet, signal: new AbortController().signal });
+      expect(program.commands.map((cmd) => cmd.name())).toEqual([c.name]);
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import { runCli } from '../../src/cli/run.js';
 import { ModelDefaultsSchema, ModelListingSchema } from '../../src/inference/models/types.js';
 import { bytes, type FileServer, packBundle, serveFile, sha256, tempStore, type TempStore, writeBundle } from './helpers.js';
 
-const COMMANDS = [() => import('../../src/cli/commands/models.js')];
+const COMMANDS = [{ name: 'models', load: () => import('../../src/cli/commands/models.js') }];
 const ENV_KEYS = ['SEGEARTH_DATA_DIR', 'SEGEARTH_MODELS_DIR', 'SEGEARTH_SHIPPED_MODELS_DIR'] as const;
 
 let ts: TempStore;
