@@ -6,6 +6,7 @@
  * Views are cached in a byte-bounded LRU under a caller-chosen key (raster path, window, output size, band
  * mapping): a follow-up question on the same view only runs the question tokens through the LLM and the head.
  */
+import { isSegEarthError } from '../../shared/errors.js';
 import { ByteLru } from './lruCache.js';
 import { SegEarthModel, throwIfAborted, type LoadOptions, type ViewState } from '../sessions/model.js';
 import { letterbox, unletterbox, type Letterbox } from '../preprocessing/preprocess.js';
@@ -36,6 +37,21 @@ export interface WindowPrediction {
 }
 
 type CachedView = ViewState & { letterbox: Letterbox; valid: Uint8Array | undefined };
+
+/** What `warmUp` did: its time, the complete question passes it ran, and whether a real question cut it short. */
+export interface WarmUpReport {
+  ms: number;
+  runs: number;
+  interrupted: boolean;
+}
+
+/**
+ * Question passes (image graph, LLM, head) that `warmUp` runs: the first pass after loading allocates
+ * onnxruntime's arena, the second its memory pattern, and both write to fresh memory — the slow part where a
+ * first touch costs a page fault (a host fault in a VM); from the third on a pass runs at its steady speed.
+ */
+export const WARM_UP_RUNS = 2;
+const WARM_UP_QUESTION = 'Where is the water?';
 
 /** What the scene strategies need from a model: in-process (`SegEarthPipeline`) or in the worker (`InferenceWorker`). */
 export interface WindowPredictor {
@@ -110,6 +126,28 @@ export class SegEarthPipeline implements WindowPredictor {
     throwIfAborted(signal);
     const logits = await this.model.ask(view, question, signal);
     return { logits, maskSize: this.model.manifest.architecture.maskSize, letterbox: view.letterbox, cached, valid: view.valid };
+  }
+
+  /**
+   * Runs the question passes of a first question on a blank (uncached) view `WARM_UP_RUNS` times, so that the
+   * analyst's first question runs as fast as later ones (see `WARM_UP_RUNS`). `signal` stops it between two
+   * graph runs — the worker aborts it as soon as a real question arrives, which then waits at most for the
+   * graph run in progress.
+   */
+  async warmUp(signal?: AbortSignal): Promise<WarmUpReport> {
+    const size = this.model.manifest.image.size;
+    const grey = new Uint8Array(size * size * 3).fill(128);
+    const t0 = performance.now();
+    let runs = 0;
+    for (; runs < WARM_UP_RUNS && !signal?.aborted; runs++) {
+      try {
+        await this.predict(null, async () => ({ rgb: grey, width: size, height: size }), WARM_UP_QUESTION, signal);
+      } catch (err) {
+        if (isSegEarthError(err, 'CANCELLED')) break;
+        throw err;
+      }
+    }
+    return { ms: performance.now() - t0, runs, interrupted: runs < WARM_UP_RUNS };
   }
 
   /** Logits of a prediction resampled onto a `width × height` grid covering the same window. */

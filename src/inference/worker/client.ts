@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { SegEarthError, fromErrorPayload } from '../../shared/errors.js';
 import type { EpChoice, EpRequest, ThreadSettings } from '../providers/executionProvider.js';
 import type { RunStats } from '../sessions/model.js';
-import type { PredictorInfo, RgbWindow, WindowPrediction, WindowPredictor } from '../pipeline/pipeline.js';
+import type { PredictorInfo, RgbWindow, WarmUpReport, WindowPrediction, WindowPredictor } from '../pipeline/pipeline.js';
 import { FromWorkerSchema, type FromWorker, type ModelInfo, type ToWorker } from './protocol.js';
 
 export interface StartOptions {
@@ -144,6 +144,17 @@ export class InferenceWorker implements WindowPredictor {
     const m = await this.request(id, { type: 'stats', id });
     if (m.type !== 'stats') throw new SegEarthError('INTERNAL', `Unexpected worker answer ${m.type}.`);
     return { stats: m.stats, cache: m.cache };
+  }
+
+  /**
+   * Warms the model up in the worker (`SegEarthPipeline.warmUp`) so that the first question is as fast as a
+   * later one; a question asked meanwhile stops it and runs next. Resolves when it has finished or stopped.
+   */
+  async warmUp(): Promise<WarmUpReport> {
+    const id = this.nextId++;
+    const m = await this.request(id, { type: 'warm-up', id });
+    if (m.type !== 'warmed') throw new SegEarthError('INTERNAL', `Unexpected worker answer ${m.type}.`);
+    return { ms: m.ms, runs: m.runs, interrupted: m.interrupted };
   }
 
   /** Frees every cached view in the worker. */

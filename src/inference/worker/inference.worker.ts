@@ -22,6 +22,8 @@ const controllers = new Map<number, AbortController>();
 /** Predictions waiting for their window from the main thread. */
 const windowWaiters = new Map<number, { resolve(w: RgbWindow): void; reject(e: Error): void }>();
 let queue: Promise<void> = Promise.resolve();
+/** The warm-up in progress: a question arriving stops it between two graph runs. */
+let warming: AbortController | null = null;
 /** Highest prediction id that has started (ids increase; a cancel for a lower, unknown id is for a finished one). */
 let lastStarted = 0;
 
@@ -101,6 +103,15 @@ async function handle(message: ToWorker): Promise<void> {
       pipeline?.clearViews();
       send({ type: 'done', id: message.id });
       return;
+    case 'warm-up': {
+      const signal = warming?.signal;
+      try {
+        send({ type: 'warmed', id: message.id, ...(await loaded().warmUp(signal)) });
+      } catch (err) {
+        send({ type: 'error', id: message.id, error: toErrorPayload(err) });
+      }
+      return;
+    }
     case 'window':
     case 'cancel':
     case 'dispose':
@@ -141,6 +152,15 @@ port.on('message', (raw: unknown) => {
         pipeline = null;
         port.close();
       });
+      return;
+    case 'warm-up':
+      // Abortable from now on, also while it waits in the queue.
+      warming = new AbortController();
+      queue = queue.then(() => handle(message));
+      return;
+    case 'predict':
+      warming?.abort();
+      queue = queue.then(() => handle(message));
       return;
     default:
       queue = queue.then(() => handle(message));

@@ -51,6 +51,8 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cancel'), id: Id }),
   z.object({ type: z.literal('stats'), id: Id }),
   z.object({ type: z.literal('clear-caches'), id: Id }),
+  /** Run the first-question passes once or twice on a blank view (`SegEarthPipeline.warmUp`); a predict stops it. */
+  z.object({ type: z.literal('warm-up'), id: Id }),
   z.object({ type: z.literal('dispose') }),
 ]);
 export type ToWorker = z.infer<typeof ToWorkerSchema>;
@@ -98,6 +100,7 @@ export const FromWorkerSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('stats'), id: Id, stats: RunStatsSchema, cache: CacheInfoSchema }),
   z.object({ type: z.literal('done'), id: Id }),
+  z.object({ type: z.literal('warmed'), id: Id, ms: z.number(), runs: z.number().int(), interrupted: z.boolean() }),
   /** id null: the worker failed outside any request (e.g. loading the model). */
   z.object({ type: z.literal('error'), id: Id.nullable(), error: ErrorPayloadSchema }),
 ]);
