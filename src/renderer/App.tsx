@@ -97,6 +97,14 @@ export function App({ connection }: { connection: Connection }) {
     void client.system.info({}).then((system) => dispatch({ type: 'system', system }));
   }, [client]);
 
+  // While the model loads and warms up in the background, follow it in the status bar.
+  const modelLoad = state.system?.model.load;
+  useEffect(() => {
+    if (modelLoad !== 'loading' && modelLoad !== 'warming-up') return;
+    const timer = setTimeout(refreshSystem, 1000);
+    return () => clearTimeout(timer);
+  }, [modelLoad, state.system, refreshSystem]);
+
   const onJobEvent = useCallback(
     (event: JobEvent) => {
       if (currentJob.current !== event.jobId) {

@@ -1,11 +1,18 @@
 /**
  * @module renderer/StatusBar
  * Bottom bar: pointer position in the map's CRS and in lon/lat, the CRS, and which model runs on which
- * execution provider (with the reason when it fell back to another one).
+ * execution provider (with the reason when it fell back to another one), and while the model loads and warms
+ * up in the background, says so.
  */
 import type { SystemInfo } from '../shared/api/dto';
 import type { PointerInfo } from './map/mapController';
 import { formatLonLat, formatMapCoordinate } from './format';
+
+/** What the status bar adds to the model's name while it is not yet ready for a fast first question. */
+const LOAD_NOTE: Record<string, string> = {
+  loading: ' — loading the model…',
+  'warming-up': ' — warming up (first run after loading)…',
+};
 
 /** "CUDA: libraries not installed (run …); WebGPU: no GPU adapter: …" → "CUDA: libraries not installed; WebGPU: no GPU adapter". */
 export function shortReason(reason: string): string {
@@ -36,7 +43,7 @@ export function StatusBar(props: { pointer: PointerInfo | null; units: string; c
       <button type="button" className="status-model" onClick={props.onModel} title={[ep?.fallbackReason, ...(ep?.notes ?? [])].filter(Boolean).join('\n') || undefined} data-testid="status-model">
         {system
           ? system.model.state === 'ready'
-            ? `${system.model.name ?? system.model.id} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` — ${ep.active === 'CPU' ? 'no GPU' : 'fell back'}: ${shortReason(ep.fallbackReason)}` : ''}${ep?.notes.length ? ' — ⚠ model precision (see Model & device)' : ''}`
+            ? `${system.model.name ?? system.model.id}${LOAD_NOTE[system.model.load ?? ''] ?? ''} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` — ${ep.active === 'CPU' ? 'no GPU' : 'fell back'}: ${shortReason(ep.fallbackReason)}` : ''}${ep?.notes.length ? ' — ⚠ model precision (see Model & device)' : ''}`
             : 'No model installed'
           : 'connecting…'}
       </button>

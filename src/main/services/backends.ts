@@ -4,7 +4,7 @@
  * (`src/inference`), as narrow interfaces. The composition root plugs in the real modules; tests plug in
  * fakes. Nothing here imports Electron.
  */
-import type { Aoi, ModelStatus, ResultFeatures, TileGridSpec } from '../../shared/api/dto.js';
+import type { Aoi, ModelLoad, ModelStatus, ResultFeatures, TileGridSpec } from '../../shared/api/dto.js';
 import type { RasterInfo } from '../../shared/rasterInfo.js';
 import type { SceneProcessor } from '../../inference/batch/sceneProcessor.js';
 
@@ -66,6 +66,7 @@ export interface InferenceRunResult {
 /** Where a polygon comes from; written into its attributes (the runtime's own type). */
 export type { Provenance } from '../../inference/scene/result.js';
 import type { Provenance } from '../../inference/scene/result.js';
+import type { RunStats } from '../../inference/sessions/model.js';
 
 export interface EpStatus {
   active: string | null;
@@ -85,6 +86,15 @@ export interface InferenceRuntime {
   annotate?(features: ResultFeatures, probabilityPath: string, provenance: Provenance): Promise<ResultFeatures>;
   /** Stops workers and frees the model (shutdown). */
   dispose?(): Promise<void>;
+  /**
+   * Loads the model of these settings in the background and warms it up, so that the first question finds it
+   * ready and runs as fast as later ones (called when the app starts and when the model settings change).
+   */
+  prepare?(settings: { modelDir: string | null; executionProvider: string }): Promise<void>;
+  /** Whether the model of these settings is in memory (see `ModelLoadSchema`). */
+  loadState?(settings: { modelDir: string | null; executionProvider: string }): Promise<ModelLoad>;
+  /** Graph runs and times of the loaded model (benchmarks, logs); null when none is loaded. */
+  graphStats?(settings: { modelDir: string | null; executionProvider: string }): Promise<RunStats | null>;
   /**
    * The model for a batch: the same loaded model (worker) the questions use, so it is in memory once; its
    * queue interleaves batch windows with the question panel's, so a question asked during a batch waits for

@@ -80,10 +80,12 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
 
   const systemInfo = async (): Promise<SystemInfo> => {
     const current = await settings.get();
-    const [model, ep] = await Promise.all([
+    const [status, ep, load] = await Promise.all([
       options.runtime.modelStatus(current.modelDir),
       options.runtime.executionProvider(current.executionProvider),
+      options.runtime.loadState?.(current),
     ]);
+    const model = load && status.state === 'ready' ? { ...status, load } : status;
     return {
       appVersion: options.appVersion,
       mode: options.mode,
@@ -154,6 +156,16 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       devices: () => models.devices(),
     },
   };
+
+  // The model loads and warms up in the background from the start (and again when its settings change), so
+  // the first question does not pay for it; the status bar shows the load state (system.info's model.load).
+  const prepareModel = async (): Promise<void> => {
+    if (options.runtime.prepare) await options.runtime.prepare(await settings.get());
+  };
+  void prepareModel();
+  events.subscribe(({ event }) => {
+    if (event === 'settings.changed') void prepareModel();
+  });
 
   return { api, events, guard, workspace, inference, batch, settings, models, systemInfo };
 }

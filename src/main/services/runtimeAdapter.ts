@@ -17,7 +17,7 @@ import { annotateFeatures } from '../../inference/scene/result.js';
 import { askScene, type Strategy } from '../../inference/scene/scene.js';
 import { InferenceWorker } from '../../inference/worker/client.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
-import type { ModelStatus } from '../../shared/api/dto.js';
+import type { ModelLoad, ModelStatus } from '../../shared/api/dto.js';
 import { SegEarthError } from '../../shared/errors.js';
 import type { EpStatus, InferenceRuntime } from './backends.js';
 
@@ -30,6 +30,8 @@ function describeFallback(choice: EpChoice, requested: string): string | null {
 
 export function createRuntimeAdapter(options: { defaultModelDir?: string | null } = {}): InferenceRuntime {
   const workers = new Map<string, Promise<InferenceWorker>>();
+  /** Load state per worker key (absent: not loaded). */
+  const loads = new Map<string, ModelLoad>();
   const epChoices = new Map<string, Promise<EpChoice>>();
 
   const chooseEp = (requested: string): Promise<EpChoice> => {
@@ -90,20 +92,65 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
     };
   };
 
-  /** One loaded worker per (model folder, execution provider), shared by questions and batches. */
-  const workerFor = (dir: string, ep: string): Promise<InferenceWorker> => {
-    const key = `${dir}\u0000${ep}`;
+  const keyOf = (dir: string, ep: string): string => `${dir}\u0000${ep}`;
+
+  /**
+   * One loaded worker per (model folder, execution provider), shared by questions and batches. `warmUp`: when
+   * this call starts the worker, warm it up once loaded (`InferenceWorker.warmUp`; a question stops it).
+   */
+  const workerFor = (dir: string, ep: string, warmUp = false): Promise<InferenceWorker> => {
+    const key = keyOf(dir, ep);
     let starting = workers.get(key);
     if (!starting) {
+      loads.set(key, 'loading');
       starting = InferenceWorker.start({ modelDir: dir, ep: ep as EpRequest });
-      starting.catch(() => workers.delete(key));
+      starting.then(
+        (worker) => {
+          if (!warmUp) return void loads.set(key, 'loaded');
+          loads.set(key, 'warming-up');
+          void worker
+            .warmUp()
+            .catch(() => undefined)
+            .finally(() => {
+              if (workers.get(key) === starting) loads.set(key, 'loaded');
+            });
+        },
+        () => {
+          workers.delete(key);
+          loads.delete(key);
+        },
+      );
       workers.set(key, starting);
     }
     return starting;
   };
 
+  /** The key of the worker these settings use, when they name a usable model. */
+  const keyFor = async (settings: { modelDir: string | null; executionProvider: string }): Promise<string | null> => {
+    const st = await status(settings.modelDir);
+    return st.state === 'ready' && st.dir ? keyOf(st.dir, settings.executionProvider) : null;
+  };
+
   return {
     modelStatus: status,
+    async prepare(settings) {
+      const st = await status(settings.modelDir);
+      if (st.state !== 'ready' || !st.dir) return;
+      // A failure is reported by the first question, which starts the worker again.
+      await workerFor(st.dir, settings.executionProvider, true).then(
+        () => undefined,
+        () => undefined,
+      );
+    },
+    async loadState(settings) {
+      const key = await keyFor(settings);
+      return (key && loads.get(key)) || 'not-loaded';
+    },
+    async graphStats(settings) {
+      const key = await keyFor(settings);
+      const worker = key ? workers.get(key) : undefined;
+      return worker ? (await (await worker).stats()).stats : null;
+    },
     async executionProvider(requested): Promise<EpStatus> {
       try {
         const choice = await chooseEp(requested);
@@ -169,6 +216,7 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
     async dispose() {
       const all = [...workers.values()];
       workers.clear();
+      loads.clear();
       await Promise.all(all.map((w) => w.then((x) => x.dispose()).catch(() => undefined)));
     },
     version() {

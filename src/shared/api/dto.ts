@@ -167,8 +167,18 @@ export type Settings = z.infer<typeof SettingsSchema>;
 export const SettingsPatchSchema = SettingsSchema.omit({ recentFiles: true }).partial();
 export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
 
+/**
+ * Whether the model is in memory: `loading` (sessions being created), `warming-up` (the first question passes
+ * run in the background on a blank view, so that the analyst's first question is as fast as later ones; a
+ * question asked meanwhile stops it), `loaded`, or `not-loaded` (it loads with the first question).
+ */
+export const ModelLoadSchema = z.enum(['not-loaded', 'loading', 'warming-up', 'loaded']);
+export type ModelLoad = z.infer<typeof ModelLoadSchema>;
+
 export const ModelStatusSchema = z.object({
   state: z.enum(['ready', 'missing', 'invalid', 'runtime-unavailable']),
+  /** See `ModelLoadSchema`; absent when the runtime does not tell. */
+  load: ModelLoadSchema.optional(),
   dir: z.string().nullable(),
   id: z.string().nullable(),
   name: z.string().nullable(),
