@@ -26,7 +26,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import gdal from 'gdal-async';
 import { chromium } from 'playwright-core';
-import type { RunStats } from '../src/inference/model.js';
+import type { RunStats } from '../src/inference/sessions/model.js';
 import { startServerApp } from '../src/main/serverApp.js';
 import type { InferenceRuntime } from '../src/main/services/backends.js';
 import { createRuntimeAdapter } from '../src/main/services/runtimeAdapter.js';

@@ -20,8 +20,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { EP_LABEL, selectExecutionProvider, type EpChoice, type ExecutionProvider } from '../src/inference/executionProvider.js';
-import { SegEarthPipeline } from '../src/inference/pipeline.js';
+import { EP_LABEL, selectExecutionProvider, type EpChoice, type ExecutionProvider } from '../src/inference/providers/executionProvider.js';
+import { SegEarthPipeline } from '../src/inference/pipeline/pipeline.js';
 
 /** Official PyTorch eager figures on an H200 (ms), issue 14. */
 const PYTORCH_H200 = { imageBackbone: 37.0, decoderAndHead: 57.6, llm: 25.2, question: 120 };
