@@ -50,6 +50,8 @@ describe('warming the model up after loading', () => {
     const worker = await startWorker();
     const size = worker.model.inputSize;
     const warming = worker.warmUp();
+    // As askScene asks: the question's check first, then its prediction.
+    await worker.checkQuestion('which roofs could hold solar panels?');
     const answer = worker.predict('scene', scene(size), 'which roofs could hold solar panels?');
     const report = await warming;
     expect(report.interrupted).toBe(true);

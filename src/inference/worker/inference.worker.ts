@@ -158,6 +158,7 @@ port.on('message', (raw: unknown) => {
       warming = new AbortController();
       queue = queue.then(() => handle(message));
       return;
+    case 'check': // a question starts with its check (askScene), then its predictions
     case 'predict':
       warming?.abort();
       queue = queue.then(() => handle(message));
