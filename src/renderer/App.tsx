@@ -101,7 +101,7 @@ export function App({ connection }: { connection: Connection }) {
   const modelLoad = state.system?.model.load;
   useEffect(() => {
     if (modelLoad !== 'loading' && modelLoad !== 'warming-up') return;
-    const timer = setTimeout(refreshSystem, 1000);
+    const timer = setTimeout(refreshSystem, 500);
     return () => clearTimeout(timer);
   }, [modelLoad, state.system, refreshSystem]);
 

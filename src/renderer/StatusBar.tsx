@@ -8,10 +8,10 @@ import type { SystemInfo } from '../shared/api/dto';
 import type { PointerInfo } from './map/mapController';
 import { formatLonLat, formatMapCoordinate } from './format';
 
-/** What the status bar adds to the model's name while it is not yet ready for a fast first question. */
+/** What the status bar says while the model is not yet ready for a fast first question. */
 const LOAD_NOTE: Record<string, string> = {
-  loading: ' — loading the model…',
-  'warming-up': ' — warming up (first run after loading)…',
+  loading: 'loading the model…',
+  'warming-up': 'warming up the model (first run after loading)…',
 };
 
 /** "CUDA: libraries not installed (run …); WebGPU: no GPU adapter: …" → "CUDA: libraries not installed; WebGPU: no GPU adapter". */
@@ -40,10 +40,15 @@ export function StatusBar(props: { pointer: PointerInfo | null; units: string; c
         )}
       </span>
       <span className="crs">{props.crsLabel ?? 'no raster open'}</span>
+      {system?.model.state === 'ready' && LOAD_NOTE[system.model.load ?? ''] ? (
+        <span className="model-load" data-testid="model-load">
+          {LOAD_NOTE[system.model.load ?? '']}
+        </span>
+      ) : null}
       <button type="button" className="status-model" onClick={props.onModel} title={[ep?.fallbackReason, ...(ep?.notes ?? [])].filter(Boolean).join('\n') || undefined} data-testid="status-model">
         {system
           ? system.model.state === 'ready'
-            ? `${system.model.name ?? system.model.id}${LOAD_NOTE[system.model.load ?? ''] ?? ''} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` — ${ep.active === 'CPU' ? 'no GPU' : 'fell back'}: ${shortReason(ep.fallbackReason)}` : ''}${ep?.notes.length ? ' — ⚠ model precision (see Model & device)' : ''}`
+            ? `${system.model.name ?? system.model.id} · ${ep?.active ?? ep?.requested ?? ''}${ep?.fallbackReason ? ` — ${ep.active === 'CPU' ? 'no GPU' : 'fell back'}: ${shortReason(ep.fallbackReason)}` : ''}${ep?.notes.length ? ' — ⚠ model precision (see Model & device)' : ''}`
             : 'No model installed'
           : 'connecting…'}
       </button>
