@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CommandLoader } from '../../src/cli/run.js';
+import { COMMANDS } from '../../src/cli/commandList.js';
+import { runCli } from '../../src/cli/run.js';
 import { EXIT } from '../../src/cli/exitCodes.js';
 import { createDispatcher } from '../../src/main/dispatch.js';
 import { loadResource } from '../../src/main/resources.js';
@@ -123,12 +124,6 @@ afterAll(() => {
   }
 });
 
-const COMMANDS: CommandLoader[] = [
-  () => import('../../src/cli/commands/info.js'),
-  () => import('../../src/cli/commands/vectorize.js'),
-  () => import('../../src/cli/commands/ask.js'),
-  () => import('../../src/cli/commands/batch.js'),
-];
 
 async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
