@@ -143,10 +143,15 @@ try {
     t = performance.now();
     // The status bar tells the load state (it polls system.info every 0.5 s while loading); the backend's own
     // transitions are timed here every 20 ms.
-    const note = (word: string) => page.waitForFunction((w) => !(document.querySelector('[data-testid="model-load"]')?.textContent ?? '').includes(w), word, { timeout: 600_000, polling: 50 });
-    await note('loading');
-    const loadedAt = performance.now();
-    await note('warming');
+    const seen: Array<[string, number]> = [];
+    for (;;) {
+      const text = await page.evaluate(() => document.querySelector('[data-testid="model-load"]')?.textContent ?? '');
+      if (seen[seen.length - 1]?.[0] !== text) seen.push([text, performance.now()]);
+      if (text === '') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    console.error(`status bar load notes: ${seen.map(([text, at]) => `${((at - t0) / 1000).toFixed(2)} s "${text}"`).join(', ')}`);
+    const loadedAt = seen.find(([text]) => !text.startsWith('loading'))?.[1] ?? NaN;
     const readyAt = performance.now();
     steps.push({ step: 'model loaded (backend), from server start', ms: (backendLoad.get('warming-up') ?? backendLoad.get('loaded') ?? NaN) - t0, graphs: null });
     steps.push({ step: 'model warmed up (backend), from server start', ms: (backendLoad.get('loaded') ?? NaN) - t0, graphs: null });
