@@ -130,7 +130,7 @@ export class SegEarthPipeline implements WindowPredictor {
 
   /**
    * Runs the question passes of a first question on a blank (uncached) view `WARM_UP_RUNS` times, so that the
-   * analyst's first question runs as fast as later ones (see `WARM_UP_RUNS`). `signal` stops it between two
+   * analyst's first question does not pay for the slow first passes (see `WARM_UP_RUNS`). `signal` stops it between two
    * graph runs — the worker aborts it as soon as a real question arrives, which then waits at most for the
    * graph run in progress.
    */

@@ -88,7 +88,7 @@ export interface InferenceRuntime {
   dispose?(): Promise<void>;
   /**
    * Loads the model of these settings in the background and warms it up, so that the first question finds it
-   * ready and runs as fast as later ones (called when the app starts and when the model settings change).
+   * ready and does not pay for the slow first passes (called when the app starts and when the model settings change).
    */
   prepare?(settings: { modelDir: string | null; executionProvider: string }): Promise<void>;
   /** Whether the model of these settings is in memory (see `ModelLoadSchema`). */

@@ -169,7 +169,7 @@ export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
 
 /**
  * Whether the model is in memory: `loading` (sessions being created), `warming-up` (the first question passes
- * run in the background on a blank view, so that the analyst's first question is as fast as later ones; a
+ * run in the background on a blank view, so that the analyst's first question does not pay for the slow first passes; a
  * question asked meanwhile stops it), `loaded`, or `not-loaded` (it loads with the first question).
  */
 export const ModelLoadSchema = z.enum(['not-loaded', 'loading', 'warming-up', 'loaded']);
