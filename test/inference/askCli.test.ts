@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProgressLineSchema } from '../../src/cli/jsonProgress.js';
 import { REPO_ROOT, ensureTinyBundle } from '../support/tinyBundle.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'segearth-ask-cli-'));
@@ -62,5 +63,95 @@ describe('segearth ask', () => {
     writeFileSync(out, 'exists');
     const exists = segearth('ask', scene, 'roads', '--model', tiny, '--ep', 'cpu', '-o', out);
     expect(exists.status).toBe(4);
+  });
+});
+
+/** Band 1 of a raster as numbers, with its grid. */
+function readBand(path: string): { values: Float64Array; width: number; height: number; gt: number[] } {
+  const ds = gdal.open(path);
+  const { x: width, y: height } = ds.rasterSize;
+  const values = new Float64Array(width * height);
+  ds.bands.get(1).pixels.read(0, 0, width, height, values);
+  const gt = ds.geoTransform!;
+  ds.close();
+  return { values, width, height, gt };
+}
+
+function tool(cmd: string, ...args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+}
+
+describe('segearth ask --json progress and --aoi <polygons file>', () => {
+  it('prints progress as JSON lines on stderr, reaching 1', () => {
+    const out = join(dir, 'progress.gpkg');
+    const r = segearth('ask', scene, 'where are the fields?', '--model', tiny, '--ep', 'cpu', '-o', out, '--json');
+    expect(r.status).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => ProgressLineSchema.parse(JSON.parse(l)));
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.at(-1)!.fraction).toBe(1);
+    for (let i = 1; i < lines.length; i++) expect(lines[i]!.fraction).toBeGreaterThanOrEqual(lines[i - 1]!.fraction);
+    expect(new Set(lines.map((l) => l.stage))).toContain('image');
+  });
+
+  it('clips the answer to polygons given in another CRS: zero probability exactly outside them (gdal_rasterize reference)', () => {
+    // A triangle and a separate square with a hole, in UTM 33N, stored as a Web-Mercator GeoPackage by ogr2ogr.
+    const utm = join(dir, 'aoi-utm.geojson');
+    writeFileSync(utm, JSON.stringify({
+      type: 'FeatureCollection',
+      crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::32633' } },
+      features: [
+        { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[300503, 4999003], [301333, 4999207], [300911, 4998377], [300503, 4999003]]] } },
+        { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [
+          [[301803, 4998803], [302603, 4998803], [302603, 4998003], [301803, 4998003], [301803, 4998803]],
+          [[302003, 4998603], [302403, 4998603], [302403, 4998203], [302003, 4998203], [302003, 4998603]],
+        ] } },
+      ],
+    }));
+    const aoi = join(dir, 'aoi-3857.gpkg');
+    tool('ogr2ogr', '-t_srs', 'EPSG:3857', aoi, utm);
+    const out = join(dir, 'clipped.gpkg');
+    const prob = join(dir, 'clipped.tif');
+    const r = segearth('ask', scene, 'where are the fields?', '--model', tiny, '--ep', 'cpu', '--aoi', aoi, '--probability', prob, '-o', out, '--threshold', '0.01', '--json');
+    expect(r.stderr).not.toMatch(/^error/m);
+    expect(r.status).toBe(0);
+    const p = readBand(prob);
+    // The window is the polygons' bounding box, on the source grid.
+    expect(p.gt).toEqual([300500, 10, 0, 4999210, 0, -10]);
+    expect([p.width, p.height]).toEqual([211, 121]);
+    const ref = join(dir, 'clipped-ref.tif');
+    const [x0, , , y0] = p.gt as [number, number, number, number];
+    tool('gdal_rasterize', '-burn', '1', '-ot', 'Byte', '-te', String(x0), String(y0 - 10 * p.height), String(x0 + 10 * p.width), String(y0), '-ts', String(p.width), String(p.height), utm, ref);
+    const inside = readBand(ref).values;
+    let insideCount = 0;
+    for (let i = 0; i < inside.length; i++) {
+      if (inside[i]) {
+        insideCount++;
+        expect(p.values[i]).toBeGreaterThan(0);
+      } else {
+        expect(p.values[i]).toBe(0);
+      }
+    }
+    expect(insideCount).toBeGreaterThan(1000);
+    // Every polygon lies inside the AOI: their union is covered by the AOI polygons (GEOS via OGR).
+    const polygons = gdal.open(out).layers.get(0);
+    const area = gdal.open(utm).layers.get(0);
+    const aoiUnion = new gdal.MultiPolygon();
+    for (const f of area.features) aoiUnion.children.add(f.getGeometry() as gdal.Polygon);
+    const buffered = aoiUnion.unionCascaded().buffer(10, 8);
+    expect(polygons.features.count()).toBeGreaterThan(0);
+    for (const f of polygons.features) expect(buffered.contains(f.getGeometry()!)).toBe(true);
+  });
+
+  it('refuses an AOI file without polygons or that does not exist (exit 2 / 3), writing nothing', () => {
+    const points = join(dir, 'points.geojson');
+    writeFileSync(points, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [15, 45] } }] }));
+    const out = join(dir, 'none.gpkg');
+    const noPolygons = segearth('ask', scene, 'roads', '--model', tiny, '--ep', 'cpu', '--aoi', points, '-o', out);
+    expect(noPolygons.status).toBe(2);
+    expect(noPolygons.stderr).toMatch(/error: .*holds no polygon/);
+    const missing = segearth('ask', scene, 'roads', '--model', tiny, '--ep', 'cpu', '--aoi', join(dir, 'nope.gpkg'), '-o', out);
+    expect(missing.status).toBe(3);
+    expect(existsSync(out)).toBe(false);
   });
 });

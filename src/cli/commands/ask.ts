@@ -3,7 +3,8 @@
  * `segearth ask <raster> "<question>" -o <out.gpkg|.geojson|.shp>`: answers a question about a scene with the
  * SegEarth-R1 bundle and writes the polygons (and, with `--probability`, the probability GeoTIFF). The model
  * runs in the inference worker thread, so the progress bar on stderr keeps moving and Ctrl-C cancels between
- * two graph runs, leaving no partial output. `--json` prints one JSON document on stdout.
+ * two graph runs, leaving no partial output. `--json` prints one JSON document on stdout and progress as JSON
+ * lines on stderr (`cli/jsonProgress`). `--aoi` is an extent or a polygon file (`geo/readAoiPolygons`).
  */
 import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,8 +12,11 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SegEarthError } from '../../shared/errors.js';
 import type { Extent } from '../../shared/rasterInfo.js';
+import type { Ring } from '../../geo/aoiMask.js';
 import { checkOutputTargets, refuseInputAsOutput } from '../../geo/atomicWrite.js';
 import { makeTempFolder } from '../../geo/tempFolders.js';
+import { openRaster } from '../../geo/openRaster.js';
+import { readAoiPolygons } from '../../geo/readAoiPolygons.js';
 import { writeFeatures, vectorFormatFor } from '../../geo/writers/writeFeatures.js';
 import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
@@ -20,6 +24,7 @@ import { STRATEGIES, type SceneProgress, type Strategy } from '../../inference/s
 import { InferenceRuntime } from '../../inference/runtime/runtime.js';
 import { validateQuestion } from '../../inference/preprocessing/prompt.js';
 import type { CliContext } from '../context.js';
+import { jsonProgressWriter } from '../jsonProgress.js';
 
 interface AskOptions {
   output: string;
@@ -51,6 +56,13 @@ export function parseAoi(text: string): Extent {
   return [a, b, c, d];
 }
 
+/** `--aoi`: four numbers are an extent; anything else is a polygon file (read in the raster's CRS). */
+async function resolveAoi(text: string, rasterPath: string): Promise<{ aoi: Extent } | { aoiRings: Ring[] }> {
+  if (/^[\s\d.,eE+-]+$/.test(text)) return { aoi: parseAoi(text) };
+  const crsWkt = (await openRaster(rasterPath)).crs?.wkt ?? null;
+  return { aoiRings: await readAoiPolygons(resolve(text), crsWkt) };
+}
+
 function parseNumber(name: string, text: string, check: (n: number) => boolean, hint: string): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw badArgument(`${name} ${text} is not valid.`, hint);
@@ -78,14 +90,18 @@ export async function resolveModelDir(model: string | undefined): Promise<string
   return found.dir;
 }
 
-/** A one-line progress bar on a TTY; stage lines otherwise. */
-function progressPrinter(context: CliContext, enabled: boolean): { update(p: SceneProgress): void; done(): void } {
+/** `--json`: progress lines (`cli/jsonProgress`); else a one-line progress bar on a TTY, stage lines otherwise. */
+function progressPrinter(context: CliContext, json: boolean): { update(p: SceneProgress): void; done(): void } {
   const tty = Boolean(process.stderr.isTTY);
+  const jsonLine = json ? jsonProgressWriter(context.err) : null;
   let lastStage = '';
   let drawn = false;
   return {
     update(p) {
-      if (!enabled) return;
+      if (jsonLine) {
+        jsonLine({ fraction: p.fraction, stage: p.stage, message: p.message, etaSeconds: p.etaSeconds });
+        return;
+      }
       if (tty) {
         const width = 24;
         const filled = Math.round(p.fraction * width);
@@ -112,7 +128,6 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   const ep = EpRequestSchema.safeParse(options.ep);
   if (!ep.success) throw badArgument(`--ep ${options.ep} is not an execution provider.`, 'Use auto, cpu, webgpu, cuda, dml or coreml.');
   const bands = options.bands?.split(',').map((s) => parseNumber('--bands', s, (n) => Number.isInteger(n) && n >= 1, 'Give 1 or 3 band numbers, e.g. --bands 4,3,2.'));
-  const aoi = options.aoi ? parseAoi(options.aoi) : undefined;
   validateQuestion(question);
   const output = resolve(options.output);
   vectorFormatFor(output);
@@ -124,11 +139,12 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   if (options.probability && resolve(options.probability) === output) {
     throw badArgument('--probability and --output name the same file.', 'Give the probability GeoTIFF its own name, e.g. probability.tif.');
   }
+  const aoi = options.aoi ? await resolveAoi(options.aoi, rasterPath) : {};
   const modelDir = await resolveModelDir(options.model);
 
   const tempDir = options.probability ? null : await makeTempFolder(tmpdir(), 'segearth-ask-');
   const probabilityPath = options.probability ? resolve(options.probability) : join(tempDir!, 'probability.tif');
-  const progress = progressPrinter(context, !options.json || Boolean(process.stderr.isTTY));
+  const progress = progressPrinter(context, Boolean(options.json));
   let worker: InferenceRuntime | null = null;
   try {
     progress.update({ stage: 'reading', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
@@ -143,7 +159,7 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
       {
         rasterPath,
         question,
-        ...(aoi ? { aoi } : {}),
+        ...aoi,
         strategy: options.strategy,
         probabilityPath,
         overwrite: Boolean(options.overwrite),
@@ -201,7 +217,7 @@ export function register(program: Command, context: CliContext): void {
     .argument('<raster>', 'the scene (any GDAL raster)')
     .argument('<question>', 'what to find, e.g. "Where could a helicopter land?"')
     .requiredOption('-o, --output <path>', 'polygons: .gpkg, .geojson or .shp')
-    .option('--aoi <minx,miny,maxx,maxy>', 'area of interest in the raster\'s CRS (default: the whole scene)')
+    .option('--aoi <extent|file>', 'area of interest: minx,miny,maxx,maxy in the raster\'s CRS, or a polygon file (.gpkg, .geojson, .shp…: its first layer, reprojected; the answer is clipped to the polygons) (default: the whole scene)')
     .addOption(new Option('--strategy <name>', 'view: one pass at the model size; tiled: full resolution; coarse-to-fine: tiles the coarse pass selects').choices([...STRATEGIES]).default('auto'))
     .option('--model <dir-or-id>', 'model bundle folder or installed model id (default: the default installed model)')
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda, dml, coreml', 'auto')

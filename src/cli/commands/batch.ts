@@ -6,6 +6,7 @@
  * ran to the end, even if some scenes failed (they are listed on stderr and in the summary); 130 when cancelled
  * (resume it later with --resume). `--shards n --slurm [file]` prints (or writes) the sbatch script that runs this
  * batch as a Slurm job array instead of running it.
+ * `--json`: the summary on stdout, progress as JSON lines on stderr.
  */
 import { chmod, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -20,6 +21,7 @@ import { parseShard } from '../../inference/batch/shard.js';
 import { workerSceneProcessor } from '../../inference/batch/workerProcessor.js';
 import { writeAtomically } from '../../geo/atomicWrite.js';
 import type { CliContext } from '../context.js';
+import { jsonProgressWriter } from '../jsonProgress.js';
 import { slurmBatchScript } from '../slurmScript.js';
 import { resolveModelDir } from './ask.js';
 
@@ -61,6 +63,23 @@ export function parseFormats(text: string): OutputFormat[] {
     }
   }
   return [...new Set(formats)] as OutputFormat[];
+}
+
+/** `--json`: progress lines over the whole batch (`cli/jsonProgress`), the item in the message. */
+function jsonProgress(context: CliContext): (event: BatchEvent) => void {
+  const write = jsonProgressWriter(context.err);
+  let item = { index: 1, total: 1 };
+  return (event) => {
+    if (event.type === 'item-start') item = { index: event.index, total: event.total };
+    if (event.type === 'item-progress') {
+      const what = `${event.scene} · q${event.question + 1} ${event.stage}`;
+      write({ fraction: (item.index - 1 + event.fraction) / item.total, stage: 'item', message: `[${item.index}/${item.total}] ${what}`, etaSeconds: event.etaSeconds });
+    } else if (event.type === 'item-end') {
+      const r = event.record;
+      const what = r.state === 'done' ? `${r.polygons} polygon(s)` : `FAILED: ${r.error?.message ?? 'unknown error'}`;
+      write({ fraction: event.index / event.total, stage: 'item-end', message: `[${event.index}/${event.total}] ${r.scene} · q${r.question + 1}: ${what}`, etaSeconds: event.etaSeconds });
+    }
+  };
 }
 
 function progressLine(context: CliContext, event: BatchEvent, tty: boolean): void {
@@ -170,7 +189,7 @@ async function runBatchCommand(folder: string, options: BatchCliOptions, context
       resume: Boolean(options.resume),
       processor: workerSceneProcessor(worker, options.strategy),
       signal: context.signal,
-      onEvent: (event) => progressLine(context, event, tty),
+      onEvent: options.json ? jsonProgress(context) : (event) => progressLine(context, event, tty),
     });
     if (context.signal.aborted) {
       throw new SegEarthError('CANCELLED', 'The batch was cancelled.', { hint: `Continue it later with the same command and --resume.` });

@@ -12,6 +12,7 @@ import type { SimplifyTolerance } from '../../geo/simplify.js';
 import { SHAPEFILE_PARTS } from '../../geo/writers/shapefile.js';
 import { vectorFormatFor, writeFeatures } from '../../geo/writers/writeFeatures.js';
 import type { CliContext } from '../context.js';
+import { jsonProgressWriter } from '../jsonProgress.js';
 import { parseNonNegative, parseNumber, parsePositiveInteger, parseToleranceOption } from '../optionParsers.js';
 
 interface VectorizeOptions {
@@ -53,7 +54,7 @@ export function register(program: Command, context: CliContext): void {
       });
       // Replacing the raster being read would lose it (a GeoPackage can hold both: --append adds a layer instead).
       if (!(options.append === true && format === 'geopackage')) await refuseInputAsOutput([options.output], [raster]);
-      const progress = process.stderr.isTTY ? terminalProgress(context.err) : undefined;
+      const progress = options.json ? jsonProgress(context.err) : process.stderr.isTTY ? terminalProgress(context.err) : undefined;
       let features;
       try {
         features = await maskToPolygons(
@@ -112,5 +113,16 @@ function terminalProgress(write: (text: string) => void) {
     done() {
       if (shown) write('\r\x1b[2K');
     },
+  };
+}
+
+/** `--json`: progress as JSON lines on stderr (`cli/jsonProgress`). */
+function jsonProgress(write: (text: string) => void) {
+  const line = jsonProgressWriter(write);
+  return {
+    update(fraction: number, stage: string) {
+      line({ fraction, stage });
+    },
+    done() {},
   };
 }

@@ -21,6 +21,7 @@ import { SegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import type { Extent, GeoTransform, RasterInfo } from '../../shared/rasterInfo.js';
 import { writeProbabilityRaster, type RasterGrid, type ProbabilitySink } from '../../geo/probabilityRaster.js';
+import { maskOutsideRings, ringsExtent, type Ring } from '../../geo/aoiMask.js';
 import { throwIfAborted } from '../sessions/model.js';
 import { SegEarthPipeline, type RgbWindow, type WindowPrediction, type WindowPredictor } from '../pipeline/pipeline.js';
 import { letterboxGeometry } from '../preprocessing/preprocess.js';
@@ -68,6 +69,11 @@ export interface SceneRequest {
   question: string;
   /** Area of interest in the raster's CRS [minX, minY, maxX, maxY]; absent = the whole scene. */
   aoi?: Extent;
+  /**
+   * A polygon area of interest: its rings (exterior rings and holes, raster CRS, even-odd). The model runs on
+   * their bounding box (or `aoi` when given); pixels whose centre is outside get probability 0.
+   */
+  aoiRings?: readonly Ring[];
   strategy?: Strategy;
   /** Probability GeoTIFF to write (atomic). */
   probabilityPath: string;
@@ -229,7 +235,12 @@ export async function askScene(pipeline: WindowPredictor, request: SceneRequest,
   const clock = new ProgressClock(request.onProgress);
   clock.report('reading', 'Opening the raster', 0);
   const info = await deps.openRaster(request.rasterPath);
-  const window = request.aoi ? extentToWindow(info, request.aoi) : { x: 0, y: 0, width: info.width, height: info.height };
+  const aoiExtent = request.aoi ?? (request.aoiRings ? ringsExtent(request.aoiRings) : undefined);
+  const window = aoiExtent ? extentToWindow(info, aoiExtent) : { x: 0, y: 0, width: info.width, height: info.height };
+  /** Zero weight (probability 0) outside the polygon AOI, for `weights` on a block of the output grid. */
+  const clipToRings = (weights: Float32Array, block: PixelRect, gridGt: GeoTransform): void => {
+    if (request.aoiRings) maskOutsideRings(weights, block.width, block.height, windowGeoTransform(gridGt, block, block.width, block.height), request.aoiRings);
+  };
   const size = pipeline.info.inputSize;
   const fitsView = Math.max(window.width, window.height) <= 2 * size;
   const strategy: Exclude<Strategy, 'auto'> =
@@ -283,6 +294,7 @@ export async function askScene(pipeline: WindowPredictor, request: SceneRequest,
     clock.report('stitching', 'Writing the probability raster', 0.8);
     const logits = SegEarthPipeline.toGrid(prediction, outW, outH);
     const weights = resampleMask(valid, readW, readH, outW, outH);
+    clipToRings(weights, { x: 0, y: 0, width: outW, height: outH }, grid.geoTransform);
     maxProbability = maxSigmoid(logits, weights);
     await writeProbabilityRaster(request.probabilityPath, grid, { overwrite: request.overwrite ?? false, ...(signal ? { signal } : {}), metadata }, (sink) =>
       addInStrips(sink, logits, weights, outW, outH),
@@ -330,6 +342,7 @@ export async function askScene(pipeline: WindowPredictor, request: SceneRequest,
           const c = coarse!;
           logits = sampleGrid(c.logits, c.w, c.h, window.width, window.height, tile);
         }
+        clipToRings(weights, tile, grid.geoTransform);
         maxProbability = Math.max(maxProbability, maxSigmoid(logits, weights));
         await sink.add(tile, logits, weights);
       }

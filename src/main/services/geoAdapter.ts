@@ -14,7 +14,7 @@ import { getTileGrid } from '../../geo/tileGrid.js';
 import { filesGdalReads } from '../../geo/filesGdalReads.js';
 import { renderTile } from '../../geo/renderTile.js';
 import type { GeoTransform } from '../../shared/rasterInfo.js';
-import { maskOutsideRing } from './aoiMask.js';
+import { maskOutsideRings } from '../../geo/aoiMask.js';
 import type { AoiRing, GeoBackend } from './backends.js';
 import { encodeRgbaPng, heatColor } from './png.js';
 
@@ -42,7 +42,7 @@ async function readProbability(
     const sx = ds.rasterSize.x / width;
     const sy = ds.rasterSize.y / height;
     const readGt: GeoTransform = [gt[0], gt[1] * sx, gt[2] * sy, gt[3], gt[4] * sx, gt[5] * sy];
-    if (aoiRing) maskOutsideRing(data, width, height, readGt, aoiRing);
+    if (aoiRing) maskOutsideRings(data, width, height, readGt, [aoiRing]);
     return { data, width, height, gt, readGt, wkt: ds.srs ? ds.srs.toWKT() : null };
   } finally {
     ds.close();

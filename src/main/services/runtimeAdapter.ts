@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { ringsExtent } from '../../geo/aoiMask.js';
 import { ManifestSchema } from '../../inference/bundle/manifest.js';
 import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
 import { defaultSceneDeps, InferenceRuntime as SceneRuntime } from '../../inference/runtime/runtime.js';
@@ -174,12 +175,7 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
         aoi.kind === 'scene'
           ? undefined
           : aoi.kind === 'polygon'
-            ? ([
-                Math.min(...aoi.ring.map((p) => p[0])),
-                Math.min(...aoi.ring.map((p) => p[1])),
-                Math.max(...aoi.ring.map((p) => p[0])),
-                Math.max(...aoi.ring.map((p) => p[1])),
-              ] as [number, number, number, number])
+            ? ringsExtent([aoi.ring])
             : aoi.extent;
       await askScene(
         worker,
