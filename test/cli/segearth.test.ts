@@ -8,6 +8,7 @@ import { EXIT, exitCodeFor } from '../../src/cli/exitCodes.js';
 import { Command } from 'commander';
 import { COMMANDS as COMMAND_LIST } from '../../src/cli/commandList.js';
 import { runCli, type CommandLoader } from '../../src/cli/run.js';
+import { ProgressLineSchema } from '../../src/cli/jsonProgress.js';
 import { reportError } from '../../src/cli/reportError.js';
 import { SegEarthError, ERROR_CODES } from '../../src/shared/errors.js';
 import { RasterInfoSchema } from '../../src/shared/rasterInfo.js';
@@ -110,7 +111,9 @@ describe('segearth vectorize', () => {
   it('writes a GeoPackage and prints a JSON summary', () => {
     const out = join(work, 'fields.gpkg');
     const { status, stdout, stderr } = segearth('vectorize', mask, '-o', out, '--json');
-    expect(stderr).toBe('');
+    // stderr holds only machine-readable progress lines, the last one at 100 %.
+    const progress = stderr.split('\n').filter(Boolean).map((line) => ProgressLineSchema.parse(JSON.parse(line)));
+    expect(progress.at(-1)?.fraction).toBe(1);
     expect(status).toBe(EXIT.OK);
     const summary = JSON.parse(stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({ format: 'geopackage', layer: 'fields', featureCount: 2, totalAreaM2: 820_000, crs: 'EPSG:32618' });
