@@ -98,7 +98,7 @@ class SegEarthAlgorithm(QgsProcessingAlgorithm):
     def model_value(self, parameters, context):
         return self.parameterAsString(parameters, 'MODEL', context).strip() or None
 
-    def run(self, args, feedback):
+    def run_segearth(self, args, feedback):
         """Runs the CLI, with its progress on the progress bar and its messages in the log."""
         try:
             command = cli.find_cli(configured_cli())
@@ -252,7 +252,7 @@ class AskAlgorithm(SegEarthAlgorithm):
             aoi=self.aoi(parameters, context, layer, feedback),
             probability=probability,
         )
-        summary = json.loads(self.run(args, feedback))
+        summary = json.loads(self.run_segearth(args, feedback))
         convert_vector(target, output, context)
         feedback.pushInfo(tr('{} polygon(s), highest probability {:.3f}').format(summary['featureCount'], summary['maxProbability']))
         return {'OUTPUT': output, 'PROBABILITY': probability, 'FEATURE_COUNT': summary['featureCount'],
@@ -300,7 +300,7 @@ class BatchAlgorithm(SegEarthAlgorithm):
             strategy=self.parameterAsEnumString(parameters, 'STRATEGY', context) or 'tiled',
             resume=self.parameterAsBool(parameters, 'RESUME', context),
         )
-        summary = json.loads(self.run(args, feedback))
+        summary = json.loads(self.run_segearth(args, feedback))
         merged = os.path.join(output, 'merged.gpkg')
         layers = []
         if os.path.isfile(merged):
@@ -354,7 +354,7 @@ class VectorizeAlgorithm(SegEarthAlgorithm):
             min_area=self.parameterAsDouble(parameters, 'MIN_AREA', context),
             simplify=self.parameterAsString(parameters, 'SIMPLIFY', context).strip(),
         )
-        summary = json.loads(self.run(args, feedback))
+        summary = json.loads(self.run_segearth(args, feedback))
         convert_vector(target, output, context)
         return {'OUTPUT': output, 'FEATURE_COUNT': summary.get('featureCount')}
 
@@ -381,7 +381,7 @@ class ModelsAlgorithm(SegEarthAlgorithm):
         self.addOutput(QgsProcessingOutputNumber('COUNT', tr('Number of models')))
 
     def processAlgorithm(self, parameters, context, feedback):
-        listing = json.loads(self.run(cli.models_list_args(), feedback))
+        listing = json.loads(self.run_segearth(cli.models_list_args(), feedback))
         fields = QgsFields()
         for name, kind in MODEL_FIELDS:
             fields.append(QgsField(name, kind))

@@ -235,7 +235,8 @@ def run_cli(command, args, on_progress=None, on_log=None, is_cancelled=lambda: F
     code = process.wait()
     process.stdout.close()
     process.stderr.close()
-    if interrupted_at is not None or code == CANCELLED_EXIT:
+    # Cancelled after the CLI had finished (status 0): its complete outputs stand.
+    if code == CANCELLED_EXIT or (interrupted_at is not None and code != 0):
         raise CliCancelled('Cancelled: the SegEarth CLI stopped and left no output.')
     if code != 0:
         message = '\n'.join(errors) or 'The SegEarth CLI failed with exit status {}.'.format(code)

@@ -161,4 +161,5 @@ export function readBand(file: string, band: number): { data: ArrayLike<number>;
   }
 }
 
-export const TESTDATA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/testdata');
+/** Real scenes (`../shared/testdata` next to the repository; `SEGEARTH_TESTDATA_DIR` overrides it, e.g. in a worktree). */
+export const TESTDATA_DIR = process.env.SEGEARTH_TESTDATA_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/testdata');
