@@ -89,7 +89,7 @@ class SegEarthAlgorithm(QgsProcessingAlgorithm):
         qgis_process too."""
         models = installed_models()
         default = next((m['id'] for m in models if m.get('isDefault') and not m.get('testFixture')), None)
-        param = QgsProcessingParameterString('MODEL', tr('Model'), defaultValue=default, optional=True)
+        param = QgsProcessingParameterString('MODEL', tr('Model (empty: the default installed model)'), defaultValue=default, optional=True)
         param.setMetadata({'widget_wrapper': {'value_hints': [m['id'] for m in models]}})
         param.setHelp(tr('An installed SegEarth model id (segearth models list) or a model bundle folder; '
                          'empty: the default installed model.'))
