@@ -7,7 +7,6 @@ import time
 
 from qgis.core import (
     QgsCoordinateTransform,
-    QgsDataProvider,
     QgsFeature,
     QgsFeatureSink,
     QgsField,
@@ -39,6 +38,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
+from osgeo import ogr
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from . import cli
@@ -139,8 +139,7 @@ def raster_file(layer, context, feedback):
     pipe = QgsRasterPipe()
     if not pipe.set(layer.dataProvider().clone()):
         raise QgsProcessingException(tr('Cannot read the raster layer {}.').format(layer.name()))
-    error = writer.writeRaster(pipe, layer.width(), layer.height(), layer.extent(), layer.crs(),
-                               context.transformContext(), feedback)
+    error = writer.writeRaster(pipe, layer.width(), layer.height(), layer.extent(), layer.crs(), context.transformContext())
     if error != QgsRasterFileWriter.NoError:
         raise QgsProcessingException(tr('Could not write the raster layer {} to a GeoTIFF (error {}).').format(layer.name(), error))
     return path
@@ -304,9 +303,9 @@ class BatchAlgorithm(SegEarthAlgorithm):
         merged = os.path.join(output, 'merged.gpkg')
         layers = []
         if os.path.isfile(merged):
-            for sub in QgsVectorLayer(merged, 'merged', 'ogr').dataProvider().subLayers():
-                name = sub.split(QgsDataProvider.sublayerSeparator())[1]
-                layers.append('{}|layername={}'.format(merged, name))
+            dataset = ogr.Open(merged)
+            layers = ['{}|layername={}'.format(merged, dataset.GetLayer(i).GetName()) for i in range(dataset.GetLayerCount())]
+            dataset = None
         summary_csv = os.path.join(output, 'summary.csv')
         if context.project() is not None:
             for uri in layers:

@@ -8,7 +8,7 @@
  * processing.run) stops the CLI and leaves no output. Skipped, with the reason printed, without QGIS or the scene.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,8 +74,8 @@ describe.skipIf(!haveQgis || !haveScene)('QGIS plugin in Debian QGIS 3.22 (qgis_
     expect(ids.sort()).toEqual(['segearth:ask', 'segearth:batch', 'segearth:models', 'segearth:vectorize']);
   }, 120_000);
 
-  it('asks a question with an AOI polygon layer: the layer has the raster CRS, the provenance fields and the features `segearth ask` writes', () => {
-    // The AOI: two polygons drawn in UTM 18N, stored in lon/lat by ogr2ogr, so the plugin has to reproject them.
+  /** The AOI: two polygons drawn in UTM 18N, stored in lon/lat by ogr2ogr, so the plugin has to reproject them. */
+  function makeAoi(): string {
     const utm = join(work, 'aoi-utm.geojson');
     writeFileSync(utm, JSON.stringify({
       type: 'FeatureCollection',
@@ -86,7 +86,20 @@ describe.skipIf(!haveQgis || !haveScene)('QGIS plugin in Debian QGIS 3.22 (qgis_
       ],
     }));
     const aoi = join(work, 'aoi-lonlat.geojson');
-    expect(run('ogr2ogr', ['-t_srs', 'EPSG:4326', aoi, utm]).status).toBe(0);
+    if (!existsSync(aoi)) expect(run('ogr2ogr', ['-t_srs', 'EPSG:4326', aoi, utm]).status).toBe(0);
+    return aoi;
+  }
+
+  /** Feature count of `segearth ask` for the scene and AOI (the reference). */
+  function cliFeatureCount(raster: string, aoi: string, name: string): ReturnType<typeof ogrReadLayers>[number] {
+    const ref = join(work, `${name}.gpkg`);
+    const cli = run(process.execPath, [SEGEARTH, 'ask', raster, QUESTION, '--model', tiny, '--aoi', aoi, '-o', ref, '--json']);
+    expect(cli.status, cli.stderr).toBe(0);
+    return ogrReadLayers(ref)[0]!;
+  }
+
+  it('asks a question with an AOI polygon layer: the layer has the raster CRS, the provenance fields and the features `segearth ask` writes', () => {
+    const aoi = makeAoi();
 
     const out = join(work, 'answer.gpkg');
     const r = qgis('run', 'segearth:ask', '--json', '--', `INPUT=${SCENE}`, `QUESTION=${QUESTION}`, `MODEL=${tiny}`, `AOI=${aoi}`, `OUTPUT=${out}`);
@@ -94,12 +107,8 @@ describe.skipIf(!haveQgis || !haveScene)('QGIS plugin in Debian QGIS 3.22 (qgis_
     const results = (JSON.parse(r.stdout) as { results: Record<string, unknown> }).results;
     expect(results.OUTPUT).toBe(out);
 
-    const ref = join(work, 'reference.gpkg');
-    const cli = run(process.execPath, [SEGEARTH, 'ask', SCENE, QUESTION, '--model', tiny, '--aoi', aoi, '-o', ref, '--json']);
-    expect(cli.status, cli.stderr).toBe(0);
-
     const [layer] = ogrReadLayers(out);
-    const [expected] = ogrReadLayers(ref);
+    const expected = cliFeatureCount(SCENE, aoi, 'reference');
     expect(layer!.featureCount).toBeGreaterThan(0);
     expect(layer!.featureCount).toBe(expected!.featureCount);
     expect(results.FEATURE_COUNT).toBe(expected!.featureCount);
@@ -134,11 +143,55 @@ describe.skipIf(!haveQgis || !haveScene)('QGIS plugin in Debian QGIS 3.22 (qgis_
     const output = join(dir, 'answer.gpkg');
     const probability = join(dir, 'probability.tif');
     writeFileSync(params, JSON.stringify({ INPUT: SCENE, QUESTION, MODEL: tiny, STRATEGY: 'tiled', OUTPUT: output, PROBABILITY: probability }));
-    const r = run(PYTHON, [join(REPO_ROOT, 'qgis-plugin', 'test', 'qgis_cancel.py'), plugins, params], env);
+    const r = run(PYTHON, [join(REPO_ROOT, 'qgis-plugin', 'test', 'qgis_run.py'), plugins, 'cancel', params], env);
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
     expect(report).toMatchObject({ cancelled: true, outputExists: false, leftovers: [] });
     expect(report.message).toMatch(/^Cancelled: the SegEarth CLI stopped/);
     expect(readdirSync(dir)).toEqual([]);
+  }, 300_000);
+
+  it('a raster layer that is not a file (a VRT inside a zip, /vsizip/) goes through a temporary GeoTIFF: same answer as the file', () => {
+    const vrt = join(work, 'scene.vrt');
+    expect(run('gdal_translate', ['-q', '-of', 'VRT', SCENE, vrt]).status).toBe(0);
+    const zip = join(work, 'scene.zip');
+    expect(run(PYTHON, ['-m', 'zipfile', '-c', zip, vrt]).status).toBe(0);
+    const aoi = makeAoi();
+    const params = join(work, 'layer-params.json');
+    const output = join(work, 'zipped.gpkg');
+    writeFileSync(params, JSON.stringify({ INPUT: `/vsizip/${zip}/scene.vrt`, QUESTION, MODEL: tiny, AOI: aoi, OUTPUT: output }));
+    const r = run(PYTHON, [join(REPO_ROOT, 'qgis-plugin', 'test', 'qgis_run.py'), plugins, 'layer', params], env);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { layerValid: boolean; results: Record<string, unknown>; infos: string[] };
+    expect(report.layerValid).toBe(true);
+    expect(report.infos.join('\n')).toMatch(/not a file: writing it to .*segearth_input\.tif/);
+    expect(ogrReadLayers(output)[0]!.featureCount).toBe(cliFeatureCount(SCENE, aoi, 'reference-zip').featureCount);
+  }, 300_000);
+
+  it('vectorizes a real road mask into a format the CLI does not write (FlatGeobuf, converted), lists models, batches a folder', () => {
+    const mask = join(TESTDATA_DIR, 'spacenet-roads', 'sample_road_raster_mask.tif');
+    const fgb = join(work, 'roads.fgb');
+    const v = qgis('run', 'segearth:vectorize', '--json', '--', `INPUT=${mask}`, 'SIMPLIFY=1px', `OUTPUT=${fgb}`);
+    expect(v.status, v.stderr + v.stdout).toBe(0);
+    const ref = join(work, 'roads-ref.gpkg');
+    expect(run(process.execPath, [SEGEARTH, 'vectorize', mask, '--simplify', '1px', '-o', ref]).status).toBe(0);
+    expect(ogrReadLayers(fgb)[0]!.featureCount).toBe(ogrReadLayers(ref)[0]!.featureCount);
+    expect(run('gdalsrsinfo', ['-o', 'epsg', fgb]).stdout.trim()).toBe('EPSG:4326');
+
+    const table = join(work, 'models.csv');
+    const m = qgis('run', 'segearth:models', '--json', '--', `OUTPUT=${table}`);
+    expect(m.status, m.stderr).toBe(0);
+    const rows = ogrReadLayers(table)[0]!.features.map((f) => f.properties);
+    expect(rows.some((row) => row.id === 'tiny-test' && row.test_fixture === '1')).toBe(true);
+
+    const scenes = join(work, 'scenes');
+    mkdirSync(scenes);
+    symlinkSync(SCENE, join(scenes, 'landsat.tif'));
+    const out = join(work, 'batch');
+    const b = qgis('run', 'segearth:batch', '--json', '--', `INPUT=${scenes}`, `QUESTION=${QUESTION}\nwhere is water?`, `MODEL=${tiny}`, 'STRATEGY=view', `OUTPUT=${out}`);
+    expect(b.status, b.stderr + b.stdout).toBe(0);
+    const results = (JSON.parse(b.stdout) as { results: { MERGED: string[]; SUMMARY: string } }).results;
+    expect(results.MERGED).toEqual([`${out}/merged.gpkg|layername=q1_where_are_the_clouds`, `${out}/merged.gpkg|layername=q2_where_is_water`]);
+    expect(existsSync(results.SUMMARY)).toBe(true);
   }, 300_000);
 });
