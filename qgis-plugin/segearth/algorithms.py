@@ -95,8 +95,24 @@ class SegEarthAlgorithm(QgsProcessingAlgorithm):
                          'empty: the default installed model.'))
         return param
 
-    def model_value(self, parameters, context):
-        return self.parameterAsString(parameters, 'MODEL', context).strip() or None
+    def add_model_parameters(self, strategies):
+        """MODEL, THRESHOLD, MIN_AREA and STRATEGY (the first strategy is the default)."""
+        self.addParameter(self.model_parameter())
+        self.addParameter(QgsProcessingParameterNumber(
+            'THRESHOLD', tr('Probability threshold'), QgsProcessingParameterNumber.Double, 0.5, minValue=0.001, maxValue=0.999))
+        self.addParameter(QgsProcessingParameterNumber(
+            'MIN_AREA', tr('Minimum polygon area (m²)'), QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterEnum(
+            'STRATEGY', tr('Level of detail'), options=strategies, defaultValue=strategies[0], usesStaticStrings=True))
+
+    def model_options(self, parameters, context):
+        """The values of add_model_parameters as keyword arguments of cli.ask_args / cli.batch_args."""
+        return {
+            'model': self.parameterAsString(parameters, 'MODEL', context).strip() or None,
+            'threshold': self.parameterAsDouble(parameters, 'THRESHOLD', context),
+            'min_area': self.parameterAsDouble(parameters, 'MIN_AREA', context),
+            'strategy': self.parameterAsEnumString(parameters, 'STRATEGY', context),
+        }
 
     def run_segearth(self, args, feedback):
         """Runs the CLI, with its progress on the progress bar and its messages in the log."""
@@ -181,13 +197,7 @@ class AskAlgorithm(SegEarthAlgorithm):
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer('INPUT', tr('Raster')))
         self.addParameter(QgsProcessingParameterString('QUESTION', tr('Question')))
-        self.addParameter(self.model_parameter())
-        self.addParameter(QgsProcessingParameterNumber(
-            'THRESHOLD', tr('Probability threshold'), QgsProcessingParameterNumber.Double, 0.5, minValue=0.001, maxValue=0.999))
-        self.addParameter(QgsProcessingParameterNumber(
-            'MIN_AREA', tr('Minimum polygon area (m²)'), QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterEnum(
-            'STRATEGY', tr('Level of detail'), options=ASK_STRATEGIES, defaultValue='auto', usesStaticStrings=True))
+        self.add_model_parameters(ASK_STRATEGIES)
         self.addParameter(QgsProcessingParameterFeatureSource(
             'AOI', tr('Area of interest (polygons)'), [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterExtent('EXTENT', tr('Area of interest (extent)'), optional=True))
@@ -244,12 +254,9 @@ class AskAlgorithm(SegEarthAlgorithm):
             raster_file(layer, context, feedback),
             self.parameterAsString(parameters, 'QUESTION', context),
             target,
-            model=self.model_value(parameters, context),
-            threshold=self.parameterAsDouble(parameters, 'THRESHOLD', context),
-            min_area=self.parameterAsDouble(parameters, 'MIN_AREA', context),
-            strategy=self.parameterAsEnumString(parameters, 'STRATEGY', context) or 'auto',
             aoi=self.aoi(parameters, context, layer, feedback),
             probability=probability,
+            **self.model_options(parameters, context),
         )
         summary = json.loads(self.run_segearth(args, feedback))
         convert_vector(target, output, context)
@@ -274,13 +281,7 @@ class BatchAlgorithm(SegEarthAlgorithm):
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile('INPUT', tr('Folder of scenes'), QgsProcessingParameterFile.Folder))
         self.addParameter(QgsProcessingParameterString('QUESTION', tr('Questions (one per line)'), multiLine=True))
-        self.addParameter(self.model_parameter())
-        self.addParameter(QgsProcessingParameterNumber(
-            'THRESHOLD', tr('Probability threshold'), QgsProcessingParameterNumber.Double, 0.5, minValue=0.001, maxValue=0.999))
-        self.addParameter(QgsProcessingParameterNumber(
-            'MIN_AREA', tr('Minimum polygon area (m²)'), QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterEnum(
-            'STRATEGY', tr('Level of detail'), options=BATCH_STRATEGIES, defaultValue='tiled', usesStaticStrings=True))
+        self.add_model_parameters(BATCH_STRATEGIES)
         self.addParameter(QgsProcessingParameterBoolean('RESUME', tr('Resume the batch already in the output folder'), False))
         self.addParameter(QgsProcessingParameterFolderDestination('OUTPUT', tr('Output folder')))
         self.addOutput(QgsProcessingOutputMultipleLayers('MERGED', tr('Merged answers (one layer per question)')))
@@ -293,11 +294,8 @@ class BatchAlgorithm(SegEarthAlgorithm):
         output = self.parameterAsString(parameters, 'OUTPUT', context)
         args = cli.batch_args(
             self.parameterAsFile(parameters, 'INPUT', context), questions, output,
-            model=self.model_value(parameters, context),
-            threshold=self.parameterAsDouble(parameters, 'THRESHOLD', context),
-            min_area=self.parameterAsDouble(parameters, 'MIN_AREA', context),
-            strategy=self.parameterAsEnumString(parameters, 'STRATEGY', context) or 'tiled',
             resume=self.parameterAsBool(parameters, 'RESUME', context),
+            **self.model_options(parameters, context),
         )
         summary = json.loads(self.run_segearth(args, feedback))
         merged = os.path.join(output, 'merged.gpkg')

@@ -5,7 +5,7 @@
  * bounding box, the polygon itself is applied here. Used by the app (a drawn polygon) and by `segearth ask
  * --aoi <polygons file>` (through `inference/scene`).
  */
-import { invertGeoTransform } from './crs.js';
+import { boundingBox, invertGeoTransform } from './crs.js';
 import type { GeoTransform } from '../shared/rasterInfo.js';
 
 /** A ring in map coordinates (closed or not). */
@@ -52,14 +52,5 @@ export function maskOutsideRings(
 
 /** Bounding box [minX, minY, maxX, maxY] of rings. */
 export function ringsExtent(rings: readonly Ring[]): [number, number, number, number] {
-  let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const ring of rings) {
-    for (const [x, y] of ring) {
-      minX = Math.min(minX, x);
-      minY = Math.min(minY, y);
-      maxX = Math.max(maxX, x);
-      maxY = Math.max(maxY, y);
-    }
-  }
-  return [minX, minY, maxX, maxY];
+  return boundingBox(rings.flat());
 }

@@ -70,6 +70,21 @@ export function applyGeoTransform(gt: GeoTransform, px: number, py: number): [nu
   return [gt[0] + px * gt[1] + py * gt[2], gt[3] + px * gt[4] + py * gt[5]];
 }
 
+/** Bounding box [minX, minY, maxX, maxY] of points. */
+export function boundingBox(points: Iterable<readonly [number, number]>): [number, number, number, number] {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const [x, y] of points) {
+    minX = Math.min(minX, x);
+    minY = Math.min(minY, y);
+    maxX = Math.max(maxX, x);
+    maxY = Math.max(maxY, y);
+  }
+  return [minX, minY, maxX, maxY];
+}
+
 /** Inverse of {@link applyGeoTransform}: map coordinates → fractional pixel/line. Throws on a degenerate transform. */
 export function invertGeoTransform(gt: GeoTransform, x: number, y: number): [number, number] {
   const det = gt[1] * gt[5] - gt[2] * gt[4];

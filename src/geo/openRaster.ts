@@ -20,7 +20,7 @@ import gdal from 'gdal-async';
 import { z } from 'zod';
 import type { BandInfo, Corners, CrsInfo, Extent, GeoTransform, RasterInfo } from '../shared/rasterInfo.js';
 import { configureGdalEnvironment } from './env.js';
-import { applyGeoTransform, describeCrs, groundPixelSize, lonLatTransformer, type ToLonLat } from './crs.js';
+import { applyGeoTransform, boundingBox, describeCrs, groundPixelSize, lonLatTransformer, type ToLonLat } from './crs.js';
 import {
   classifyOpenError,
   corruptRasterError,
@@ -70,20 +70,6 @@ function cornersOf(gt: GeoTransform, w: number, h: number): Corners {
     upperRight: applyGeoTransform(gt, w, 0),
     center: applyGeoTransform(gt, w / 2, h / 2),
   };
-}
-
-function bboxOf(points: Array<[number, number]>): Extent {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const [x, y] of points) {
-    minX = Math.min(minX, x);
-    minY = Math.min(minY, y);
-    maxX = Math.max(maxX, x);
-    maxY = Math.max(maxY, y);
-  }
-  return [minX, minY, maxX, maxY];
 }
 
 /** Pixel positions along the raster outline, DENSIFY segments per edge. */
@@ -204,7 +190,7 @@ export async function openRaster(path: string): Promise<RasterInfo> {
     }
 
     const corners = cornersOf(geoTransform, width, height);
-    const bounds = bboxOf([corners.upperLeft, corners.lowerLeft, corners.lowerRight, corners.upperRight]);
+    const bounds = boundingBox([corners.upperLeft, corners.lowerLeft, corners.lowerRight, corners.upperRight]);
     let cornersLonLat: Corners | null = null;
     let boundsLonLat: Extent | null = null;
     let pixelSizeMetres: [number, number] | null = null;
@@ -213,7 +199,7 @@ export async function openRaster(path: string): Promise<RasterInfo> {
       const pts = outline(width, height)
         .map(([px, py]) => toLonLat(...applyGeoTransform(geoTransform, px, py)))
         .filter((p): p is [number, number] => p !== null);
-      boundsLonLat = pts.length > 0 ? bboxOf(pts) : null;
+      boundsLonLat = pts.length > 0 ? boundingBox(pts) : null;
       pixelSizeMetres = groundPixelSize(geoTransform, toLonLat, width / 2, height / 2);
       if (!boundsLonLat) warnings.push('The raster corners could not be transformed to lon/lat.');
     }
