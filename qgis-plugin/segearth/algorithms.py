@@ -114,7 +114,7 @@ class SegEarthAlgorithm(QgsProcessingAlgorithm):
             'strategy': self.parameterAsEnumString(parameters, 'STRATEGY', context),
         }
 
-    def run_segearth(self, args, feedback):
+    def run_segearth(self, args, feedback, **options):
         """Runs the CLI, with its progress on the progress bar and its messages in the log."""
         try:
             command = cli.find_cli(configured_cli())
@@ -133,7 +133,7 @@ class SegEarthAlgorithm(QgsProcessingAlgorithm):
             (feedback.pushWarning if kind == 'warning' else feedback.pushInfo)(text)
 
         try:
-            return cli.run_cli(command, args, progress, log, feedback.isCanceled)
+            return cli.run_cli(command, args, progress, log, feedback.isCanceled, **options)
         except (cli.CliCancelled, cli.CliError) as err:
             raise QgsProcessingException(str(err))
 
@@ -297,7 +297,8 @@ class BatchAlgorithm(SegEarthAlgorithm):
             resume=self.parameterAsBool(parameters, 'RESUME', context),
             **self.model_options(parameters, context),
         )
-        summary = json.loads(self.run_segearth(args, feedback))
+        summary = json.loads(self.run_segearth(args, feedback, cancelled_message=tr(
+            'Cancelled: the batch stopped; the scenes already done are kept. Run it again with "Resume" to continue.')))
         merged = os.path.join(output, 'merged.gpkg')
         layers = []
         if os.path.isfile(merged):

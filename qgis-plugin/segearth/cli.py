@@ -189,7 +189,8 @@ def _interrupt(process):
         process.terminate()
 
 
-def run_cli(command, args, on_progress=None, on_log=None, is_cancelled=lambda: False, grace_seconds=20.0, cwd=None):
+def run_cli(command, args, on_progress=None, on_log=None, is_cancelled=lambda: False, grace_seconds=20.0, cwd=None,
+            cancelled_message='Cancelled: the SegEarth CLI stopped and left no output.'):
     """Runs ``command`` + ``args``; returns its stdout. on_progress(fraction, message) for progress lines,
     on_log(kind, text) for the other stderr lines. Raises CliCancelled or CliError (the CLI's messages)."""
     env = dict(os.environ)
@@ -237,7 +238,7 @@ def run_cli(command, args, on_progress=None, on_log=None, is_cancelled=lambda: F
     process.stderr.close()
     # Cancelled after the CLI had finished (status 0): its complete outputs stand.
     if code == CANCELLED_EXIT or (interrupted_at is not None and code != 0):
-        raise CliCancelled('Cancelled: the SegEarth CLI stopped and left no output.')
+        raise CliCancelled(cancelled_message)
     if code != 0:
         message = '\n'.join(errors) or 'The SegEarth CLI failed with exit status {}.'.format(code)
         raise CliError(message, code)
