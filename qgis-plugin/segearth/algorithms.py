@@ -71,7 +71,9 @@ def installed_models():
         return _models['ids']
     if time.monotonic() - _models['at'] > 30:
         try:
-            listing = json.loads(cli.run_cli(cli.find_cli(configured_cli()), cli.models_list_args()))
+            deadline = time.monotonic() + 15  # the dialog waits for this: never longer than 15 s
+            listing = json.loads(cli.run_cli(cli.find_cli(configured_cli()), cli.models_list_args(),
+                                             is_cancelled=lambda: time.monotonic() > deadline, grace_seconds=2))
             _models['ids'] = [m for m in listing.get('models', []) if isinstance(m, dict) and m.get('id')]
         except (cli.CliNotFound, cli.CliError, cli.CliCancelled, ValueError):
             _models['ids'] = []

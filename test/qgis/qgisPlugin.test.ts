@@ -8,7 +8,7 @@
  * processing.run) stops the CLI and leaves no output. Skipped, with the reason printed, without QGIS or the scene.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,29 @@ describe('QGIS plugin: Python logic (plain python3)', () => {
     const r = run(PYTHON, ['-m', 'unittest', 'discover', '-s', join(REPO_ROOT, 'qgis-plugin', 'test'), '-v']);
     expect(r.stderr).toMatch(/^OK/m);
     expect(r.status).toBe(0);
+  }, 120_000);
+});
+
+describe('npm run build:qgis-plugin', () => {
+  it('zips qgis-plugin/segearth/ under segearth/ with the package version, the same bytes every time, and prints the path last', () => {
+    const build = () => run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'build-qgis-plugin.ts')]);
+    const first = build();
+    expect(first.status, first.stderr).toBe(0);
+    const zip = first.stdout.trim().split('\n').at(-1)!;
+    const bytes = readFileSync(zip);
+    expect(build().stdout.trim().split('\n').at(-1)).toBe(zip);
+    expect(readFileSync(zip).equals(bytes)).toBe(true);
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(zip).toBe(join(REPO_ROOT, 'dist-qgis', `segearth-qgis-plugin-${version}.zip`));
+    // Read back with Python's zipfile (independent of the writer).
+    const listing = run(PYTHON, ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print("\\n".join(z.namelist())); print(z.read("segearth/metadata.txt").decode())', zip]);
+    expect(listing.status, listing.stderr).toBe(0);
+    const names = listing.stdout.split('\n').filter((l) => l.startsWith('segearth/'));
+    expect(names).toEqual(expect.arrayContaining(['segearth/__init__.py', 'segearth/metadata.txt', 'segearth/cli.py', 'segearth/algorithms.py', 'segearth/provider.py', 'segearth/icon.svg']));
+    expect(names.some((n) => n.includes('__pycache__') || n.endsWith('.pyc'))).toBe(false);
+    for (const key of ['name=SegEarth', 'qgisMinimumVersion=3.22', `version=${version}`, 'hasProcessingProvider=yes', 'author=', 'email=', 'description=', 'about=']) {
+      expect(listing.stdout).toContain(key);
+    }
   }, 120_000);
 });
 
