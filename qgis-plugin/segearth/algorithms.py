@@ -308,9 +308,11 @@ class BatchAlgorithm(SegEarthAlgorithm):
             layers = ['{}|layername={}'.format(merged, dataset.GetLayer(i).GetName()) for i in range(dataset.GetLayerCount())]
             dataset = None
         summary_csv = os.path.join(output, 'summary.csv')
-        if context.project() is not None:
+        if context.project() is not None:  # in the QGIS window: the merged layers and the summary table open
             for uri in layers:
                 context.addLayerToLoadOnCompletion(uri, QgsProcessingContext.LayerDetails(uri.split('=')[-1], context.project(), 'MERGED'))
+            if os.path.isfile(summary_csv):
+                context.addLayerToLoadOnCompletion(summary_csv, QgsProcessingContext.LayerDetails('summary', context.project(), 'SUMMARY'))
         totals = summary.get('totals', {})
         feedback.pushInfo(tr('{} done, {} failed, {} polygon(s)').format(totals.get('done'), totals.get('failed'), totals.get('polygons')))
         return {'OUTPUT': output, 'MERGED': layers, 'SUMMARY': summary_csv}

@@ -146,6 +146,26 @@ describe.skipIf(!haveQgis || !haveScene)('QGIS plugin in Debian QGIS 3.22 (qgis_
     expect(areas(layer)).toEqual(areas(expected));
   }, 300_000);
 
+  it('an EXTENT area of interest (QGIS order xmin,xmax,ymin,ymax) and the PROBABILITY raster match `segearth ask --aoi minx,miny,maxx,maxy --probability`', () => {
+    const out = join(work, 'extent.gpkg');
+    const probability = join(work, 'extent.tif');
+    const r = qgis('run', 'segearth:ask', '--json', '--', `INPUT=${SCENE}`, `QUESTION=${QUESTION}`, `MODEL=${tiny}`,
+      'EXTENT=150000,260000,2680000,2790000 [EPSG:32618]', `OUTPUT=${out}`, `PROBABILITY=${probability}`);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const refOut = join(work, 'extent-ref.gpkg');
+    const refProbability = join(work, 'extent-ref.tif');
+    const cli = run(process.execPath, [SEGEARTH, 'ask', SCENE, QUESTION, '--model', tiny, '--aoi', '150000,2680000,260000,2790000', '-o', refOut, '--probability', refProbability]);
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(ogrReadLayers(out)[0]!.featureCount).toBe(ogrReadLayers(refOut)[0]!.featureCount);
+    // gdalinfo: same grid (size and origin) as the CLI's probability raster.
+    const grid = (path: string) => {
+      const info = run('gdalinfo', [path]).stdout;
+      return [info.match(/^Size is .*$/m)?.[0], info.match(/^Origin = .*$/m)?.[0]];
+    };
+    expect(grid(probability)[0]).toBeDefined();
+    expect(grid(probability)).toEqual(grid(refProbability));
+  }, 300_000);
+
   it('fails cleanly: a non-raster input, and a missing model with the CLI\'s own message; nothing written', () => {
     const notes = join(work, 'notes.txt');
     writeFileSync(notes, 'not a raster\n');
