@@ -22,6 +22,7 @@ import {
   VariantSchema,
 } from '../../inference/models/types.js';
 import type { CliContext } from '../context.js';
+import { jsonProgressWriter } from '../jsonProgress.js';
 import { registerModelsGet } from './modelsGet.js';
 import { parseNonNegativeInteger } from '../optionParsers.js';
 
@@ -114,16 +115,18 @@ export function register(program: Command, context: CliContext): void {
     .option('--id <id>', 'bundle id (default: the output folder name, or segearth-r1-<variant>[-<profile>])')
     .option('--name <name>', 'display name')
     .option('--replace', 'overwrite an existing bundle folder or installed bundle with the same id')
-    .option('--json', 'print the manifest facts as JSON')
+    .option('--json', 'print the manifest facts as JSON (progress as JSON lines on stderr)')
     .action(async (dir: string, o: { out?: string; install?: boolean; precision: ConversionPrecision; graphs?: string; variant?: ConvertOptions['variant']; id?: string; name?: string; replace?: boolean; json?: boolean }) => {
       if (Boolean(o.out) === Boolean(o.install)) throw new SegEarthError('BAD_ARGUMENT', 'Give exactly one of -o <bundle-dir> and --install.');
       let last = '';
+      const jsonLine = o.json ? jsonProgressWriter(context.err) : null;
       const { bundleDir, manifest } = await convertCheckpoint({
         checkpointDir: dir, precision: o.precision, replace: o.replace ?? false, signal: context.signal,
         ...(o.out ? { out: o.out } : { store: store() }),
         ...(o.graphs ? { templateDir: o.graphs } : {}), ...(o.variant ? { variant: o.variant } : {}),
         ...(o.id ? { id: o.id } : {}), ...(o.name ? { name: o.name } : {}),
         onProgress: (p) => {
+          if (jsonLine) return jsonLine({ fraction: p.total > 0 ? p.done / p.total : 0, stage: p.stage });
           const line = p.total > 1 ? `${p.stage}: ${Math.floor((100 * p.done) / p.total / 10) * 10}%` : p.done < p.total ? `${p.stage}…` : '';
           if (line && line !== last) context.err(`${(last = line)}${p.total > 1 ? ` of ${formatBytes(p.total)}` : ''}\n`);
         },

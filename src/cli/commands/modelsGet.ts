@@ -2,7 +2,7 @@
  * @module cli/commands/modelsGet
  * `segearth models get <repo-id | earthreason | rrsis-d>`: download a released checkpoint from the model hub,
  * convert it and install it (`inference/hub/getModel`). Registered under `segearth models` by `models.ts`.
- * Progress (bytes, bytes/s, ETA) goes to stderr; the installed bundle to stdout. Ctrl-C stops the download
+ * Progress (bytes, bytes/s, ETA) goes to stderr (JSON lines with `--json`); the installed bundle to stdout. Ctrl-C stops the download
  * (exit 130) and the same command later resumes it.
  */
 import { type Command, Option } from 'commander';
@@ -14,6 +14,7 @@ import { formatBytes } from '../../inference/models/diskSpace.js';
 import type { ModelStore } from '../../inference/models/ModelStore.js';
 import { VARIANT_LABELS } from '../../inference/models/types.js';
 import type { CliContext } from '../context.js';
+import { jsonProgressWriter, type ProgressLine } from '../jsonProgress.js';
 import { parseNonNegativeInteger } from '../optionParsers.js';
 
 export function registerModelsGet(models: Command, context: CliContext, store: () => ModelStore): void {
@@ -27,7 +28,7 @@ export function registerModelsGet(models: Command, context: CliContext, store: (
     .option('--id <id>', 'bundle id (default segearth-r1-<variant>[-<profile>])')
     .option('--replace', 'overwrite an installed bundle with the same id')
     .option('--retries <n>', 'automatic resumes of a dropped connection per file', parseNonNegativeInteger, 5)
-    .option('--json', 'print the installed bundle as JSON')
+    .option('--json', 'print the installed bundle as JSON (progress as JSON lines on stderr)')
     .addHelpText(
       'after',
       '\nEnvironment (as for huggingface-cli): HF_ENDPOINT (a mirror), HF_TOKEN (gated or private repositories; else the token file ' +
@@ -52,7 +53,7 @@ export function registerModelsGet(models: Command, context: CliContext, store: (
           },
           {
             signal: context.signal,
-            onProgress: hubProgressPrinter(context),
+            onProgress: o.json ? hubJsonProgress(context) : hubProgressPrinter(context),
             onPrecision: (c) => context.err(`precision: ${c.precision} — ${c.reason}\n`),
           },
         );
@@ -66,6 +67,17 @@ export function registerModelsGet(models: Command, context: CliContext, store: (
         if (got.madeDefault) context.out(`${m.id} is now the default ${VARIANT_LABELS[m.variant]} model\n`);
       },
     );
+}
+
+/** A hub progress event as a `--json` progress line: the fraction of its stage, the file or step in the message. */
+export function hubProgressLine(p: HubProgress): Omit<ProgressLine, 'type'> {
+  const message = [p.stage, p.detail, p.message ? `— ${p.message}` : ''].filter(Boolean).join(' ');
+  return { fraction: p.total ? Math.min(1, p.done / p.total) : 0, stage: p.stage, message, etaSeconds: p.etaSeconds };
+}
+
+function hubJsonProgress(context: CliContext): (p: HubProgress) => void {
+  const write = jsonProgressWriter(context.err);
+  return (p) => write(hubProgressLine(p));
 }
 
 /**
