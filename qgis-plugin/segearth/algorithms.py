@@ -17,8 +17,10 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
     QgsProcessingOutputMultipleLayers,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
@@ -405,4 +407,77 @@ class ModelsAlgorithm(SegEarthAlgorithm):
         return {'OUTPUT': dest, 'COUNT': len(models)}
 
 
-ALGORITHMS = [AskAlgorithm, BatchAlgorithm, VectorizeAlgorithm, ModelsAlgorithm]
+PRECISIONS = ['fp32', 'cpu', 'fp16']
+
+
+class GetModelAlgorithm(SegEarthAlgorithm):
+    def name(self):
+        return 'models_get'
+
+    def displayName(self):
+        return tr('Get a released model from the hub')
+
+    def shortHelpString(self):
+        return tr('Downloads a released SegEarth-R1 checkpoint (earthreason, rrsis-d, or a hub repository id), converts '
+                  'it and installs it for SegEarth Desktop, the CLI and this plugin (segearth models get). Resumable: '
+                  'a cancelled download continues next time. Precision: empty = chosen for this machine; fp32 (CPU '
+                  'and GPU), cpu (int8, fastest on CPUs), fp16 (GPUs). HF_ENDPOINT, HF_TOKEN and HTTPS_PROXY are used '
+                  'as by huggingface-cli.')
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterString('INPUT', tr('Model (earthreason, rrsis-d or organisation/name)'), 'earthreason'))
+        self.addParameter(QgsProcessingParameterEnum(
+            'PRECISION', tr('Precision (empty: chosen for this machine)'), options=PRECISIONS, optional=True, usesStaticStrings=True))
+        self.addParameter(QgsProcessingParameterString('REVISION', tr('Revision'), 'main'))
+        self.addParameter(QgsProcessingParameterBoolean('REPLACE', tr('Replace an installed bundle with the same id'), False))
+        self.addOutput(QgsProcessingOutputString('MODEL', tr('Installed model id')))
+        self.addOutput(QgsProcessingOutputFolder('FOLDER', tr('Bundle folder')))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        args = cli.models_get_args(
+            self.parameterAsString(parameters, 'INPUT', context).strip(),
+            precision=self.parameterAsEnumString(parameters, 'PRECISION', context) or None,
+            revision=self.parameterAsString(parameters, 'REVISION', context).strip(),
+            replace=self.parameterAsBool(parameters, 'REPLACE', context),
+        )
+        model = json.loads(self.run_segearth(args, feedback, cancelled_message=tr(
+            'Cancelled: nothing was installed; the download continues where it stopped next time.')))
+        _models['at'] = -1e9  # the model lists offer it from now on
+        return {'MODEL': model.get('id'), 'FOLDER': model.get('dir')}
+
+
+class ConvertModelAlgorithm(SegEarthAlgorithm):
+    def name(self):
+        return 'models_convert'
+
+    def displayName(self):
+        return tr('Convert a downloaded checkpoint')
+
+    def shortHelpString(self):
+        return tr('Converts a SegEarth-R1 checkpoint folder you downloaded (config.json, *.safetensors, tokenizer files) '
+                  'into a model bundle, without Python (segearth models convert), and installs it, or writes it to '
+                  'the output folder when one is given.')
+
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterFile('INPUT', tr('Checkpoint folder'), QgsProcessingParameterFile.Folder))
+        self.addParameter(QgsProcessingParameterEnum(
+            'PRECISION', tr('Precision'), options=PRECISIONS, defaultValue='fp32', usesStaticStrings=True))
+        self.addParameter(QgsProcessingParameterBoolean('REPLACE', tr('Replace an existing bundle with the same id'), False))
+        self.addParameter(QgsProcessingParameterFolderDestination(
+            'OUTPUT', tr('Bundle folder (empty: install it)'), optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputString('MODEL', tr('Model id')))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        out = self.parameterAsString(parameters, 'OUTPUT', context) if parameters.get('OUTPUT') else ''
+        args = cli.models_convert_args(
+            self.parameterAsFile(parameters, 'INPUT', context),
+            precision=self.parameterAsEnumString(parameters, 'PRECISION', context) or 'fp32',
+            out=out or None,
+            replace=self.parameterAsBool(parameters, 'REPLACE', context),
+        )
+        facts = json.loads(self.run_segearth(args, feedback, cancelled_message=tr('Cancelled: no bundle was written or installed.')))
+        _models['at'] = -1e9
+        return {'MODEL': facts.get('id'), 'OUTPUT': facts.get('dir')}
+
+
+ALGORITHMS = [AskAlgorithm, BatchAlgorithm, VectorizeAlgorithm, ModelsAlgorithm, GetModelAlgorithm, ConvertModelAlgorithm]

@@ -288,6 +288,25 @@ def models_list_args():
     return ['models', 'list', '--json']
 
 
+def models_get_args(source, precision=None, revision='main', replace=False):
+    """``segearth models get``: download a released checkpoint from the model hub, convert and install it."""
+    args = ['models', 'get', source, '--revision', revision or 'main']
+    if precision:
+        args += ['--precision', precision]
+    if replace:
+        args.append('--replace')
+    return args + ['--json']
+
+
+def models_convert_args(checkpoint, precision='fp32', out=None, replace=False):
+    """``segearth models convert``: a checkpoint folder into a bundle, installed (default) or written to ``out``."""
+    args = ['models', 'convert', checkpoint, '--precision', precision or 'fp32']
+    args += ['-o', out] if out else ['--install']
+    if replace:
+        args.append('--replace')
+    return args + ['--json']
+
+
 def split_questions(text):
     """One question per line; blank lines dropped."""
     return [line.strip() for line in (text or '').splitlines() if line.strip()]

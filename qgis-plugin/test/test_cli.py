@@ -146,6 +146,12 @@ class CommandLines(unittest.TestCase):
                           '--simplify', '1px', '--overwrite', '--json'])
         self.assertNotIn('--threshold', cli.vectorize_args('m.tif', 'o.gpkg'))
         self.assertEqual(cli.models_list_args(), ['models', 'list', '--json'])
+        self.assertEqual(cli.models_get_args('earthreason', precision='cpu', replace=True),
+                         ['models', 'get', 'earthreason', '--revision', 'main', '--precision', 'cpu', '--replace', '--json'])
+        self.assertEqual(cli.models_get_args('org/name', revision='v1'), ['models', 'get', 'org/name', '--revision', 'v1', '--json'])
+        self.assertEqual(cli.models_convert_args('/ckpt'), ['models', 'convert', '/ckpt', '--precision', 'fp32', '--install', '--json'])
+        self.assertEqual(cli.models_convert_args('/ckpt', 'fp16', out='/b', replace=True),
+                         ['models', 'convert', '/ckpt', '--precision', 'fp16', '-o', '/b', '--replace', '--json'])
 
 
 FAKE_CLI = textwrap.dedent('''

@@ -94,7 +94,7 @@ describe.skipIf(!haveQgis || !haveScene)('QGIS plugin in Debian QGIS 3.22 (qgis_
     const r = qgis('list');
     expect(r.status).toBe(0);
     const ids = [...r.stdout.matchAll(/^\s*(segearth:\w+)\s/gm)].map((m) => m[1]);
-    expect(ids.sort()).toEqual(['segearth:ask', 'segearth:batch', 'segearth:models', 'segearth:vectorize']);
+    expect(ids.sort()).toEqual(['segearth:ask', 'segearth:batch', 'segearth:models', 'segearth:models_convert', 'segearth:models_get', 'segearth:vectorize']);
   }, 120_000);
 
   /** The AOI: two polygons drawn in UTM 18N, stored in lon/lat by ogr2ogr, so the plugin has to reproject them. */
@@ -177,6 +177,15 @@ describe.skipIf(!haveQgis || !haveScene)('QGIS plugin in Debian QGIS 3.22 (qgis_
     expect(noModel.status).not.toBe(0);
     expect(noModel.stdout + noModel.stderr).toMatch(/No model bundle folder at .*no-such-model/);
     expect(existsSync(out)).toBe(false);
+    // Converting a folder that holds no checkpoint: the failure is the CLI's own error line.
+    const empty = join(work, 'empty-checkpoint');
+    mkdirSync(empty);
+    const cli = run(process.execPath, [SEGEARTH, 'models', 'convert', empty, '--install', '--json'], env);
+    expect(cli.status).toBe(3);
+    const cliError = cli.stderr.match(/^error: (.*)$/m)![1]!;
+    const convert = qgis('run', 'segearth:models_convert', '--', `INPUT=${empty}`);
+    expect(convert.status).not.toBe(0);
+    expect(convert.stdout + convert.stderr).toContain(cliError);
   }, 300_000);
 
   it('Cancel stops the CLI mid-run and leaves no output (PyQGIS processing.run)', () => {
