@@ -7,7 +7,7 @@
  * a local hub).
  */
 import type { ModelStore } from '../../inference/models/ModelStore.js';
-import type { DeviceReport, ProgressListener } from '../../shared/api/modelDto.js';
+import type { ConversionStage, DeviceReport, ModelProgress, ProgressListener } from '../../shared/api/modelDto.js';
 import { SegEarthError } from '../../shared/errors.js';
 import type { ConversionPrecision } from '../../shared/api/modelReleaseDto.js';
 
@@ -39,6 +39,18 @@ export interface ModelSources {
   readonly convert: ConvertFolder;
 }
 
+/** The converter's progress as a model task's (`convert` phase, its stage named). */
+export function conversionProgress(p: { stage: ConversionStage; done: number; total: number; message?: string | undefined }): ModelProgress {
+  return { phase: 'convert', stage: p.stage, done: p.done, total: p.total, ...(p.message !== undefined ? { message: p.message } : {}) };
+}
+
+/** `inference/conversion`, installing into the model store. */
+export const convertFolder: ConvertFolder = async (checkpointDir, precision, { store, replace, signal, onProgress }) => {
+  const { convertCheckpoint } = await import('../../inference/conversion/convertCheckpoint.js');
+  const { manifest } = await convertCheckpoint({ checkpointDir, precision, store, replace, signal, onProgress: (p) => onProgress(conversionProgress(p)) });
+  return manifest.id;
+};
+
 /**
  * The real hub client and converter, loaded when first used (they pull in onnxruntime and the HTTP client).
  * `devices` gives the execution providers of this machine: the precision follows the one Automatic uses.
@@ -54,6 +66,6 @@ export function defaultModelSources(_options: { devices: () => Promise<DeviceRep
       get: async () => unavailable(),
       discard: async () => unavailable(),
     },
-    convert: async () => unavailable(),
+    convert: convertFolder,
   };
 }
