@@ -67,8 +67,8 @@ export function firstRunGuide(locations: ModelLocations = resolveModelLocations(
       {
         title: 'Get it from the model hub (one click)',
         detail:
-          'In the app: Model → Model & device… → Get on the EarthReason card. The checkpoint is downloaded (about ' +
-          '6 GB; pause and resume at any time, even after closing the app), converted on this machine in the precision ' +
+          'In the app: Model → Model & device… → Get on the EarthReason card. The checkpoint is downloaded (pause ' +
+          'and resume at any time, even after closing the app), converted on this machine in the precision ' +
           'that suits it, checked and installed as the default model. No Python needed. The same from a terminal:',
         commands: ['segearth models get earthreason'],
       },

@@ -88,7 +88,7 @@ export function GetModelCards({ state }: { state: ReleasesState }) {
   return (
     <>
       <h4>Get SegEarth-R1</h4>
-      {releases === null ? <p className="hint">Asking the model hub…</p> : null}
+      {releases === null && !state.problem ? <p className="hint">Asking the model hub…</p> : null}
       {releases?.hubProblem ? <p className="hint">{releases.hubProblem}</p> : null}
       <div className="md-cards">
         {releases?.releases.map((r) => (

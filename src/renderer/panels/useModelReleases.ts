@@ -8,7 +8,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
 import type { InstalledModel, ModelProgress, ModelTaskEvent } from '../../shared/api/modelDto';
 import type { ModelReleases } from '../../shared/api/modelReleaseDto';
-import type { ErrorPayload } from '../../shared/errors';
+import { formatBytes } from '../format';
 
 export interface ReleasesState {
   releases: ModelReleases | null;
@@ -17,7 +17,7 @@ export interface ReleasesState {
   /** Gets that just finished in this dialog, by repository. */
   installed: ReadonlyMap<string, InstalledModel>;
   /** A call that failed (the Get's own failures are in its release's `get.error`). */
-  problem: ErrorPayload | unknown | null;
+  problem: unknown;
   get(repo: string): void;
   pause(repo: string): void;
   cancel(repo: string): void;
@@ -88,6 +88,9 @@ export function useModelReleases(client: ApiClient, onInstalled: () => void): Re
     client.models.pauseGet({ repo }).catch(setProblem);
   };
   const cancel = (repo: string) => {
+    const rel = releases?.releases.find((r) => r.repo === repo);
+    const kept = rel?.get?.downloadedBytes ? ` and delete the ${formatBytes(rel.get.downloadedBytes)} downloaded so far` : '';
+    if (!window.confirm(`Stop getting ${rel?.label ?? repo}${kept}?`)) return;
     client.models
       .cancelGet({ repo })
       .then(reload)
