@@ -149,7 +149,7 @@ describe('first run without a model (browser)', () => {
     // The status bar switched to it, with the execution provider it runs on.
     await page.waitForFunction(() => document.querySelector('[data-testid="status-model"]')?.textContent?.startsWith('Test fixture'));
     expect(await page.getByTestId('status-model').innerText()).toMatch(/^Test fixture \(random weights, NOT a model\) · (CPU|CUDA|WebGPU)/);
-    await screenshot(page, 'model-dialog', true);
+    await screenshot(page, 'model-dialog-import');
 
     await dialog.getByRole('button', { name: 'Close' }).click();
     // The question panel now offers the question box instead of the guide.
