@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFixtureCheckpoint } from '../../test/support/checkpointFolder.js';
+import { SHARD_NAMES, writeFixtureCheckpoint } from '../../test/support/checkpointFolder.js';
 import { startLocalHub, type LocalHub } from '../../test/support/localHub.js';
 import { paritySkipReason, python } from '../../test/support/parityFixtures.js';
 import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
@@ -41,13 +41,14 @@ describe.skipIf(reason !== undefined)('Get SegEarth-R1 in the app (browser, loca
     mkdirSync(join(dir, 'models'));
     mkdirSync(join(dir, 'shipped', 'graph-templates'), { recursive: true });
     await python(['-m', 'tools.export.template', '-o', join(dir, 'shipped', 'graph-templates', 'cpu'), '--profile', 'cpu', '--model-config', join(tiny, 'config.json'), '--threads', '1']);
-    // Slow enough that Pause lands mid-download.
-    hub = await startLocalHub({ repos: { [REPO]: ckpt }, bytesPerSecond: 256 * 1024 });
+    hub = await startLocalHub({ [REPO]: { dir: ckpt } });
+    // The first shard stops after 1 MiB and the connection stays open: Pause lands mid-download.
+    hub.stallNext(SHARD_NAMES[0], 1 << 20);
     for (const k of ENV) saved[k] = process.env[k];
     process.env.SEGEARTH_MODELS_DIR = join(dir, 'models');
     process.env.SEGEARTH_SHIPPED_MODELS_DIR = join(dir, 'shipped');
     process.env.SEGEARTH_DATA_DIR = join(dir, 'user-data');
-    process.env.HF_ENDPOINT = hub.url;
+    process.env.HF_ENDPOINT = hub.endpoint;
     process.env.HF_HOME = join(dir, 'hf-home');
     delete process.env.SEGEARTH_MODEL_DIR;
     delete process.env.HF_HUB_CACHE;
@@ -79,7 +80,7 @@ describe.skipIf(reason !== undefined)('Get SegEarth-R1 in the app (browser, loca
 
     await card(s).getByTestId('get-model').click();
     await s.page.waitForFunction(
-      (repo) => /Downloading — .+ of .+ \(\d+ %\) · .+\/s/.test(document.querySelector(`[data-repo="${repo}"] [data-testid="get-progress-text"]`)?.textContent ?? ''),
+      (repo) => /Downloading — .+ of .+ \(\d+ %\)/.test(document.querySelector(`[data-repo="${repo}"] [data-testid="get-progress-text"]`)?.textContent ?? ''),
       REPO,
       { timeout: 60_000 },
     );

@@ -103,9 +103,10 @@ export function createModelGetService(deps: { store: ModelStore; tasks: ModelTas
         return file.set(c.repo, state);
       };
       const onProgress = (p: ModelProgress): void => {
-        const patch: Partial<GetState> =
-          p.phase === 'download' ? { phase: 'download', downloadedBytes: p.done, totalBytes: p.total } : { phase: 'convert', downloadedBytes: state.totalBytes ?? state.downloadedBytes };
-        void record(patch).catch(() => undefined); // progress only: the next write catches up
+        let patch: Partial<GetState> | null = null;
+        if (p.phase === 'download' && p.total !== null) patch = { phase: 'download', downloadedBytes: p.done, totalBytes: p.total };
+        else if (p.phase === 'convert' && state.phase !== 'convert') patch = { phase: 'convert', downloadedBytes: state.totalBytes ?? state.downloadedBytes };
+        if (patch) void record(patch).catch(() => undefined); // progress only: the next write catches up
       };
       const onEnd = async (end: TaskEnd): Promise<void> => {
         if (end.type === 'done') {

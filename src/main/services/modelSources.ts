@@ -7,8 +7,10 @@
  * a local hub).
  */
 import type { ModelStore } from '../../inference/models/ModelStore.js';
-import type { ConversionStage, DeviceReport, ModelProgress, ProgressListener } from '../../shared/api/modelDto.js';
-import { SegEarthError } from '../../shared/errors.js';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { HubProgress } from '../../inference/hub/hubProgress.js';
+import { ConversionStageSchema, type ConversionStage, type DeviceReport, type ModelProgress, type ProgressListener } from '../../shared/api/modelDto.js';
 import type { ConversionPrecision } from '../../shared/api/modelReleaseDto.js';
 
 export interface SourceTaskOptions {
@@ -27,7 +29,7 @@ export interface ModelHub {
    * resolves with the installed bundle's id. Aborting keeps the partial files.
    */
   get(repo: string, precision: ConversionPrecision, options: SourceTaskOptions): Promise<string>;
-  /** Removes the partial files an unfinished `get` of `repo` left. */
+  /** Removes the partial files (`.incomplete`) an unfinished `get` of `repo` left; complete files stay in the shared cache. */
   discard(repo: string): Promise<void>;
 }
 
@@ -51,20 +53,78 @@ export const convertFolder: ConvertFolder = async (checkpointDir, precision, { s
   return manifest.id;
 };
 
+/** The hub client's progress as a model task's; `offset`: bytes of the checkpoint already complete before this run. */
+export function hubProgress(p: HubProgress, offset: number, repoBytes: number | null): ModelProgress {
+  const message = p.message ?? (p.stage === 'downloading' || p.stage === 'verifying' ? p.detail : undefined);
+  const extra = message !== undefined ? { message } : {};
+  switch (p.stage) {
+    case 'resolving':
+      return { phase: 'download', done: offset, total: null, bytesPerSecond: null, etaSeconds: null, ...extra };
+    case 'downloading':
+      return { phase: 'download', done: offset + p.done, total: repoBytes ?? p.total, bytesPerSecond: p.bytesPerSecond, etaSeconds: p.etaSeconds, ...extra };
+    case 'verifying':
+      return { phase: 'hash', done: p.done, total: p.total, ...extra };
+    case 'converting':
+    case 'installing': {
+      const stage = ConversionStageSchema.safeParse(p.detail);
+      return conversionProgress({ stage: stage.success ? stage.data : p.stage === 'installing' ? 'installing' : 'checking', done: p.done, total: p.total ?? 1, message: p.message });
+    }
+  }
+}
+
 /**
- * The real hub client and converter, loaded when first used (they pull in onnxruntime and the HTTP client).
- * `devices` gives the execution providers of this machine: the precision follows the one Automatic uses.
+ * The real hub client (`inference/hub`) and converter, loaded when first used (they pull in onnxruntime and
+ * the HTTP client). `devices` gives the execution providers of this machine, probed once by the model
+ * service: the precision follows the one Automatic uses (`hub/precisionChoice`), without probing again.
  */
-export function defaultModelSources(_options: { devices: () => Promise<DeviceReport> }): ModelSources {
-  const unavailable = (): never => {
-    throw new SegEarthError('INTERNAL', 'Getting models from the hub is not built into this version yet.');
+export function defaultModelSources(options: { devices: () => Promise<DeviceReport> }): ModelSources {
+  /** Checkpoint bytes per repository (one model-info call each per process; a revision does not change). */
+  const sizes = new Map<string, number>();
+  const downloadBytes = async (repo: string, signal?: AbortSignal): Promise<number> => {
+    const known = sizes.get(repo);
+    if (known !== undefined) return known;
+    const [{ fetchRepoSnapshot }, { selectCheckpointFiles }, { resolveHubConfig }] = await Promise.all([
+      import('../../inference/hub/hubApi.js'),
+      import('../../inference/hub/checkpointFiles.js'),
+      import('../../inference/hub/hubConfig.js'),
+    ]);
+    const snapshot = await fetchRepoSnapshot(repo, 'main', { config: resolveHubConfig(), ...(signal ? { signal } : {}) });
+    const bytes = selectCheckpointFiles(snapshot.files, snapshot).reduce((n, f) => n + f.size, 0);
+    sizes.set(repo, bytes);
+    return bytes;
   };
   return {
     hub: {
-      downloadBytes: async () => unavailable(),
-      recommendedPrecision: async () => unavailable(),
-      get: async () => unavailable(),
-      discard: async () => unavailable(),
+      downloadBytes,
+      async recommendedPrecision() {
+        const [{ precisionFor }, report] = await Promise.all([import('../../inference/hub/precisionChoice.js'), options.devices()]);
+        const best = report.providers.find((d) => d.works && d.label === report.auto) ?? report.providers.find((d) => d.provider === 'cpu');
+        const choice = precisionFor(best?.provider ?? 'cpu');
+        return { precision: choice.precision, reason: choice.reason };
+      },
+      async get(repo, precision, { store, signal, onProgress }) {
+        const { getModelFromHub } = await import('../../inference/hub/getModel.js');
+        const repoBytes = await downloadBytes(repo, signal).catch(() => null);
+        let offset: number | null = null;
+        const got = await getModelFromHub(
+          { source: repo, precision, store },
+          {
+            signal,
+            onProgress: (p) => {
+              // The hub client counts what is still missing; the card shows the whole checkpoint.
+              if (p.stage === 'downloading' && offset === null) offset = repoBytes !== null && p.total !== null ? Math.max(0, repoBytes - p.total) : 0;
+              onProgress(hubProgress(p, offset ?? 0, repoBytes));
+            },
+          },
+        );
+        return got.model.id;
+      },
+      async discard(repo) {
+        const [{ repoCache }, { resolveHubConfig }] = await Promise.all([import('../../inference/hub/hubCache.js'), import('../../inference/hub/hubConfig.js')]);
+        const blobs = path.dirname(repoCache(resolveHubConfig().cacheDir, repo).blob('x'));
+        const names = await readdir(blobs).catch(() => [] as string[]);
+        await Promise.all(names.filter((n) => n.endsWith('.incomplete')).map((n) => rm(path.join(blobs, n), { force: true })));
+      },
     },
     convert: convertFolder,
   };

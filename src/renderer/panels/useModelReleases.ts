@@ -8,7 +8,6 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
 import type { InstalledModel, ModelProgress, ModelTaskEvent } from '../../shared/api/modelDto';
 import type { ModelReleases } from '../../shared/api/modelReleaseDto';
-import { formatBytes } from '../format';
 
 export interface ReleasesState {
   releases: ModelReleases | null;
@@ -89,8 +88,8 @@ export function useModelReleases(client: ApiClient, onInstalled: () => void): Re
   };
   const cancel = (repo: string) => {
     const rel = releases?.releases.find((r) => r.repo === repo);
-    const kept = rel?.get?.downloadedBytes ? ` and delete the ${formatBytes(rel.get.downloadedBytes)} downloaded so far` : '';
-    if (!window.confirm(`Stop getting ${rel?.label ?? repo}${kept}?`)) return;
+    const question = `Stop getting ${rel?.label ?? repo}? The file being downloaded is deleted; files already complete stay in the download cache for next time.`;
+    if (!window.confirm(question)) return;
     client.models
       .cancelGet({ repo })
       .then(reload)
