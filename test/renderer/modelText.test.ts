@@ -16,7 +16,7 @@ describe('model task wording', () => {
 
   it('explains failures by code, with what to do', () => {
     const offline = describeProblem({ code: 'DOWNLOAD_FAILED', message: 'Cannot reach https://huggingface.co: getaddrinfo ENOTFOUND.' });
-    expect(offline.title).toBe('The model hub could not be reached, or the connection broke.');
+    expect(offline.title).toBe('The download from the model hub failed.');
     expect(offline.advice).toContain('HTTPS_PROXY');
     expect(offline.advice).toContain('Convert a checkpoint folder');
     const gated = describeProblem({ code: 'UNAUTHORIZED', message: 'earth-insights/x is gated.', hint: 'Set HF_TOKEN to a token of an account that accepted its terms.' });

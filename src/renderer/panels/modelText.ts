@@ -63,7 +63,7 @@ export interface ProblemLike {
 
 /** The headline of a failed Get / conversion, by error code. */
 const PROBLEM_TITLES: Partial<Record<ErrorCode, string>> = {
-  DOWNLOAD_FAILED: 'The model hub could not be reached, or the connection broke.',
+  DOWNLOAD_FAILED: 'The download from the model hub failed.',
   UNAUTHORIZED: 'The model hub refused access to this checkpoint.',
   DISK_FULL: 'There is not enough free disk space.',
   CHECKSUM_MISMATCH: 'A downloaded file was damaged (its checksum did not match the hub’s).',
@@ -75,7 +75,7 @@ const PROBLEM_TITLES: Partial<Record<ErrorCode, string>> = {
 
 /** What to do when the backend gave no hint. */
 const PROBLEM_ADVICE: Partial<Record<ErrorCode, string>> = {
-  DOWNLOAD_FAILED: 'Check the network (behind a proxy, set HTTPS_PROXY before starting the app), then press Resume: the download continues where it stopped. Offline? Copy the checkpoint folder here and use “Convert a checkpoint folder…”.',
+  DOWNLOAD_FAILED: 'Check the network (behind a proxy, set HTTPS_PROXY before starting the app), then press Try again: the download continues where it stopped. Offline? Copy the checkpoint folder here and use “Convert a checkpoint folder…”.',
   UNAUTHORIZED: 'Accept the checkpoint’s terms on the hub with your account, then start the app with HF_TOKEN set to an access token of that account.',
   DISK_FULL: 'Free space on the disk of the model folder (or set SEGEARTH_MODELS_DIR to a larger disk), then press Resume.',
   CHECKSUM_MISMATCH: 'The damaged file was removed; press Resume to download it again.',
