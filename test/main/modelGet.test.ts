@@ -8,7 +8,7 @@
  *   manifest, made the default;
  * - pause, then a new service over the same data folder (the app restarted) shows "paused" at the bytes
  *   already on disk and resumes from them to the same bundle;
- * - cancel removes the partial files and the state;
+ * - cancel (running or paused) removes the partial files and the state;
  * - "Convert a checkpoint folder…" inside the allowed folders (and refused outside them).
  * Skips with a printed reason without ../shared or Debian's python3 with torch.
  */
@@ -24,14 +24,16 @@ import { GET_STATE_FILE } from '../../src/main/services/getStateFile.js';
 import type { ModelCatalog, ModelTaskEvent } from '../../src/shared/api/modelDto.js';
 import type { ModelReleases } from '../../src/shared/api/modelReleaseDto.js';
 import { SegEarthError } from '../../src/shared/errors.js';
-import { writeFixtureCheckpoint } from '../support/checkpointFolder.js';
+import { SHARD_NAMES, writeFixtureCheckpoint } from '../support/checkpointFolder.js';
+import { startLocalHub, type LocalHub } from '../support/localHub.js';
 import { paritySkipReason, python } from '../support/parityFixtures.js';
 import { ensureTinyBundle } from '../support/tinyBundle.js';
 import { fakeGeo, noRuntime } from './fakes.js';
 
 const reason = paritySkipReason('modelGet', 'weights.safetensors');
 const REPO = 'earth-insights/SegEarth-R1-EarthReason';
-const ENV = ['SEGEARTH_SHIPPED_MODELS_DIR', 'SEGEARTH_MODELS_DIR', 'SEGEARTH_DATA_DIR'] as const;
+const RRSIS = 'earth-insights/SegEarth-R1-RRSIS-D';
+const ENV = ['SEGEARTH_SHIPPED_MODELS_DIR', 'SEGEARTH_MODELS_DIR', 'SEGEARTH_DATA_DIR', 'HF_ENDPOINT', 'HF_HOME', 'HF_HUB_CACHE', 'HF_TOKEN', 'HF_HUB_OFFLINE'] as const;
 
 interface Harness {
   backend: Backend;
@@ -43,6 +45,7 @@ let work: string;
 let root: string;
 let ckpt: string;
 let dataDir: string;
+let hub: LocalHub;
 const saved: Record<string, string | undefined> = {};
 let nextId = 1;
 
@@ -89,6 +92,13 @@ function ended(h: Harness, taskId: () => string): Promise<ModelTaskEvent> {
   });
 }
 
+/** Sizes of the partial downloads of `repo` in the hub cache (`blobs/*.incomplete`). */
+async function incompleteSizes(repo: string): Promise<number[]> {
+  const blobs = path.join(work, 'hf-home', 'hub', `models--${repo.replace('/', '--')}`, 'blobs');
+  const names = (await readdir(blobs).catch(() => [] as string[])).filter((n) => n.endsWith('.incomplete'));
+  return Promise.all(names.map(async (n) => (await stat(path.join(blobs, n))).size));
+}
+
 async function folderBytes(dir: string): Promise<number> {
   let n = 0;
   for (const name of await readdir(dir)) n += (await stat(path.join(dir, name))).size;
@@ -107,11 +117,16 @@ describe.skipIf(reason !== undefined)('getting SegEarth-R1 in the app (model ser
     process.env.SEGEARTH_SHIPPED_MODELS_DIR = path.join(work, 'shipped');
     process.env.SEGEARTH_MODELS_DIR = path.join(work, 'models');
     process.env.SEGEARTH_DATA_DIR = dataDir;
+    process.env.HF_HOME = path.join(work, 'hf-home');
+    for (const k of ['HF_HUB_CACHE', 'HF_TOKEN', 'HF_HUB_OFFLINE'] as const) delete process.env[k];
+    hub = await startLocalHub({ [REPO]: { dir: ckpt }, [RRSIS]: { dir: ckpt } });
+    process.env.HF_ENDPOINT = hub.endpoint;
     await mkdir(path.join(work, 'shipped', 'graph-templates'), { recursive: true });
     await python(['-m', 'tools.export.template', '-o', path.join(work, 'shipped', 'graph-templates', 'cpu'), '--profile', 'cpu', '--model-config', path.join(tiny, 'config.json'), '--threads', '1']);
   }, 600_000);
 
   afterAll(async () => {
+    await hub?.close();
     for (const k of ENV) {
       if (saved[k] === undefined) delete process.env[k];
       else process.env[k] = saved[k];
@@ -163,12 +178,14 @@ describe.skipIf(reason !== undefined)('getting SegEarth-R1 in the app (model ser
     let h = await open();
     let id = '';
     let end = ended(h, () => id);
+    // The first shard stops after 1 MiB with the connection left open: the pause lands mid-download.
+    hub.stallNext(SHARD_NAMES[0], 1 << 20);
     id = (await call<{ taskId: string }>(h, 'get', { repo: REPO })).taskId;
     // Pause once some bytes are on disk.
     await new Promise<void>((resolve) => {
       const off = h.backend.events.subscribe((e) => {
         const p = e.payload as ModelTaskEvent;
-        if (p.taskId === id && p.type === 'progress' && p.progress.phase === 'download' && p.progress.done > 0) {
+        if (p.taskId === id && p.type === 'progress' && p.progress.phase === 'download' && p.progress.done >= 1 << 20) {
           off();
           resolve();
         }
@@ -176,6 +193,8 @@ describe.skipIf(reason !== undefined)('getting SegEarth-R1 in the app (model ser
     });
     expect(await call(h, 'pauseGet', { repo: REPO })).toEqual({ paused: true });
     expect(await end).toMatchObject({ type: 'paused', kind: 'get' });
+    // The partial shard stays in the hub cache (what Resume continues from).
+    expect(await incompleteSizes(REPO)).toEqual([1 << 20]);
     const paused = (await call<ModelReleases>(h, 'releases', {})).releases[0]!.get!;
     expect(paused).toMatchObject({ status: 'paused', taskId: null, precision: 'cpu', phase: 'download' });
     expect(paused.downloadedBytes).toBeGreaterThan(0);
@@ -193,9 +212,12 @@ describe.skipIf(reason !== undefined)('getting SegEarth-R1 in the app (model ser
       const done = await end;
       expect(done).toMatchObject({ type: 'done', kind: 'get', model: { id: 'segearth-r1-earthreason-cpu', sourceCheckpoint: REPO, isDefault: true, verify: { state: 'verified' } } });
       const progress = h.events.filter((e) => e.taskId === id && e.type === 'progress').map((e) => (e.type === 'progress' ? e.progress : null)!);
-      const downloads = progress.filter((p) => p.phase === 'download');
+      const downloads = progress.filter((p) => p.phase === 'download' && p.total !== null);
       expect(downloads[0]!.done).toBeGreaterThanOrEqual(paused.downloadedBytes); // resumed, not restarted
-      expect(downloads.some((p) => p.bytesPerSecond !== undefined && p.bytesPerSecond !== null)).toBe(true);
+      // The hub saw the shard asked for again from where it stopped.
+      const shardRequests = hub.bodyRequests(SHARD_NAMES[0]).filter((r) => r.method === 'GET');
+      expect(shardRequests.at(-1)!.headers.range).toBe(`bytes=${1 << 20}-`);
+      expect(await incompleteSizes(REPO)).toEqual([]);
       expect([...new Set(progress.filter((p) => p.phase === 'convert').map((p) => p.stage))]).toEqual(['checking', 'weights', 'tokenizer', 'prefix-cache', 'hashing', 'installing']);
       const releases = await call<ModelReleases>(h, 'releases', {});
       expect(releases.releases[0]).toMatchObject({ installedId: 'segearth-r1-earthreason-cpu', get: null });
@@ -203,6 +225,44 @@ describe.skipIf(reason !== undefined)('getting SegEarth-R1 in the app (model ser
       expect(catalog.defaults.earthreason).toBe('segearth-r1-earthreason-cpu');
       const state = JSON.parse(await readFile(path.join(dataDir, GET_STATE_FILE), 'utf8')) as { gets: Record<string, unknown> };
       expect(state.gets).toEqual({});
+    } finally {
+      await close(h);
+    }
+  });
+
+  it('cancels a running Get and a paused one: partial files and state removed, nothing installed', async () => {
+    const h = await open();
+    try {
+      const startStalled = async (): Promise<{ id: string; end: Promise<ModelTaskEvent> }> => {
+        hub.stallNext(SHARD_NAMES[0], 1 << 19);
+        const before = hub.bodyRequests(SHARD_NAMES[0]).length;
+        let id = '';
+        const end = ended(h, () => id);
+        id = (await call<{ taskId: string }>(h, 'get', { repo: RRSIS })).taskId;
+        await new Promise<void>((resolve) => {
+          const check = (): void => void (hub.bodyRequests(SHARD_NAMES[0]).length > before && hub.bodyRequests(SHARD_NAMES[0]).at(-1)!.sent > 0 ? resolve() : setTimeout(check, 20));
+          check();
+        });
+        return { id, end };
+      };
+      // Running: Cancel stops it and deletes the partial shard.
+      let run = await startStalled();
+      expect(await call(h, 'cancelGet', { repo: RRSIS })).toEqual({ cancelled: true });
+      expect(await run.end).toMatchObject({ type: 'error', kind: 'get', error: { code: 'CANCELLED' } });
+      expect(await incompleteSizes(RRSIS)).toEqual([]);
+      expect((await call<ModelReleases>(h, 'releases', {})).releases[1]!.get).toBeNull();
+
+      // Paused: the partial shard is kept until Cancel.
+      run = await startStalled();
+      expect(await call(h, 'pauseGet', { repo: RRSIS })).toEqual({ paused: true });
+      expect(await run.end).toMatchObject({ type: 'paused' });
+      expect(await incompleteSizes(RRSIS)).toEqual([1 << 19]);
+      expect(await call(h, 'cancelGet', { repo: RRSIS })).toEqual({ cancelled: true });
+      expect(await incompleteSizes(RRSIS)).toEqual([]);
+      const rr = (await call<ModelReleases>(h, 'releases', {})).releases[1]!;
+      expect(rr).toMatchObject({ installedId: null, get: null });
+      expect(await call(h, 'cancelGet', { repo: RRSIS })).toEqual({ cancelled: false });
+      await expect(call(h, 'get', { repo: 'someone/else' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     } finally {
       await close(h);
     }

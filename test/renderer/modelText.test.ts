@@ -1,9 +1,10 @@
 /**
  * How the Model & device dialog words a Get: the progress line (bytes, per cent, rate, time left, the
  * conversion's step) and failures in plain words chosen by error code (the backend's own hint wins).
+ * (test/renderer is type-checked with the renderer's tsconfig.)
  */
 import { describe, expect, it } from 'vitest';
-import { describeProblem, progressText } from '../../src/renderer/panels/modelText.js';
+import { describeProblem, progressText } from '../../src/renderer/panels/modelText';
 
 describe('model task wording', () => {
   it('says bytes, per cent, rate and time left while downloading, and the step while converting', () => {
