@@ -41,7 +41,7 @@ describe.skipIf(reason !== undefined)('Get SegEarth-R1 in the app (browser, loca
     mkdirSync(join(dir, 'models'));
     mkdirSync(join(dir, 'shipped', 'graph-templates'), { recursive: true });
     await python(['-m', 'tools.export.template', '-o', join(dir, 'shipped', 'graph-templates', 'cpu'), '--profile', 'cpu', '--model-config', join(tiny, 'config.json'), '--threads', '1']);
-    hub = await startLocalHub({ [REPO]: { dir: ckpt } });
+    hub = await startLocalHub({ [REPO]: { dir: ckpt }, 'earth-insights/SegEarth-R1-RRSIS-D': { dir: ckpt } });
     // The first shard stops after 1 MiB and the connection stays open: Pause lands mid-download.
     hub.stallNext(SHARD_NAMES[0], 1 << 20);
     for (const k of ENV) saved[k] = process.env[k];
@@ -76,7 +76,9 @@ describe.skipIf(reason !== undefined)('Get SegEarth-R1 in the app (browser, loca
     const text = await card(s).innerText();
     expect(text).toContain('Apache-2.0');
     expect(await card(s).getByTestId('release-size').innerText()).not.toContain('about'); // the hub answered
-    expect(await card(s).getByTestId('release-precision').innerText()).toMatch(/^CPU \(int8 image \+ int8 language model\) — .+/);
+    expect(await card(s).getByTestId('release-size').innerText()).toBe(`${(checkpointBytes / (1 << 20)).toFixed(1)} MB`);
+    expect(await card(s).getByTestId('release-precision').innerText()).toBe('CPU (int8 image + int8 language model)');
+    expect(await s.page.getByTestId('get-precision-reason').innerText()).toMatch(/^Converted on this computer as CPU \(int8 image \+ int8 language model\): no GPU execution provider works here/);
 
     await card(s).getByTestId('get-model').click();
     await s.page.waitForFunction(

@@ -76,7 +76,7 @@ export function createModelGetService(deps: { store: ModelStore; tasks: ModelTas
           get: file.get(c.repo) ?? null,
         };
       });
-      return { releases, hubProblem: hubProblem === null ? null : `The model hub did not answer (${hubProblem}); sizes are approximate.` };
+      return { releases, hubProblem: hubProblem === null ? null : `Sizes marked “about” are approximate: ${hubProblem}` };
     },
 
     async start(name, requested) {

@@ -89,6 +89,11 @@ export function GetModelCards({ state }: { state: ReleasesState }) {
     <>
       <h4>Get SegEarth-R1</h4>
       {releases === null && !state.problem ? <p className="hint">Asking the model hub…</p> : null}
+      {releases?.releases[0] ? (
+        <p className="hint" data-testid="get-precision-reason">
+          Converted on this computer as <strong>{PRECISION_LABELS[releases.releases[0].precision.precision]}</strong>: {releases.releases[0].precision.reason}.
+        </p>
+      ) : null}
       {releases?.hubProblem ? <p className="hint">{releases.hubProblem}</p> : null}
       <div className="md-cards">
         {releases?.releases.map((r) => (
@@ -107,7 +112,7 @@ export function GetModelCards({ state }: { state: ReleasesState }) {
               </dd>
               <dt>Precision</dt>
               <dd data-testid="release-precision" title={r.precision.reason}>
-                {PRECISION_LABELS[r.precision.precision]} — {r.precision.reason}
+                {PRECISION_LABELS[r.precision.precision]}
               </dd>
               <dt>Licence</dt>
               <dd>{r.licence}</dd>

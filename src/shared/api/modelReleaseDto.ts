@@ -67,7 +67,7 @@ export type ModelRelease = z.infer<typeof ModelReleaseSchema>;
 
 export const ModelReleasesSchema = z.object({
   releases: z.array(ModelReleaseSchema),
-  /** Why the hub could not be asked (sizes are then approximate); null when it answered. */
+  /** Why the hub could not tell a size (those sizes are then approximate); null when it answered for every card. */
   hubProblem: z.string().nullable(),
 });
 export type ModelReleases = z.infer<typeof ModelReleasesSchema>;
