@@ -53,15 +53,14 @@ export const convertFolder: ConvertFolder = async (checkpointDir, precision, { s
   return manifest.id;
 };
 
-/** The hub client's progress as a model task's; `offset`: bytes of the checkpoint already complete before this run. */
-export function hubProgress(p: HubProgress, offset: number, repoBytes: number | null): ModelProgress {
+/** The hub client's progress as a model task's (download bytes count the whole checkpoint, resumed parts included). */
+export function hubProgress(p: HubProgress): ModelProgress {
   const message = p.message ?? (p.stage === 'downloading' || p.stage === 'verifying' ? p.detail : undefined);
   const extra = message !== undefined ? { message } : {};
   switch (p.stage) {
     case 'resolving':
-      return { phase: 'download', done: offset, total: null, bytesPerSecond: null, etaSeconds: null, ...extra };
     case 'downloading':
-      return { phase: 'download', done: offset + p.done, total: repoBytes ?? p.total, bytesPerSecond: p.bytesPerSecond, etaSeconds: p.etaSeconds, ...extra };
+      return { phase: 'download', done: p.done, total: p.total, bytesPerSecond: p.bytesPerSecond, etaSeconds: p.etaSeconds, ...extra };
     case 'verifying':
       return { phase: 'hash', done: p.done, total: p.total, ...extra };
     case 'converting':
@@ -104,19 +103,7 @@ export function defaultModelSources(options: { devices: () => Promise<DeviceRepo
       },
       async get(repo, precision, { store, signal, onProgress }) {
         const { getModelFromHub } = await import('../../inference/hub/getModel.js');
-        const repoBytes = await downloadBytes(repo, signal).catch(() => null);
-        let offset: number | null = null;
-        const got = await getModelFromHub(
-          { source: repo, precision, store },
-          {
-            signal,
-            onProgress: (p) => {
-              // The hub client counts what is still missing; the card shows the whole checkpoint.
-              if (p.stage === 'downloading' && offset === null) offset = repoBytes !== null && p.total !== null ? Math.max(0, repoBytes - p.total) : 0;
-              onProgress(hubProgress(p, offset ?? 0, repoBytes));
-            },
-          },
-        );
+        const got = await getModelFromHub({ source: repo, precision, store }, { signal, onProgress: (p) => onProgress(hubProgress(p)) });
         return got.model.id;
       },
       async discard(repo) {
