@@ -3,8 +3,8 @@
  * How far each Get of a released checkpoint got, kept in `<data folder>/model-get.json` so that pause and
  * resume survive a restart of the app: the Model & device card then says "paused at N %" and offers Resume.
  * The file is rewritten atomically (`inference/models/atomicJson`: write-file-atomic's temp file, fsync, rename)
- * and writes are queued, so a crash leaves the previous state, never half a file. A Get that was running when the app
- * stopped reads back as paused (its partial downloads are still in the download cache).
+ * and writes are queued, so a crash leaves the previous state, never half a file. A Get that was running when
+ * the app stopped reads back as paused (its partial downloads are still in the download cache).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
