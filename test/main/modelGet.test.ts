@@ -9,6 +9,7 @@
  * - pause, then a new service over the same data folder (the app restarted) shows "paused" at the bytes
  *   already on disk and resumes from them to the same bundle;
  * - cancel (running or paused) removes the partial files and the state;
+ * - a damaged download is recorded as a failed Get with the hub client's error and hint, and Try again works;
  * - "Convert a checkpoint folder…" inside the allowed folders (and refused outside them).
  * Skips with a printed reason without ../shared or Debian's python3 with torch.
  */
@@ -263,6 +264,30 @@ describe.skipIf(reason !== undefined)('getting SegEarth-R1 in the app (model ser
       expect(rr).toMatchObject({ installedId: null, get: null });
       expect(await call(h, 'cancelGet', { repo: RRSIS })).toEqual({ cancelled: false });
       await expect(call(h, 'get', { repo: 'someone/else' })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    } finally {
+      await close(h);
+    }
+  });
+
+  it('records a failed Get with its error (also after a restart), and Try again finishes it', async () => {
+    let h = await open();
+    try {
+      hub.corrupt(SHARD_NAMES[1]);
+      let id = '';
+      let end = ended(h, () => id);
+      id = (await call<{ taskId: string }>(h, 'get', { repo: RRSIS })).taskId;
+      expect(await end).toMatchObject({ type: 'error', kind: 'get', error: { code: 'CHECKSUM_MISMATCH' } });
+      await close(h);
+      h = await open();
+      const failed = (await call<ModelReleases>(h, 'releases', {})).releases[1]!.get!;
+      expect(failed).toMatchObject({ status: 'failed', taskId: null, error: { code: 'CHECKSUM_MISMATCH' } });
+      expect(failed.error!.hint).toBeTruthy(); // what to do, in the hub client's words
+      hub.corrupt(SHARD_NAMES[1], false);
+      id = '';
+      end = ended(h, () => id);
+      id = (await call<{ taskId: string }>(h, 'get', { repo: RRSIS })).taskId;
+      expect(await end).toMatchObject({ type: 'done', model: { id: 'segearth-r1-rrsis-d-cpu', variant: 'rrsis-d', isDefault: true } });
+      expect((await call<ModelReleases>(h, 'releases', {})).releases[1]).toMatchObject({ installedId: 'segearth-r1-rrsis-d-cpu', get: null });
     } finally {
       await close(h);
     }
