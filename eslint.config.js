@@ -19,6 +19,16 @@ export default tseslint.config(
     },
   },
   {
+    // The contract (src/shared) owns its schemas: it imports no runtime code at all.
+    files: ['src/shared/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['electron'], patterns: ['**/renderer/**', '**/main/**', '**/inference/**', '**/geo/**', '**/cli/**', 'node:*'] },
+      ],
+    },
+  },
+  {
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -2,8 +2,9 @@
  * First run without a model, in a browser (server mode with the real runtime): the model folders are empty
  * (SEGEARTH_MODELS_DIR and the shipped folder point at empty folders), the workspace opens and shows a raster
  * normally, masks are vectorized and exported (CLI), and the question panel explains how to get the model (the
- * model manager's first-run guide). Then
- * the tiny test bundle is imported through Model → Model & device… and the status bar switches to it.
+ * model manager's first-run guide: one button to the Get card, the other ways folded below). Then the tiny
+ * test bundle is imported through Model → Model & device… and the status bar switches to it. (The Get flow
+ * itself: getModel.e2e.ts.)
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -78,11 +79,18 @@ describe('first run without a model (browser)', () => {
   it('opens normally and the question panel explains exactly how to get the model', async () => {
     const { page } = session;
     await page.getByTestId('no-model').waitFor();
+    // One click leads to the Get card of the recommended checkpoint; the other ways are folded below it.
+    await page.getByTestId('first-run-get').waitFor();
+    expect(await page.getByTestId('first-run-get').innerText()).toBe('Get SegEarth-R1 EarthReason…');
+    await page.getByTestId('first-run-guide').locator('summary').click();
     const text = await page.getByTestId('no-model').innerText();
     expect(text).toContain('No model installed yet');
-    // The released checkpoints, the three ways to get a bundle with their commands, and where it goes.
+    expect(text).toMatch(/about 5\.7 GB from the model hub \(Apache-2\.0\)/);
+    // The released checkpoints, every way to get a bundle with its command, and where it goes.
     expect(text).toContain('earth-insights/SegEarth-R1-EarthReason');
     expect(text).toContain('earth-insights/SegEarth-R1-RRSIS-D');
+    expect(text).toContain('$ segearth models get earthreason');
+    expect(text).toContain('$ segearth models convert <checkpoint-folder> --install');
     expect(text).toContain('$ segearth models import <bundle-folder-or-archive.tar.gz>');
     expect(text).toContain('$ segearth models download <https-url-of-bundle.tar.gz> --sha256 <checksum>');
     expect(text).toContain('$ /usr/bin/python3 -m tools.export ckpt/SegEarth-R1-EarthReason -o segearth-r1-earthreason');
@@ -141,7 +149,7 @@ describe('first run without a model (browser)', () => {
     // The status bar switched to it, with the execution provider it runs on.
     await page.waitForFunction(() => document.querySelector('[data-testid="status-model"]')?.textContent?.startsWith('Test fixture'));
     expect(await page.getByTestId('status-model').innerText()).toMatch(/^Test fixture \(random weights, NOT a model\) · (CPU|CUDA|WebGPU)/);
-    await screenshot(page, 'model-dialog', true);
+    await screenshot(page, 'model-dialog-import');
 
     await dialog.getByRole('button', { name: 'Close' }).click();
     // The question panel now offers the question box instead of the guide.

@@ -391,6 +391,7 @@ export function App({ connection }: { connection: Connection }) {
           onZoom={(id) => controllerRef.current?.zoomToResult(id)}
           onExport={() => dispatch({ type: 'dialog', dialog: 'export' })}
           onModelSettings={() => dispatch({ type: 'dialog', dialog: 'model' })}
+          onGetModel={() => dispatch({ type: 'dialog', dialog: 'model-get' })}
         />
       </aside>
       <main
@@ -483,8 +484,9 @@ export function App({ connection }: { connection: Connection }) {
           onClose={() => dispatch({ type: 'dialog', dialog: null })}
         />
       ) : null}
-      {state.dialog === 'model' && state.settings && state.system ? (
+      {(state.dialog === 'model' || state.dialog === 'model-get') && state.settings && state.system ? (
         <ModelDialog
+          {...(state.dialog === 'model-get' ? { focus: 'get' as const } : {})}
           client={client}
           settings={state.settings}
           system={state.system}

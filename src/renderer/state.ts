@@ -27,7 +27,8 @@ export interface RunningJob {
   cancelling: boolean;
 }
 
-export type Dialog = 'open' | 'export' | 'model' | 'about' | null;
+/** `model-get`: Model & device scrolled to the Get cards (from the first-run guide). */
+export type Dialog = 'open' | 'export' | 'model' | 'model-get' | 'about' | null;
 
 export interface WorkspaceState {
   system: SystemInfo | null;

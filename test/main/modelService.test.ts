@@ -11,7 +11,7 @@ import { ModelStore } from '../../src/inference/models/ModelStore.js';
 import { createDispatcher, type Dispatcher } from '../../src/main/dispatch.js';
 import { createBackend, type Backend } from '../../src/main/services/createApi.js';
 import { probeDevices } from '../../src/main/services/deviceProbe.js';
-import { progressGate } from '../../src/main/services/modelService.js';
+import { progressGate } from '../../src/main/services/modelTasks.js';
 import type { ModelCatalog, ModelTaskEvent } from '../../src/shared/api/modelDto.js';
 import { SegEarthError } from '../../src/shared/errors.js';
 import { fakeGeo, noRuntime } from './fakes.js';

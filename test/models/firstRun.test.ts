@@ -18,7 +18,10 @@ describe('first-run guide', () => {
     expect(commands.some((c) => c.startsWith('segearth models download ') && c.includes('--sha256'))).toBe(true);
     expect(g.installDir).toBe('/home/ana/.local/share/segearth-desktop/models');
     expect(g.searchDirs).toEqual(['/home/ana/.local/share/segearth-desktop/models', '/opt/app/models']);
-    expect(NO_MODEL_MESSAGE).toContain('segearth models import');
+    expect(NO_MODEL_MESSAGE).toContain('segearth models get earthreason');
+    expect(commands).toContain('segearth models get earthreason');
+    expect(commands).toContain('segearth models convert <checkpoint-folder> --install');
+    expect(g.checkpoints.map((c) => c.licence)).toEqual(['Apache-2.0', 'Apache-2.0']);
     // Crosses the app's IPC as JSON, checked by its zod schema.
     expect(FirstRunGuideSchema.parse(JSON.parse(JSON.stringify(g)))).toEqual(g);
     expect(ModelLocationsSchema.parse(locations)).toEqual(locations);

@@ -9,6 +9,7 @@
  * `"L"` description length). All tensors are batch 1, row-major, little-endian.
  */
 import { z } from 'zod';
+import { VariantSchema, type Variant } from '../../shared/api/modelDto.js';
 
 /** The only format version this runtime understands. Bumped on any incompatible change. */
 export const BUNDLE_FORMAT_VERSION = 1;
@@ -264,8 +265,8 @@ export const SourceSchema = z.object({
   exporter: z.object({ name: z.string().min(1), version: z.string().min(1) }),
 });
 
-export const VariantSchema = z.enum(['earthreason', 'rrsis-d', 'refsegrs', 'tiny-test']);
-export type Variant = z.infer<typeof VariantSchema>;
+/** The variants are the contract's (`shared/api/modelDto`): the app and the manifest spell them alike. */
+export { VariantSchema, type Variant };
 
 export const ManifestSchema = z
   .object({

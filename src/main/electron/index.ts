@@ -274,6 +274,9 @@ app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
+// A running Get of a model is paused, not lost: its state is recorded and its partial files stay for Resume.
+app.on('before-quit', () => backend?.models.cancelAll());
+
 start().catch((err: unknown) => {
   console.error('SegEarth Desktop failed to start:', err);
   dialog.showErrorBox('SegEarth Desktop could not start', err instanceof Error ? err.message : String(err));

@@ -17,6 +17,7 @@ import { createInferenceService, type InferenceService } from './inferenceServic
 import { ModelStore } from '../../inference/models/ModelStore.js';
 import type { DeviceReport } from '../../shared/api/modelDto.js';
 import { createModelService, type ModelService } from './modelService.js';
+import type { ModelSources } from './modelSources.js';
 import { createPathGuard, type PathGuard } from './pathGuard.js';
 import { createSettingsService, type SettingsService } from './settingsService.js';
 import { createWorkspaceService, type WorkspaceService } from './workspaceService.js';
@@ -38,6 +39,8 @@ export interface BackendOptions {
   modelStore?: ModelStore;
   /** Execution-provider probe for the Model & device dialog (default: onnxruntime probe sessions). */
   probeDevices?: () => Promise<DeviceReport>;
+  /** The model hub client and checkpoint converter behind Get and Convert (default: the real ones). */
+  modelSources?: ModelSources;
 }
 
 export interface Backend {
@@ -76,6 +79,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     events,
     guard,
     ...(options.probeDevices ? { probe: options.probeDevices } : {}),
+    ...(options.modelSources ? { sources: options.modelSources } : {}),
   });
 
   const systemInfo = async (): Promise<SystemInfo> => {
@@ -151,6 +155,11 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       download: ({ url, sha256, replace }) => models.startDownload(url, sha256, replace),
       verify: ({ id }) => models.startVerify(id),
       cancel: async ({ taskId }) => ({ cancelled: models.cancel(taskId) }),
+      releases: () => models.releases(),
+      get: ({ repo, precision }) => models.startGet(repo, precision),
+      pauseGet: async ({ repo }) => ({ paused: await models.pauseGet(repo) }),
+      cancelGet: async ({ repo }) => ({ cancelled: await models.cancelGet(repo) }),
+      convert: ({ checkpointDir, precision, replace }) => models.startConvert(checkpointDir, precision, replace),
       remove: async ({ id }) => (await models.remove(id), ok),
       setDefault: async ({ id }) => ({ variant: await models.setDefault(id) }),
       devices: () => models.devices(),

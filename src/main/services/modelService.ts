@@ -1,19 +1,29 @@
 /**
  * @module main/services/modelService
  * The Model & device dialog's backend, over the model manager (`inference/models/ModelStore`, the same one
- * `segearth models …` uses): list bundles with their defaults and folders, import / download / verify as
- * cancellable tasks that report `models.task` events, remove, choose the default per variant, the first-run
- * guide, and the execution providers of this machine (probed once per process).
+ * `segearth models …` uses): list bundles with their defaults and folders, import / download / verify /
+ * convert as cancellable tasks that report `models.task` events, remove, choose the default per variant, the
+ * first-run guide, and the execution providers of this machine (probed once per process). The released
+ * checkpoints' Get flow (cards, pause / resume / cancel that survive a restart) is `modelGetService`.
  *
- * In server mode a bundle can only be imported from inside the allowed folders (the path guard).
+ * In server mode a bundle can only be imported or converted from inside the allowed folders (the path guard).
  */
 import { firstRunGuide } from '../../inference/models/firstRun.js';
 import type { ModelStore } from '../../inference/models/ModelStore.js';
-import type { InstalledModel, ModelProgress, Variant } from '../../inference/models/types.js';
-import { FirstRunGuideSchema, type DeviceReport, type FirstRunGuide, type ModelCatalog, type ModelTaskKind } from '../../shared/api/modelDto.js';
-import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
+import {
+  FirstRunGuideSchema,
+  type DeviceReport,
+  type FirstRunGuide,
+  type ModelCatalog,
+  type Variant,
+} from '../../shared/api/modelDto.js';
+import type { ConversionPrecision, ModelReleases } from '../../shared/api/modelReleaseDto.js';
+import { SegEarthError } from '../../shared/errors.js';
 import type { EventBus } from '../events.js';
 import { probeDevices } from './deviceProbe.js';
+import { createModelGetService } from './modelGetService.js';
+import { defaultModelSources, type ModelSources } from './modelSources.js';
+import { createModelTasks } from './modelTasks.js';
 import type { PathGuard } from './pathGuard.js';
 
 export interface ModelServiceDeps {
@@ -22,6 +32,8 @@ export interface ModelServiceDeps {
   guard: PathGuard;
   /** Probes the execution providers (tests inject a fake; default: onnxruntime probe sessions). */
   probe?: () => Promise<DeviceReport>;
+  /** The model hub client and the checkpoint converter (default: `defaultModelSources()`). */
+  sources?: ModelSources;
 }
 
 export interface ModelService {
@@ -30,72 +42,35 @@ export interface ModelService {
   startImport(source: string, replace: boolean): Promise<{ taskId: string }>;
   startDownload(url: string, sha256: string, replace: boolean): Promise<{ taskId: string }>;
   startVerify(id: string): Promise<{ taskId: string }>;
+  /** Converts a checkpoint folder (inside the allowed folders) and installs the bundle. */
+  startConvert(checkpointDir: string, precision: ConversionPrecision | undefined, replace: boolean): Promise<{ taskId: string }>;
+  /** The released checkpoints' cards: size to download, precision for this device, what is installed, how far a Get got. */
+  releases(): Promise<ModelReleases>;
+  /** Gets a released checkpoint (download, convert, install, make it the default); resumes a paused Get. */
+  startGet(repo: string, precision: ConversionPrecision | undefined): Promise<{ taskId: string }>;
+  /** Pauses a running Get (its partial files are kept); false when it was not running. */
+  pauseGet(repo: string): Promise<boolean>;
+  /** Stops a running or paused Get and removes its partial files; false when there was none. */
+  cancelGet(repo: string): Promise<boolean>;
   cancel(taskId: string): boolean;
   remove(id: string): Promise<void>;
   setDefault(id: string): Promise<Variant>;
   devices(): Promise<DeviceReport>;
-  /** Cancels every running task (shutdown). */
+  /** Stops every running task (shutdown): Gets are paused (resumed next time), the others cancelled. */
   cancelAll(): void;
   /** Resolves when no task is running. */
   idle(): Promise<void>;
 }
 
-/**
- * Thins out progress: a new phase, every whole per cent, or (total unknown) every 8 MiB / 8 files, and the
- * last event of a phase.
- */
-export function progressGate(): (p: ModelProgress) => boolean {
-  let phase = '';
-  let lastDone = -1;
-  let lastPercent = -1;
-  return (p) => {
-    const percent = p.total ? Math.floor((p.done / p.total) * 100) : -1;
-    const step = p.phase === 'verify' ? 8 : 8 * 1024 * 1024;
-    const pass =
-      p.phase !== phase || (p.total !== null && (percent !== lastPercent || p.done >= p.total)) || (p.total === null && p.done - lastDone >= step);
-    if (pass) {
-      phase = p.phase;
-      lastDone = p.done;
-      lastPercent = percent;
-    }
-    return pass;
-  };
-}
-
 export function createModelService(deps: ModelServiceDeps): ModelService {
   const { store, events, guard } = deps;
-  const tasks = new Map<string, { controller: AbortController; done: Promise<void> }>();
-  let nextTask = 1;
+  const tasks = createModelTasks(events);
   let devices: Promise<DeviceReport> | null = null;
+  const sources = deps.sources ?? defaultModelSources({ devices: () => service.devices() });
+  const gets = createModelGetService({ store, tasks, sources });
+  const start = tasks.start;
 
-  const start = (kind: ModelTaskKind, work: (options: { signal: AbortSignal; onProgress: (p: ModelProgress) => void }) => Promise<InstalledModel>): { taskId: string } => {
-    const taskId = `task-${nextTask++}`;
-    const controller = new AbortController();
-    const gate = progressGate();
-    const onProgress = (progress: ModelProgress): void => {
-      if (!controller.signal.aborted && gate(progress)) events.emit('models.task', { type: 'progress', taskId, kind, progress });
-    };
-    // Reported after this call has returned the task id, so the caller can match the events.
-    const done = Promise.resolve()
-      .then(() => work({ signal: controller.signal, onProgress }))
-      .then(
-        (model) => {
-          tasks.delete(taskId);
-          events.emit('models.task', { type: 'done', taskId, kind, model });
-        },
-        (err: unknown) => {
-          tasks.delete(taskId);
-          const cancelled = controller.signal.aborted
-            ? new SegEarthError('CANCELLED', `The ${kind} was cancelled.`, kind === 'download' ? { hint: 'Start the same download again to resume it.' } : {})
-            : err;
-          events.emit('models.task', { type: 'error', taskId, kind, error: toErrorPayload(cancelled) });
-        },
-      );
-    tasks.set(taskId, { controller, done });
-    return { taskId };
-  };
-
-  return {
+  const service: ModelService = {
     async catalog() {
       const [listing, defaults] = await Promise.all([store.list(), store.defaults().catch(() => null)]);
       const fallback = Object.fromEntries(
@@ -120,14 +95,21 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
       await store.get(id); // MODEL_NOT_FOUND now, not as a task event
       return start('verify', (o) => store.verify(id, { force: true, ...o }));
     },
-    cancel(taskId) {
-      const task = tasks.get(taskId);
-      if (!task) return false;
-      task.controller.abort();
-      return true;
+    async startConvert(checkpointDir, requested, replace) {
+      const dir = await guard.resolveExisting(checkpointDir);
+      const precision = requested ?? (await sources.hub.recommendedPrecision()).precision;
+      return start('convert', async (o) => {
+        const id = await sources.convert(dir, precision, { store, replace, ...o });
+        return store.get(id);
+      });
     },
+    releases: () => gets.releases(),
+    startGet: (repo, precision) => gets.start(repo, precision),
+    pauseGet: (repo) => gets.pause(repo),
+    cancelGet: (repo) => gets.cancel(repo),
+    cancel: (taskId) => tasks.stop(taskId, 'cancel'),
     async remove(id) {
-      if ([...tasks.values()].length > 0) {
+      if (tasks.size() > 0) {
         throw new SegEarthError('BAD_ARGUMENT', 'A model is being installed or verified.', { hint: 'Wait for it to finish (or cancel it), then remove the bundle.' });
       }
       await store.remove(id);
@@ -140,11 +122,8 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
       });
       return devices;
     },
-    cancelAll() {
-      for (const t of tasks.values()) t.controller.abort();
-    },
-    async idle() {
-      await Promise.all([...tasks.values()].map((t) => t.done));
-    },
+    cancelAll: () => tasks.stopAll(),
+    idle: () => tasks.idle(),
   };
+  return service;
 }

@@ -46,11 +46,13 @@ export interface QuestionPanelProps {
   onZoom(resultId: string): void;
   onExport(): void;
   onModelSettings(): void;
+  /** Opens Model & device at the Get cards (the first-run guide's one click). */
+  onGetModel(): void;
   /** How to get a model (the model manager's first-run guide); shown when no model is ready. */
   guide?: FirstRunGuide | null;
 }
 
-function NoModel(props: { model: ModelStatus; guide: FirstRunGuide | null; onModelSettings(): void }) {
+function NoModel(props: { model: ModelStatus; guide: FirstRunGuide | null; onModelSettings(): void; onGetModel(): void }) {
   return (
     <div className="first-run" data-testid="no-model">
       <h3>{props.model.state === 'invalid' ? 'The model bundle cannot be used' : 'No model installed yet'}</h3>
@@ -62,7 +64,7 @@ function NoModel(props: { model: ModelStatus; guide: FirstRunGuide | null; onMod
       )}
       {props.model.problem ? <p className="error-text">{props.model.problem}</p> : null}
       {props.guide ? (
-        <FirstRunGuideView guide={props.guide} />
+        <FirstRunGuideView guide={props.guide} onGet={props.onGetModel} />
       ) : (
         <p>
           Install one with <code>segearth models import &lt;folder or archive&gt;</code> or <code>segearth models download &lt;url&gt;</code> (see
@@ -91,7 +93,7 @@ export function QuestionPanel(props: QuestionPanelProps) {
       <header className="panel-title">
         <span>Ask about this scene</span>
       </header>
-      {model && !ready ? <NoModel model={model} guide={props.guide ?? null} onModelSettings={props.onModelSettings} /> : null}
+      {model && !ready ? <NoModel model={model} guide={props.guide ?? null} onModelSettings={props.onModelSettings} onGetModel={props.onGetModel} /> : null}
       {ready && !props.hasLayer ? <p className="hint">Open a raster first, then ask a question about it.</p> : null}
       {ready && props.hasLayer ? (
         <>

@@ -36,6 +36,7 @@ import {
   ModelTaskIdSchema,
   VariantSchema,
 } from './modelDto.js';
+import { ConvertModelRequestSchema, GetModelRequestSchema, ModelReleasesSchema, RepoRequestSchema } from './modelReleaseDto.js';
 import { BatchFinishedSchema, BatchFolderInfoSchema, BatchRecordSchema, BatchStartRequestSchema, BatchStatusSchema } from './batchDto.js';
 
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -103,7 +104,12 @@ export const api = {
     import: method(ImportModelRequestSchema, z.object({ taskId: ModelTaskIdSchema }), 'Install a bundle from a folder or archive; progress and result arrive as models.task events'),
     download: method(DownloadModelRequestSchema, z.object({ taskId: ModelTaskIdSchema }), 'Download a bundle archive (resumable, sha256 checked) and install it; models.task events'),
     verify: method(ModelIdRequestSchema, z.object({ taskId: ModelTaskIdSchema }), 'Hash every file of a bundle against its manifest; models.task events'),
-    cancel: method(z.object({ taskId: ModelTaskIdSchema }), z.object({ cancelled: z.boolean() }), 'Cancel an import, download or verification'),
+    cancel: method(z.object({ taskId: ModelTaskIdSchema }), z.object({ cancelled: z.boolean() }), 'Cancel an import, download, verification, Get or conversion'),
+    releases: method(Empty, ModelReleasesSchema, 'The released checkpoints: size to download, precision for this device and why, licence, installed bundle, how far a Get got'),
+    get: method(GetModelRequestSchema, z.object({ taskId: ModelTaskIdSchema }), 'Get a released checkpoint: download from the model hub, convert, install, make it the default; resumes a paused Get; models.task events'),
+    pauseGet: method(RepoRequestSchema, z.object({ paused: z.boolean() }), 'Pause a Get (partial files kept, also across restarts); models.get resumes it'),
+    cancelGet: method(RepoRequestSchema, z.object({ cancelled: z.boolean() }), 'Stop a running or paused Get and remove its partial files'),
+    convert: method(ConvertModelRequestSchema, z.object({ taskId: ModelTaskIdSchema }), 'Convert a checkpoint folder into a bundle and install it (offline machines); models.task events'),
     remove: method(ModelIdRequestSchema, Ok, 'Delete an installed bundle (not one shipped with the app)'),
     setDefault: method(ModelIdRequestSchema, z.object({ variant: VariantSchema }), 'Make a bundle the default of its variant'),
     devices: method(Empty, DeviceReportSchema, 'Execution providers on this machine: which work, which one Automatic uses, why the others do not'),
