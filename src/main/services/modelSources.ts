@@ -7,8 +7,6 @@
  * a local hub).
  */
 import type { ModelStore } from '../../inference/models/ModelStore.js';
-import { readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { HubProgress } from '../../inference/hub/hubProgress.js';
 import { ConversionStageSchema, type ConversionStage, type DeviceReport, type ModelProgress, type ProgressListener } from '../../shared/api/modelDto.js';
 import type { ConversionPrecision } from '../../shared/api/modelReleaseDto.js';
@@ -107,10 +105,8 @@ export function defaultModelSources(options: { devices: () => Promise<DeviceRepo
         return got.model.id;
       },
       async discard(repo) {
-        const [{ repoCache }, { resolveHubConfig }] = await Promise.all([import('../../inference/hub/hubCache.js'), import('../../inference/hub/hubConfig.js')]);
-        const blobs = path.dirname(repoCache(resolveHubConfig().cacheDir, repo).blob('x'));
-        const names = await readdir(blobs).catch(() => [] as string[]);
-        await Promise.all(names.filter((n) => n.endsWith('.incomplete')).map((n) => rm(path.join(blobs, n), { force: true })));
+        const { discardPartialDownloads } = await import('../../inference/hub/snapshotDownload.js');
+        await discardPartialDownloads(repo); // only our own partial files, and none another process is writing
       },
     },
     convert: convertFolder,
