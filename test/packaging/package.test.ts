@@ -69,6 +69,8 @@ describe.skipIf(standInSkip !== null)('electron-builder with a stand-in Electron
     // Models shipped with the app, never the tiny test bundle.
     expect(existsSync(path.join(resources, 'models'))).toBe(true);
     expect(existsSync(path.join(resources, 'models', 'tiny-test'))).toBe(false);
+    // the checkpoint converter's graph templates (inference/conversion/graphTemplate: shippedTemplatesDir)
+    for (const profile of ['fp32', 'cpu', 'fp16']) expect(existsSync(path.join(resources, 'models', 'graph-templates', profile, 'template.json')), profile).toBe(true);
     // GDAL/PROJ data: from inside the app when gdal-async carries its own GDAL, else the system's.
     // As the app's main process asks it, before gdal-async is loaded (electron-builder drops build/config.gypi).
     const packagedRoot = path.join(resources, 'app.asar', 'node_modules', 'gdal-async');
