@@ -60,13 +60,12 @@ export async function fillWeights(dir: string, map: WeightMap, tensors: Checkpoi
           if (e.offset < pos) throw new SegEarthError('MODEL_INVALID', `weights.json: ${e.key} overlaps the entry before it in ${file}.`);
           const src = tensors.get(e.key);
           if (!src) throw new SegEarthError('MODEL_INVALID', `The checkpoint has no tensor ${e.key}.`);
-          const start = pos;
           await writeEntry(e, src, reader, slice, async (bytes, rel) => {
             await put(bytes, e.offset + rel);
             done += bytes.byteLength;
             options.onProgress?.(done, total, e.key);
           });
-          if (pos - e.offset !== e.length || (pos === start && e.length > 0)) {
+          if (pos - e.offset !== e.length) {
             throw new SegEarthError('MODEL_INVALID', `${e.key}: wrote ${pos - e.offset} bytes, weights.json says ${e.length}.`, {
               hint: 'The graph template does not match this checkpoint.',
             });
