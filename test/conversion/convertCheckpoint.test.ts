@@ -10,7 +10,7 @@
  * Debian's python3 with torch.
  */
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -218,6 +218,9 @@ describe.skipIf(reason !== undefined)('converting a checkpoint folder in TypeScr
     const after = await store.list();
     expect(after.models).toEqual([]); // … so nothing is listed, not even as broken
     expect(after.broken).toEqual([]);
+    // a dead process's folder is removed by a later run once it is a minute old (geo/tempFolders): age it
+    const old = new Date(Date.now() - 120_000);
+    await utimes(join(models, '.staging', staged[0]!), old, old);
     const { manifest } = await convertCheckpoint({ checkpointDir: ckpt, templateDir: tpl.fp32, store });
     expect((await store.list()).models.map((m) => m.id)).toEqual([manifest.id]);
     expect(await readdir(join(models, '.staging'))).toEqual([]); // the rerun removed the dead run's folder

@@ -25,7 +25,8 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { SegEarthError } from '../../shared/errors.js';
 import { type Manifest, ManifestSchema, type Variant } from '../bundle/manifest.js';
 import { ensureFreeSpace, statfsFreeSpace } from '../models/diskSpace.js';
-import { discardStaged, makeStaleSafeWorkDir, moveBundle } from '../models/install.js';
+import { makeTempFolder } from '../../geo/tempFolders.js';
+import { discardStaged, moveBundle } from '../models/install.js';
 import type { ModelStore } from '../models/ModelStore.js';
 import { sha256File } from '../models/verify.js';
 import { checkCheckpoint } from './checkCheckpoint.js';
@@ -156,7 +157,7 @@ async function convertToFolder(
   const parent = path.dirname(out);
   await mkdir(parent, { recursive: true });
   await ensureFreeSpace(statfsFreeSpace, parent, need, `converting into ${out}`);
-  const work = await makeStaleSafeWorkDir(parent, `.${path.basename(out)}.converting`);
+  const work = await makeTempFolder(parent, `.${path.basename(out)}.converting-`);
   try {
     const dir = path.join(work, 'bundle');
     await mkdir(dir);

@@ -13,6 +13,7 @@
  */
 import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { makeTempFolder } from '../../geo/tempFolders.js';
 import { SegEarthError } from '../../shared/errors.js';
 import { readBundleFacts } from './bundleFacts.js';
 import { ensureFreeSpace, type FreeSpaceProbe, statfsFreeSpace } from './diskSpace.js';
@@ -20,7 +21,7 @@ import { downloadVerified } from './download.js';
 import {
   commitStaged,
   discardStaged,
-  makeStaleSafeWorkDir,
+  ensureDir,
   makeWorkDir,
   moveBundle,
   stageFromArchive,
@@ -207,7 +208,7 @@ export class ModelStore {
   /**
    * Installs a bundle that `build` writes into an empty staging folder (the checkpoint converter), atomically
    * like {@link import}: checked for `needBytes` of free space first, renamed into place only when `build`
-   * succeeds, deleted otherwise (and, after a kill, by the next call).
+   * succeeds, deleted otherwise (after a kill, by a later call: `geo/tempFolders`).
    */
   async installBuilt(
     build: (dir: string) => Promise<void>,
@@ -215,7 +216,8 @@ export class ModelStore {
   ): Promise<InstalledModel> {
     await this.assertWritableInstallDir();
     await ensureFreeSpace(this.freeSpace, this.locations.installDir, options.needBytes, options.what);
-    const work = await makeStaleSafeWorkDir(this.locations.stagingDir, 'convert');
+    await ensureDir(this.locations.stagingDir);
+    const work = await makeTempFolder(this.locations.stagingDir, 'convert-');
     let staged: StagedBundle;
     try {
       const dir = path.join(work, 'bundle');

@@ -15,7 +15,6 @@ import { SegEarthError } from '../../shared/errors.js';
 import { extractArchive } from './archive.js';
 import { MANIFEST_FILE, readBundleFacts } from './bundleFacts.js';
 import { ensureFreeSpace, SPACE_MARGIN_BYTES, type FreeSpaceProbe } from './diskSpace.js';
-import { isProcessAlive } from './processLock.js';
 import type { BundleFacts, ProgressListener } from './types.js';
 import { type HashCache, verifyBundle } from './verify.js';
 
@@ -55,21 +54,6 @@ export async function ensureDir(dir: string): Promise<void> {
     });
   }
 }
-
-/**
- * A new work folder `<parent>/<prefix>-<pid>-<random>`, after deleting the `<prefix>-<pid>-*` folders of
- * processes that no longer run (a conversion killed midway): a rerun cleans up what a SIGKILL left behind,
- * while another process's work in progress is left alone.
- */
-export async function makeStaleSafeWorkDir(parent: string, prefix: string): Promise<string> {
-  await ensureDir(parent);
-  for (const name of await readdir(parent)) {
-    const m = name.startsWith(`${prefix}-`) ? /^(\d+)-/.exec(name.slice(prefix.length + 1)) : null;
-    if (m && !isProcessAlive(Number(m[1]))) await discardStaged(path.join(parent, name));
-  }
-  return makeWorkDir(parent, `${prefix}-${process.pid}`);
-}
-
 
 export async function discardStaged(work: string): Promise<void> {
   // Retries: after a failed extraction, tar may still be closing files in the folder being removed.
