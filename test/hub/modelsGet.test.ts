@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProgressLineSchema } from '../../src/cli/jsonProgress.js';
 import { ManifestSchema } from '../../src/inference/bundle/manifest.js';
 import { getModelFromHub } from '../../src/inference/hub/getModel.js';
 import { resolveHubConfig } from '../../src/inference/hub/hubConfig.js';
@@ -114,7 +115,8 @@ describe.skipIf(reason !== undefined)('segearth models get (download → convert
     hub.cutNext(SHARD1, 1_000_000);
     const r = await segearth(['models', 'get', 'earthreason', '--graphs', template, '--json'], u.env);
     expect(r.stderr).toContain('precision: ');
-    expect(r.stderr).toMatch(/downloading .*\(\d+%\)/);
+    const progress = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => ProgressLineSchema.parse(JSON.parse(l)));
+    expect(progress.some((l) => l.stage === 'downloading' && l.fraction > 0 && l.fraction <= 1)).toBe(true);
     expect(r.stderr).toContain('connection lost at');
     expect(r.status, r.stderr).toBe(EXIT.OK);
     const got = JSON.parse(r.stdout) as { id: string; dir: string; variant: string; isDefault: boolean; verify: { state: string }; commit: string; madeDefault: boolean };

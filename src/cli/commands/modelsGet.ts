@@ -77,7 +77,8 @@ export function hubProgressLine(p: HubProgress): Omit<ProgressLine, 'type'> {
 
 function hubJsonProgress(context: CliContext): (p: HubProgress) => void {
   const write = jsonProgressWriter(context.err);
-  return (p) => write(hubProgressLine(p));
+  const event = jsonProgressWriter(context.err, 0); // rare events (a resumed connection) are never rate-limited away
+  return (p) => (p.message ? event : write)(hubProgressLine(p));
 }
 
 /**
