@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
-import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
 import { createSparseRaster } from '../../test/support/syntheticRaster.js';
 import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
 import { makeRiverScene } from '../support/riverScene.js';
@@ -43,7 +42,7 @@ beforeAll(async () => {
   mem.close();
   // A large, empty scene for the cancellation test: many full-resolution tiles.
   createSparseRaster(join(dir, 'large_utm31.tif'), 8192, 8192, { srs: 32631, geoTransform: [300000, 1, 0, 4200000, 0, -1], bandCount: 3 });
-  session = await startSession({ roots: [dir], runtime: createRuntimeAdapter({ defaultModelDir: bundle }) });
+  session = await startSession({ roots: [dir], defaultModelDir: bundle });
 });
 
 afterAll(async () => {

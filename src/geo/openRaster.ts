@@ -20,7 +20,8 @@ import gdal from 'gdal-async';
 import { z } from 'zod';
 import type { BandInfo, Corners, CrsInfo, Extent, GeoTransform, RasterInfo } from '../shared/rasterInfo.js';
 import { configureGdalEnvironment } from './env.js';
-import { applyGeoTransform, describeCrs, groundPixelSize, lonLatTransformer, type ToLonLat } from './crs.js';
+import { applyGeoTransform } from './geoTransform.js';
+import { describeCrs, groundPixelSize, lonLatTransformer, type ToLonLat } from './crs.js';
 import {
   classifyOpenError,
   corruptRasterError,

@@ -9,7 +9,7 @@
  */
 import type { GeoTransform, RasterInfo } from '../shared/rasterInfo.js';
 import type { TileGridSpec } from '../shared/tileGrid.js';
-import { applyGeoTransform } from './crs.js';
+import { applyGeoTransform } from './geoTransform.js';
 
 export type { TileGridSpec } from '../shared/tileGrid.js';
 

@@ -2,7 +2,7 @@
  * Fakes of the geo engine and inference runtime for the backend's unit tests (transports, dispatcher,
  * path confinement): they record calls and answer fixed, known values.
  */
-import type { GeoBackend, InferenceRuntime } from '../../src/main/services/backends.js';
+import type { GeoBackend, InferenceBackend } from '../../src/main/services/backends.js';
 import type { RasterInfo } from '../../src/shared/rasterInfo.js';
 import { SegEarthError } from '../../src/shared/errors.js';
 import { stat } from 'node:fs/promises';
@@ -48,11 +48,8 @@ export function fakeGeo(calls: string[] = []): GeoBackend {
       calls.push(`renderTile ${z}/${x}/${y}`);
       return Uint8Array.from([0x89, 0x50, 0x4e, 0x47, z, x, y]);
     },
-    async vectorizeProbability() {
-      return { crsWkt: null, crsCode: 'EPSG:32633', features: [] };
-    },
-    async renderProbabilityPng() {
-      return { png: Uint8Array.from([0x89, 0x50]), maxProbability: 0.1 };
+    async heatmapPng() {
+      return Uint8Array.from([0x89, 0x50]);
     },
     async writeFeatures() {
       return [];
@@ -64,7 +61,7 @@ export function fakeGeo(calls: string[] = []): GeoBackend {
   };
 }
 
-export function noRuntime(): InferenceRuntime {
+export function noRuntime(): InferenceBackend {
   return {
     async modelStatus() {
       return { state: 'missing', dir: null, id: null, name: null, variant: null, examples: [], problem: 'No model bundle found.' };
@@ -72,7 +69,10 @@ export function noRuntime(): InferenceRuntime {
     async executionProvider() {
       return { active: null, fallbackReason: null, notes: [] };
     },
-    async run() {
+    async ask() {
+      throw new SegEarthError('MODEL_NOT_FOUND', 'No model bundle found.');
+    },
+    async polygons() {
       throw new SegEarthError('MODEL_NOT_FOUND', 'No model bundle found.');
     },
     version: () => null,

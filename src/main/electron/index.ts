@@ -22,6 +22,7 @@ import { createBackend, type Backend } from '../services/createApi.js';
 import { createGeoAdapter } from '../services/geoAdapter.js';
 import { createJsonStore } from '../services/jsonStore.js';
 import { createRuntimeAdapter } from '../services/runtimeAdapter.js';
+import { ModelStore } from '../../inference/models/ModelStore.js';
 import { DEFAULT_WINDOW_STATE, fitToDisplays, WindowStateSchema } from '../windowState.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -223,6 +224,7 @@ async function start(): Promise<void> {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
 
+  const modelStore = new ModelStore();
   backend = await createBackend({
     mode: 'electron',
     appVersion: appVersion(),
@@ -230,7 +232,8 @@ async function start(): Promise<void> {
     dataDir: app.getPath('userData'),
     logsDir: app.getPath('logs'),
     geo: createGeoAdapter(),
-    runtime: createRuntimeAdapter({ defaultModelDir: process.env.SEGEARTH_MODEL_DIR ?? null }),
+    runtime: createRuntimeAdapter({ store: modelStore, defaultModelDir: process.env.SEGEARTH_MODEL_DIR ?? null }),
+    modelStore,
     testHooks: process.env.SEGEARTH_TEST_HOOKS === '1',
     pickPath,
   });

@@ -27,7 +27,7 @@ import { readJournal } from '../../inference/batch/journal.js';
 import { runBatch, type BatchEvent } from '../../inference/batch/runBatch.js';
 import type { SceneProcessor } from '../../inference/batch/sceneProcessor.js';
 import type { EventBus } from '../events.js';
-import type { BatchModel, InferenceRuntime } from './backends.js';
+import type { BatchModel, InferenceBackend } from './backends.js';
 import type { PathGuard } from './pathGuard.js';
 import type { SettingsService } from './settingsService.js';
 
@@ -52,7 +52,7 @@ export interface BatchServiceDeps {
   guard: PathGuard;
   events: EventBus;
   settings: Pick<SettingsService, 'get'>;
-  runtime: Pick<InferenceRuntime, 'modelStatus' | 'batchModel'>;
+  runtime: Pick<InferenceBackend, 'modelStatus' | 'batchModel'>;
 }
 
 interface Running {
