@@ -1,9 +1,10 @@
 /**
  * Browser end-to-end with the real inference runtime and the tiny test bundle (random weights): ask a
  * question through the question panel, see polygons at the right map coordinates (read back through the
- * map and checked against an independent vectorisation of the probability raster), move the threshold
- * slider and see them change without a model re-run, export GeoJSON and check it with `ogrinfo`, cancel a
- * long tiled run.
+ * map and checked against GDAL's own `gdal_calc.py` + `gdal_polygonize.py` on the probability raster), move
+ * the threshold slider and see them change without a model re-run, export GeoJSON and check it with
+ * `ogrinfo`, ask about a drawn rectangle and polygon (non-empty answers: the threshold is lowered under the
+ * answer's highest probability; areas and bounds checked), cancel a long tiled run.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -11,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
 import { createSparseRaster } from '../../test/support/syntheticRaster.js';
 import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
 import { makeRiverScene } from '../support/riverScene.js';
+import { gdalPolygonize } from '../support/gdalPolygonize.js';
 import { eventCount, openThroughPicker, screenshot, startSession, stepSlider, waitForEvent, type Session } from '../support/browser.js';
 
 const GT: [number, number, number, number, number, number] = [300000, 2, 0, 4200000, 0, -2];
@@ -64,6 +65,37 @@ async function mapResult(resultId: string) {
   return session.page.evaluate((id) => window.SegEarthCI!.map().results[id]!, resultId);
 }
 
+const byCorner = (a: number[], b: number[]): number => a[0]! - b[0]! || a[1]! - b[1]!;
+
+/** The map's polygons of a result equal GDAL's polygons of its cached probability raster (count, extents, area). */
+async function expectGdalPolygons(resultId: string, threshold: number, flipY = false): Promise<void> {
+  const reference = gdalPolygonize(cachedProbability(resultId), threshold);
+  const refExtents = flipY ? reference.extents.map(([x0, y0, x1, y1]) => [x0, -y1, x1, -y0]).sort(byCorner) : reference.extents;
+  const onMap = (await mapResult(resultId)).features.map((f) => f.extent).sort(byCorner);
+  expect(onMap.length).toBe(refExtents.length);
+  onMap.forEach((e, i) => e.forEach((v, k) => expect(Math.abs(v - refExtents[i]![k]!)).toBeLessThan(1e-6)));
+  const summary = await session.page.evaluate((id) => window.SegEarthCI!.state().results.find((r) => r.summary.id === id)!.summary, resultId);
+  expect(summary.featureCount).toBe(refExtents.length);
+  // area_m2 is ellipsoidal; the scenes are UTM near the central meridian (scale ≈ 0.9996 + distortion ≪ 1 %).
+  if (!flipY) expect(Math.abs(summary.totalAreaM2 - reference.area)).toBeLessThanOrEqual(0.01 * reference.area + 1e-6);
+}
+
+/** Lowers the newest result's threshold under its highest probability, so the tiny model's answer has polygons. */
+async function thresholdUnderMax() {
+  const { page } = session;
+  const before = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+  expect(before.maxProbability).toBeGreaterThan(0.08);
+  const target = Math.max(0.05, Math.min(0.5, Math.floor((before.maxProbability - 0.02) * 100) / 100));
+  if (Math.abs(target - before.threshold) > 1e-9) {
+    await stepSlider(page, 'threshold', Math.round((target - before.threshold) * 100));
+    await page.waitForFunction((t) => Math.abs(window.SegEarthCI!.state().results[0]!.summary.threshold - t) < 1e-9, target);
+  }
+  const after = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+  expect(after.featureCount).toBeGreaterThan(0);
+  expect(after.totalAreaM2).toBeGreaterThan(0);
+  return after;
+}
+
 describe('asking a question in the browser (tiny test bundle)', () => {
   let resultId = '';
 
@@ -80,23 +112,10 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     resultId = summary.id;
     expect(summary.threshold).toBe(0.5);
 
-    // Independent check: vectorise the cached probability raster here, with GDAL, at the same threshold.
-    const reference = await maskToPolygons({ kind: 'file', path: cachedProbability(resultId) }, { threshold: 0.5, minAreaM2: 0 });
-    const onMap = await mapResult(resultId);
-    expect(onMap.features.length).toBe(reference.features.length);
-    expect(summary.featureCount).toBe(reference.features.length);
+    // Independent check: GDAL's own tools vectorise the cached probability raster at the same threshold.
+    await expectGdalPolygons(resultId, 0.5);
     const bounds: Extent = [GT[0], GT[3] + SIZE * GT[5], GT[0] + SIZE * GT[1], GT[3]];
-    for (const f of onMap.features) expect(within(f.extent, bounds, 1e-6)).toBe(true);
-    const refExtents = reference.features
-      .map((f) => {
-        const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0]! : f.geometry.coordinates.flatMap((p) => p[0]!);
-        const xs = ring.map((p) => p[0]);
-        const ys = ring.map((p) => p[1]);
-        return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
-      })
-      .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-    const mapExtents = onMap.features.map((f) => f.extent).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-    mapExtents.forEach((e, i) => e.forEach((v, k) => expect(Math.abs(v - refExtents[i]![k]!)).toBeLessThan(1e-6)));
+    for (const f of (await mapResult(resultId)).features) expect(within(f.extent, bounds, 1e-6)).toBe(true);
     if (summary.featureCount === 0) await expect(page.getByTestId('nothing-found').innerText()).resolves.toContain('The model found nothing matching');
     await screenshot(page, 'ask-result', true);
   });
@@ -114,9 +133,7 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     const after = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
     expect(after.featureCount).toBeGreaterThan(0);
     expect(after.totalAreaM2).toBeGreaterThan(before.totalAreaM2);
-    const reference = await maskToPolygons({ kind: 'file', path: cachedProbability(resultId) }, { threshold: target, minAreaM2: 0 });
-    expect((await mapResult(resultId)).features.length).toBe(reference.features.length);
-    expect(after.featureCount).toBe(reference.features.length);
+    await expectGdalPolygons(resultId, target);
     expect(await eventCount(page, 'job-started')).toBe(jobsBefore); // the model did not run again
     await expect(page.getByTestId('threshold-value').innerText()).resolves.toBe(`${Math.round(target * 100)} %`);
 
@@ -198,6 +215,10 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     const aoi = summary.aoi.extent!;
     expect(within(summary.probability!.extent, aoi, GT[1] + 1e-6)).toBe(true);
     expect(within(aoi, summary.probability!.extent, 1e-6)).toBe(true);
+    const answered = await thresholdUnderMax();
+    await expectGdalPolygons(summary.id, answered.threshold);
+    const rectangleArea = (aoi[2] - aoi[0]) * (aoi[3] - aoi[1]);
+    expect(answered.totalAreaM2).toBeLessThanOrEqual(rectangleArea * 1.01);
     for (const f of (await mapResult(summary.id)).features) expect(within(f.extent, aoi, GT[1] + 1e-6)).toBe(true);
     await screenshot(page, 'rectangle-aoi', true);
     await page.getByTestId('aoi-scene').check();
@@ -259,9 +280,16 @@ describe('asking a question in the browser (tiny test bundle)', () => {
       }
       return best;
     };
+    const answered = await thresholdUnderMax();
+    await expectGdalPolygons(summary.id, answered.threshold);
+    // No more area than the drawn polygon's (shoelace, map units = m).
+    let drawnArea = 0;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) drawnArea += (ring[j]![0] + ring[i]![0]) * (ring[j]![1] - ring[i]![1]);
+    expect(answered.totalAreaM2).toBeLessThanOrEqual(Math.abs(drawnArea / 2) * 1.01);
     // Every polygon vertex is inside the drawn polygon, or within one pixel of its outline (pixel edges).
     const features = session.app.backend.inference.getFeatures(summary.id);
-    expect(features.features.length).toBe(summary.featureCount);
+    expect(features.features.length).toBe(answered.featureCount);
+    expect(features.features.length).toBeGreaterThan(0);
     for (const f of features.features) {
       const rings = f.geometry.type === 'Polygon' ? f.geometry.coordinates : f.geometry.coordinates.flat();
       for (const [x, y] of rings.flat()) expect(inside(x!, y!) || distanceToRing(x!, y!) <= GT[1] * Math.SQRT2 + 1e-6).toBe(true);
@@ -280,18 +308,8 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await waitForEvent(page, 'result', results + 1);
     const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
     // GDAL's polygons are in (column, row); the map shows (column, −row).
-    const reference = await maskToPolygons({ kind: 'file', path: cachedProbability(summary.id) }, { threshold: 0.5, minAreaM2: 0 });
-    const flipped = reference.features
-      .map((f) => {
-        const pts = (f.geometry.type === 'Polygon' ? f.geometry.coordinates : f.geometry.coordinates.flat()).flat();
-        const xs = pts.map((p) => p[0]);
-        const ys = pts.map((p) => -p[1]);
-        return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
-      })
-      .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-    const onMap = (await mapResult(summary.id)).features.map((f) => f.extent).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-    expect(onMap.length).toBe(flipped.length);
-    onMap.forEach((e, i) => e.forEach((v, k) => expect(Math.abs(v - flipped[i]![k]!)).toBeLessThan(1e-6)));
+    await expectGdalPolygons(summary.id, summary.threshold, true);
+    const onMap = (await mapResult(summary.id)).features.map((f) => f.extent);
     for (const e of onMap) expect(within(e, [0, -300, 400, 0], 1e-6)).toBe(true);
     await screenshot(page, 'no-georeferencing-answer');
   });
