@@ -76,13 +76,15 @@ export function BatchPanel(props: {
   const [finished, setFinished] = useState<BatchFinished | null>(null);
   const [showForm, setShowForm] = useState(true);
 
-  // Reattach to the running (or last) batch of this session.
+  // Reattach to the running (or last) batch of this session. The listing is a snapshot: an event of the same
+  // batch that arrived meanwhile is newer and wins (see `start`).
   useEffect(() => {
     void client.batch.list({}).then((records) => {
       const last = records[0];
       if (!last) return;
-      setStatus(last.status);
-      setFinished(last.finished);
+      const id = last.status.batchId;
+      setStatus((s) => (s?.batchId === id ? s : last.status));
+      setFinished((f) => (f?.batchId === id ? f : last.finished));
       setShowForm(last.finished !== null && last.finished.outcome === 'failed');
     });
   }, [client]);
@@ -130,11 +132,14 @@ export function BatchPanel(props: {
           resume,
           ...override,
         });
-        setFinished(null);
+        // Events of this batch may arrive before this response, or while `status` is on its way: the status
+        // snapshot was taken before them, so it only fills in what no event brought (a short batch can finish
+        // in between — overwriting its `finished` with the snapshot's null hid the report).
+        setFinished((f) => (f?.batchId === batchId ? f : null));
         setStatus((s) => (s?.batchId === batchId ? s : null));
         const record = await client.batch.status({ batchId });
-        setStatus(record.status);
-        setFinished(record.finished);
+        setStatus((s) => (s?.batchId === batchId ? s : record.status));
+        setFinished((f) => (f?.batchId === batchId ? f : record.finished));
         setShowForm(false);
         onCiEvent('batch-started');
       } catch (err) {
