@@ -46,7 +46,7 @@ function segearth(...args: string[]): string {
 async function appAsk(threshold: number, aoi: Aoi = { kind: 'scene' }): Promise<ResultSummary> {
   const layer = (await backend.api.workspace.listLayers({}, { transport: 'direct' }))[0]!;
   const { jobId } = await backend.api.inference.ask(
-    { layerId: layer.id, question: QUESTION, aoi, threshold, minAreaM2: 0, strategy: 'single-pass' },
+    { layerId: layer.id, question: QUESTION, aoi, threshold, minAreaM2: 0, strategy: 'view' },
     { transport: 'direct' },
   );
   await backend.inference.idle();

@@ -18,6 +18,7 @@
 import { SegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import type { RasterInfo } from '../../shared/rasterInfo.js';
+import type { Strategy } from '../../shared/strategies.js';
 import type { ProbabilityPreview, RasterGrid } from '../../geo/probabilityRaster.js';
 import type { WindowPredictor } from '../pipeline/pipeline.js';
 import { ProgressClock, type SceneProgress } from './progressClock.js';
@@ -30,8 +31,7 @@ import { runView } from './viewStrategy.js';
 export { SCENE_STAGES, type SceneProgress, type SceneStage } from './progressClock.js';
 export type { SceneAoi } from './sceneWindow.js';
 
-export const STRATEGIES = ['auto', 'view', 'tiled', 'coarse-to-fine'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+export { STRATEGIES, type Strategy } from '../../shared/strategies.js';
 
 /** What the runtime needs from `geo/readRegion`: an RGB window (one stretch per raster) and its valid mask. */
 export type RegionReader = (

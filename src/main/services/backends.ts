@@ -6,6 +6,7 @@
  */
 import type { Aoi, ModelLoad, ModelStatus, ResultFeatures, TileGridSpec } from '../../shared/api/dto.js';
 import type { Extent, RasterInfo } from '../../shared/rasterInfo.js';
+import type { Strategy } from '../../shared/strategies.js';
 import type { SceneProcessor } from '../../inference/batch/sceneProcessor.js';
 
 /** A probability grid kept in memory for display (values 0..1, row-major). */
@@ -48,7 +49,7 @@ export interface InferenceAskRequest {
   question: string;
   /** In the raster's CRS; a polygon is applied once, by the pipeline, to the probability raster. */
   aoi: Aoi;
-  strategy: 'auto' | 'single-pass' | 'tiled' | 'coarse-to-fine';
+  strategy: Strategy;
   threshold: number;
   minAreaM2: number;
   /** Where to write the probability GeoTIFF (float32, 0..1, the raster's grid cropped to the AOI). */

@@ -15,7 +15,6 @@
  * - Server mode: the input and output folders must lie inside the allowed roots, and every scene is checked
  *   again before it is read (a symbolic link to outside a root is recorded as a failed scene).
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
@@ -30,6 +29,7 @@ import type { EventBus } from '../events.js';
 import type { BatchModel, InferenceBackend } from './backends.js';
 import type { PathGuard } from './pathGuard.js';
 import type { SettingsService } from './settingsService.js';
+import { newId } from './newId.js';
 
 type StartArgs = z.output<typeof BatchStartRequestSchema>;
 
@@ -63,8 +63,6 @@ interface Running {
   release: (() => void) | null;
   done: Promise<void>;
 }
-
-const newId = (): string => randomUUID().replaceAll('-', '').slice(0, 16);
 
 function notFound(batchId: string): SegEarthError {
   return new SegEarthError('NOT_FOUND', `There is no batch ${batchId} in this session.`, {

@@ -6,7 +6,6 @@
  * can be changed afterwards by re-running only the pipeline's polygon step (`revectorize`, the model does not
  * run again), and the heatmap PNG made from the decimated probabilities the answer brought back.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AskRequestSchema, ResultFeatures, ResultSummary } from '../../shared/api/dto.js';
@@ -16,6 +15,7 @@ import type { GeoBackend, InferenceBackend } from './backends.js';
 import type { SettingsService } from './settingsService.js';
 import type { WorkspaceService } from './workspaceService.js';
 import type { z } from 'zod';
+import { newId } from './newId.js';
 
 type AskArgs = z.output<typeof AskRequestSchema>;
 
@@ -53,8 +53,6 @@ export interface InferenceServiceDeps {
   /** Folder for cached probability rasters. */
   cacheDir: string;
 }
-
-const newId = (): string => randomUUID().replaceAll('-', '').slice(0, 16);
 
 function totalArea(features: ResultFeatures): number {
   let sum = 0;

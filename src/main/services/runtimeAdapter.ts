@@ -13,7 +13,7 @@ import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from
 import { defaultSceneDeps, InferenceRuntime } from '../../inference/runtime/runtime.js';
 import { workerSceneProcessor } from '../../inference/batch/workerProcessor.js';
 import { answerPolygons } from '../../inference/scene/result.js';
-import type { SceneAoi, Strategy } from '../../inference/scene/scene.js';
+import type { SceneAoi } from '../../inference/scene/scene.js';
 import { InferenceWorker } from '../../inference/worker/client.js';
 import { readBundleFacts } from '../../inference/models/bundleFacts.js';
 import type { ModelStore } from '../../inference/models/ModelStore.js';
@@ -21,9 +21,6 @@ import { gridExtent } from '../../geo/geoTransform.js';
 import type { Aoi, ModelLoad, ModelStatus } from '../../shared/api/dto.js';
 import { isSegEarthError, SegEarthError } from '../../shared/errors.js';
 import type { EpStatus, InferenceBackend } from './backends.js';
-
-/** The app's strategy names → the runtime's. */
-const STRATEGY: Record<string, Strategy> = { auto: 'auto', 'single-pass': 'view', tiled: 'tiled', 'coarse-to-fine': 'coarse-to-fine' };
 
 /** Side of the heatmap the app keeps per answer. */
 const HEATMAP_SIZE = 1024;
@@ -182,7 +179,7 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
           rasterPath: request.rasterPath,
           question: request.question,
           ...(aoi ? { aoi } : {}),
-          strategy: STRATEGY[request.strategy] ?? 'auto',
+          strategy: request.strategy,
           probabilityPath: request.probabilityPath,
           threshold: request.threshold,
           minAreaM2: request.minAreaM2,
