@@ -6,7 +6,6 @@
 import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from 'react';
 import { createPortal } from 'react-dom';
 import type { Aoi, AppCommand, JobEvent, RasterLayer } from '../shared/api/dto';
-import { toErrorPayload, type ErrorPayload } from '../shared/errors';
 import type { Connection } from './api';
 import { MapController, resultColor, type PointerInfo } from './map/mapController';
 import { crsLabel } from './map/proj';
@@ -22,14 +21,7 @@ import { initialState, reducer, type ResultView } from './state';
 import { installTestHooks } from './testHooks';
 import { useFirstRunGuide } from './useFirstRunGuide';
 import { formatArea } from './format';
-
-function payloadOf(err: unknown): ErrorPayload {
-  if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
-    const e = err as { code: ErrorPayload['code']; message: string; hint?: string; path?: string };
-    return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-  }
-  return toErrorPayload(err);
-}
+import { errorPayloadOf } from './errorPayload';
 
 /** Attribute values as an analyst reads them: areas and lengths with units, probabilities in %. */
 function formatAttribute(key: string, value: unknown): string {
@@ -70,7 +62,7 @@ export function App({ connection }: { connection: Connection }) {
   };
 
   const showError = useCallback((err: unknown, title: string) => {
-    dispatch({ type: 'error', error: { ...payloadOf(err), title } });
+    dispatch({ type: 'error', error: { ...errorPayloadOf(err), title } });
     ciEvent.current('error');
   }, []);
 

@@ -256,7 +256,7 @@ describe('batch service', () => {
 
     // Same folder without resume: refused with what to do.
     const again = h.start({ outputFolder: out });
-    await expect(again).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    await expect(again).rejects.toMatchObject({ code: 'BATCH_EXISTS' });
     await again.catch((err: SegEarthError) => expect(err.hint).toMatch(/Resume/));
 
     const resumed: string[] = [];

@@ -121,7 +121,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
     }
     const plan = await readPlan(output);
     if (plan && !args.resume) {
-      throw new SegEarthError('OUTPUT_EXISTS', `${output} already holds a batch (started ${plan.createdAt.slice(0, 16).replace('T', ' ')}).`, {
+      throw new SegEarthError('BATCH_EXISTS', `${output} already holds a batch (started ${plan.createdAt.slice(0, 16).replace('T', ' ')}).`, {
         hint: 'Tick “Resume the batch in this folder” to continue it where it stopped, or choose an empty output folder.',
         path: output,
       });

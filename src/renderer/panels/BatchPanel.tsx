@@ -13,6 +13,8 @@ import type { BatchFinished, BatchFormat, BatchStartRequest, BatchStatus, BatchS
 import { formatArea, formatDuration, formatPercent } from '../format';
 import { FolderPicker } from './FolderPicker';
 import './batch.css';
+import { errorPayloadOf } from '../errorPayload';
+import type { ErrorPayload } from '../../shared/errors';
 
 const FORMATS: Array<{ id: BatchFormat; label: string; note: string }> = [
   { id: 'gpkg', label: 'GeoPackage', note: 'scene CRS' },
@@ -33,16 +35,7 @@ const STAGES: Record<string, string> = {
   vectorize: 'drawing polygons',
 };
 
-interface Problem {
-  code: string;
-  message: string;
-  hint?: string;
-}
-
-function problemOf(err: unknown): Problem {
-  const e = err as { code?: string; message?: string; hint?: string };
-  return { code: e.code ?? 'INTERNAL', message: e.message ?? String(err), ...(e.hint ? { hint: e.hint } : {}) };
-}
+type Problem = ErrorPayload;
 
 const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
 
@@ -143,7 +136,7 @@ export function BatchPanel(props: {
         setShowForm(false);
         onCiEvent('batch-started');
       } catch (err) {
-        setProblem(problemOf(err));
+        setProblem(errorPayloadOf(err));
         onCiEvent('batch-error');
       } finally {
         setBusy(false);
@@ -185,7 +178,7 @@ export function BatchPanel(props: {
         const { questions: q, strategy: st, formats: fm, merged: mg, threshold: th, minAreaM2, include: inc, exclude: exc } = plan;
         await start({ inputFolder: plan.inputFolder, outputFolder: info.outputFolder, questions: q, strategy: st, formats: fm, merged: mg, threshold: th, minAreaM2, include: inc, exclude: exc, resume: true });
       } catch (err) {
-        setProblem(problemOf(err));
+        setProblem(errorPayloadOf(err));
         onCiEvent('batch-error');
       }
     },
@@ -196,7 +189,7 @@ export function BatchPanel(props: {
     if (!status) return;
     void client.batch[action]({ batchId: status.batchId })
       .then(setStatus)
-      .catch((err: unknown) => setProblem(problemOf(err)));
+      .catch((err: unknown) => setProblem(errorPayloadOf(err)));
   };
 
   const pick = (which: 'input' | 'output'): void => {
@@ -415,7 +408,7 @@ export function BatchPanel(props: {
             <div className="error-text batch-problem" role="alert" data-testid="batch-error">
               <strong>{problem.message}</strong>
               {problem.hint ? <p className="hint">{problem.hint}</p> : null}
-              {problem.code === 'OUTPUT_EXISTS' && /already holds a batch/.test(problem.message) ? (
+              {problem.code === 'BATCH_EXISTS' ? (
                 <button type="button" className="small" onClick={() => void resumeFolder(outputFolder.trim())}>
                   Resume that batch with its settings
                 </button>
