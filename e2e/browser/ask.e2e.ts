@@ -62,7 +62,7 @@ function cachedProbability(resultId: string): string {
 }
 
 async function mapResult(resultId: string) {
-  return session.page.evaluate((id) => window.SegEarthCI!.map().results[id]!, resultId);
+  return session.page.evaluate((id) => window.SegEarthTestHooks!.map().results[id]!, resultId);
 }
 
 const byCorner = (a: number[], b: number[]): number => a[0]! - b[0]! || a[1]! - b[1]!;
@@ -74,7 +74,7 @@ async function expectGdalPolygons(resultId: string, threshold: number, flipY = f
   const onMap = (await mapResult(resultId)).features.map((f) => f.extent).sort(byCorner);
   expect(onMap.length).toBe(refExtents.length);
   onMap.forEach((e, i) => e.forEach((v, k) => expect(Math.abs(v - refExtents[i]![k]!)).toBeLessThan(1e-6)));
-  const summary = await session.page.evaluate((id) => window.SegEarthCI!.state().results.find((r) => r.summary.id === id)!.summary, resultId);
+  const summary = await session.page.evaluate((id) => window.SegEarthTestHooks!.state().results.find((r) => r.summary.id === id)!.summary, resultId);
   expect(summary.featureCount).toBe(refExtents.length);
   // area_m2 is ellipsoidal; the scenes are UTM near the central meridian (scale ≈ 0.9996 + distortion ≪ 1 %).
   if (!flipY) expect(Math.abs(summary.totalAreaM2 - reference.area)).toBeLessThanOrEqual(0.01 * reference.area + 1e-6);
@@ -83,14 +83,14 @@ async function expectGdalPolygons(resultId: string, threshold: number, flipY = f
 /** Lowers the newest result's threshold under its highest probability, so the tiny model's answer has polygons. */
 async function thresholdUnderMax() {
   const { page } = session;
-  const before = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+  const before = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
   expect(before.maxProbability).toBeGreaterThan(0.08);
   const target = Math.max(0.05, Math.min(0.5, Math.floor((before.maxProbability - 0.02) * 100) / 100));
   if (Math.abs(target - before.threshold) > 1e-9) {
     await stepSlider(page, 'threshold', Math.round((target - before.threshold) * 100));
-    await page.waitForFunction((t) => Math.abs(window.SegEarthCI!.state().results[0]!.summary.threshold - t) < 1e-9, target);
+    await page.waitForFunction((t) => Math.abs(window.SegEarthTestHooks!.state().results[0]!.summary.threshold - t) < 1e-9, target);
   }
-  const after = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+  const after = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
   expect(after.featureCount).toBeGreaterThan(0);
   expect(after.totalAreaM2).toBeGreaterThan(0);
   return after;
@@ -106,7 +106,7 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'job-started');
     await waitForEvent(page, 'result');
-    const state = await page.evaluate(() => window.SegEarthCI!.state());
+    const state = await page.evaluate(() => window.SegEarthTestHooks!.state());
     expect(state.results).toHaveLength(1);
     const summary = state.results[0]!.summary;
     resultId = summary.id;
@@ -122,15 +122,15 @@ describe('asking a question in the browser (tiny test bundle)', () => {
 
   it('redraws the polygons live when the threshold slider moves (no model re-run)', async () => {
     const { page } = session;
-    const before = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const before = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     const jobsBefore = await eventCount(page, 'job-started');
     const { maxProbability } = before;
     // Down to a threshold under the highest probability, so that polygons must exist.
     const target = Math.max(0.05, Math.min(0.45, Math.floor((maxProbability - 0.02) * 100) / 100));
     const steps = Math.round((target - 0.5) * 100);
     await stepSlider(page, 'threshold', steps);
-    await page.waitForFunction((t) => Math.abs(window.SegEarthCI!.state().results[0]!.summary.threshold - t) < 1e-9, target);
-    const after = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    await page.waitForFunction((t) => Math.abs(window.SegEarthTestHooks!.state().results[0]!.summary.threshold - t) < 1e-9, target);
+    const after = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     expect(after.featureCount).toBeGreaterThan(0);
     expect(after.totalAreaM2).toBeGreaterThan(before.totalAreaM2);
     await expectGdalPolygons(resultId, target);
@@ -139,20 +139,20 @@ describe('asking a question in the browser (tiny test bundle)', () => {
 
     // A minimum area removes the small polygons.
     await stepSlider(page, 'min-area', 60); // 10^(60/20) = 1000 m²
-    await page.waitForFunction(() => window.SegEarthCI!.state().results[0]!.summary.minAreaM2 === 1000);
-    const filtered = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    await page.waitForFunction(() => window.SegEarthTestHooks!.state().results[0]!.summary.minAreaM2 === 1000);
+    const filtered = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     const feats = (await mapResult(resultId)).features;
     for (const f of feats) expect(Number(f.properties.area_m2)).toBeGreaterThanOrEqual(1000);
     expect(filtered.featureCount).toBe(feats.length);
     await page.getByTestId('heatmap').check();
-    await page.waitForFunction((id) => window.SegEarthCI!.map().results[id]!.heatmap, resultId);
+    await page.waitForFunction((id) => window.SegEarthTestHooks!.map().results[id]!.heatmap, resultId);
     await screenshot(page, 'threshold-and-heatmap', true);
     await page.getByTestId('heatmap').uncheck();
   });
 
   it('exports GeoJSON that ogrinfo reads back with the same polygons', async () => {
     const { page } = session;
-    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const summary = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     await page.getByTestId('export-open').click();
     await page.getByTestId('export-dialog').waitFor();
     await page.getByTestId('format-geojson').check();
@@ -179,7 +179,7 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     const feats = (await mapResult(resultId)).features;
     expect(feats.length).toBeGreaterThan(0);
     const anchor = feats[0]!.anchor!;
-    const pixel = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), anchor);
+    const pixel = await page.evaluate(([x, y]) => window.SegEarthTestHooks!.pixelAt([x!, y!]), anchor);
     const box = (await page.getByTestId('map').boundingBox())!;
     await page.mouse.click(box.x + pixel![0]!, box.y + pixel![1]!);
     await page.getByTestId('popup').waitFor();
@@ -199,17 +199,17 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await page.mouse.click(box.x + a[0]!, box.y + a[1]!);
     await page.mouse.move(box.x + b[0]!, box.y + b[1]!, { steps: 5 });
     await page.mouse.click(box.x + b[0]!, box.y + b[1]!);
-    const ca = (await page.evaluate((p) => window.SegEarthCI!.coordinateAt([p[0]!, p[1]!]), a))!;
-    const cb = (await page.evaluate((p) => window.SegEarthCI!.coordinateAt([p[0]!, p[1]!]), b))!;
+    const ca = (await page.evaluate((p) => window.SegEarthTestHooks!.coordinateAt([p[0]!, p[1]!]), a))!;
+    const cb = (await page.evaluate((p) => window.SegEarthTestHooks!.coordinateAt([p[0]!, p[1]!]), b))!;
     const drawn = [Math.min(ca[0]!, cb[0]!), Math.min(ca[1]!, cb[1]!), Math.max(ca[0]!, cb[0]!), Math.max(ca[1]!, cb[1]!)];
     const results = await eventCount(page, 'result');
     await page.getByTestId('question-input').fill('which areas would be suitable for a new sports field?');
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'result', results + 1);
-    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const summary = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     expect(summary.aoi.kind).toBe('rectangle');
     // The AOI sent is the rectangle drawn (within one screen pixel: mouse positions are fractional).
-    const res = (await page.evaluate(() => window.SegEarthCI!.map())).resolution;
+    const res = (await page.evaluate(() => window.SegEarthTestHooks!.map())).resolution;
     summary.aoi.extent!.forEach((v, i) => expect(Math.abs(v - drawn[i]!)).toBeLessThan(res));
     // The probability raster covers the rectangle (snapped outwards to whole pixels), nothing more.
     const aoi = summary.aoi.extent!;
@@ -233,14 +233,14 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await history.last().getByTitle('Ask again').click();
     await waitForEvent(page, 'result', results + 1);
     expect(await history.count()).toBe(3);
-    const newest = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const newest = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     expect(newest.question).toBe('where could flood water spread?');
     expect(newest.id).not.toBe(resultId);
     await history.first().getByTitle('Delete this result').click();
-    await page.waitForFunction((id) => !window.SegEarthCI!.state().results.some((r) => r.summary.id === id), newest.id);
+    await page.waitForFunction((id) => !window.SegEarthTestHooks!.state().results.some((r) => r.summary.id === id), newest.id);
     expect(await history.count()).toBe(2);
     expect(existsSync(join(session.dataDir, 'cache', 'results', `${newest.id}.probability.tif`))).toBe(false);
-    expect(await page.evaluate((id) => window.SegEarthCI!.map().results[id], newest.id)).toBeUndefined();
+    expect(await page.evaluate((id) => window.SegEarthTestHooks!.map().results[id], newest.id)).toBeUndefined();
   });
 
   it('asks about a drawn polygon: the answer stays inside it', async () => {
@@ -258,7 +258,7 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await page.getByTestId('question-input').fill('where could a helicopter land safely?');
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'result', results + 1);
-    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const summary = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     expect(summary.aoi.kind).toBe('polygon');
     const ring = (summary.aoi as unknown as { ring: Array<[number, number]> }).ring;
     const inside = (x: number, y: number): boolean => {
@@ -301,12 +301,12 @@ describe('asking a question in the browser (tiny test bundle)', () => {
   it('answers about a raster without georeferencing, drawn upright in pixel space', async () => {
     const { page } = session;
     await openThroughPicker(page, 'photo.png');
-    expect((await page.evaluate(() => window.SegEarthCI!.map())).projection).toMatch(/^SEGEARTH:PIXEL:/);
+    expect((await page.evaluate(() => window.SegEarthTestHooks!.map())).projection).toMatch(/^SEGEARTH:PIXEL:/);
     const results = await eventCount(page, 'result');
     await page.getByTestId('question-input').fill('where are the bright areas?');
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'result', results + 1);
-    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const summary = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     // GDAL's polygons are in (column, row); the map shows (column, −row).
     await expectGdalPolygons(summary.id, summary.threshold, true);
     const onMap = (await mapResult(summary.id)).features.map((f) => f.extent);
@@ -328,7 +328,7 @@ describe('asking a question in the browser (tiny test bundle)', () => {
     await page.getByTestId('cancel').click();
     await waitForEvent(page, 'cancelled');
     await expect(page.getByTestId('notice').innerText()).resolves.toContain('Cancelled');
-    const state = await page.evaluate(() => window.SegEarthCI!.state());
+    const state = await page.evaluate(() => window.SegEarthTestHooks!.state());
     expect(state.jobRunning).toBe(false);
     expect(state.results.filter((r) => r.summary.question === 'which roofs could hold solar panels?')).toHaveLength(0);
     const kept = new Set(state.results.map((r) => `${r.summary.id}.probability.tif`));

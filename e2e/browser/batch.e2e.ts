@@ -81,7 +81,7 @@ describe('batch processing a folder in the browser (tiny test bundle)', () => {
     await page.getByTestId('question-input').fill('where are the bright areas?');
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'result');
-    const asked = await page.evaluate(() => window.SegEarthCI!.state().results.map((r) => r.summary.question));
+    const asked = await page.evaluate(() => window.SegEarthTestHooks!.state().results.map((r) => r.summary.question));
     expect(asked).toEqual(['where are the bright areas?']);
 
     await waitForEvent(page, 'batch-finished');

@@ -44,7 +44,7 @@ export function App({ connection }: { connection: Connection }) {
   const mapElement = useRef<HTMLDivElement>(null);
   const [popupHost, setPopupHost] = useState<HTMLElement | null>(null);
   const controllerRef = useRef<MapController | null>(null);
-  const ciEvent = useRef<(name: string) => void>(() => {});
+  const testEvent = useRef<(name: string) => void>(() => {});
   const currentJob = useRef<string | null>(null);
   const earlyEvents = useRef(new Map<string, JobEvent[]>());
   const [pointer, setPointer] = useState<PointerInfo | null>(null);
@@ -53,7 +53,7 @@ export function App({ connection }: { connection: Connection }) {
   const [drawnAoi, setDrawnAoi] = useState<Aoi | null>(null);
   const [dragging, setDragging] = useState(false);
   const [batchOpen, setBatchOpen] = useState(false);
-  const onBatchCi = useCallback((name: string) => ciEvent.current(name), []);
+  const onBatchTestEvent = useCallback((name: string) => testEvent.current(name), []);
   const guide = useFirstRunGuide(client, state.system?.model.state ?? null);
 
   const controller = (): MapController => {
@@ -63,7 +63,7 @@ export function App({ connection }: { connection: Connection }) {
 
   const showError = useCallback((err: unknown, title: string) => {
     dispatch({ type: 'error', error: { ...errorPayloadOf(err), title } });
-    ciEvent.current('error');
+    testEvent.current('error');
   }, []);
 
   const addLayerToMap = useCallback((layer: RasterLayer) => {
@@ -77,7 +77,7 @@ export function App({ connection }: { connection: Connection }) {
         const layer = await client.workspace.openRaster({ path });
         addLayerToMap(layer);
         dispatch({ type: 'dialog', dialog: null });
-        ciEvent.current('layer-opened');
+        testEvent.current('layer-opened');
       } catch (err) {
         showError(err, `Could not open ${baseName(path)}`);
       }
@@ -110,14 +110,14 @@ export function App({ connection }: { connection: Connection }) {
       if (event.type === 'progress') return;
       currentJob.current = null;
       if (event.type === 'error') {
-        ciEvent.current(event.error.code === 'CANCELLED' ? 'cancelled' : 'error');
+        testEvent.current(event.error.code === 'CANCELLED' ? 'cancelled' : 'error');
         return;
       }
       client.inference
         .getFeatures({ resultId: event.result.id })
         .then((features) => {
           controller().showResult(event.result, features, color);
-          ciEvent.current('result');
+          testEvent.current('result');
         })
         .catch((err: unknown) => showError(err, 'Could not load the polygons of the result'));
     },
@@ -131,7 +131,7 @@ export function App({ connection }: { connection: Connection }) {
       resourceUrl: connection.resourceUrl,
       onPointer: setPointer,
       onFeatureClick: (props) => setPopup(props),
-      onTileError: () => ciEvent.current('tile-error'),
+      onTileError: () => testEvent.current('tile-error'),
     });
     controllerRef.current = c;
     setPopupHost(c.popupElement);
@@ -147,9 +147,9 @@ export function App({ connection }: { connection: Connection }) {
         dispatch({ type: 'system', system });
         dispatch({ type: 'settings', settings });
         c.setBasemap(settings.basemap);
-        if (system.testHooks) ciEvent.current = installTestHooks(c, () => stateRef.current);
+        if (system.testHooks) testEvent.current = installTestHooks(c, () => stateRef.current);
         for (const layer of [...layers].reverse()) addLayerToMap(layer);
-        ciEvent.current('app-loaded');
+        testEvent.current('app-loaded');
       } catch (err) {
         showError(err, 'Cannot reach the SegEarth backend');
       }
@@ -240,7 +240,7 @@ export function App({ connection }: { connection: Connection }) {
         });
         currentJob.current = jobId;
         dispatch({ type: 'job-started', job: { jobId, layerId, question, progress: null, cancelling: false } });
-        ciEvent.current('job-started');
+        testEvent.current('job-started');
         const early = earlyEvents.current.get(jobId) ?? [];
         earlyEvents.current.delete(jobId);
         for (const e of early) onJobEvent(e);
@@ -258,7 +258,7 @@ export function App({ connection }: { connection: Connection }) {
         const view = stateRef.current.results.find((r) => r.summary.id === resultId);
         controllerRef.current?.showResult(result, features, view?.color ?? resultColor(0));
         dispatch({ type: 'result-updated', summary: result });
-        ciEvent.current('revectorized');
+        testEvent.current('revectorized');
       } catch (err) {
         showError(err, 'Could not redraw the polygons');
       }
@@ -411,7 +411,7 @@ export function App({ connection }: { connection: Connection }) {
             defaultThreshold={state.settings?.defaultThreshold ?? 0.5}
             defaultMinAreaM2={state.settings?.defaultMinAreaM2 ?? 0}
             onClose={() => setBatchOpen(false)}
-            onCiEvent={onBatchCi}
+            onTestEvent={onBatchTestEvent}
           />
         ) : null}
         {state.error ? (

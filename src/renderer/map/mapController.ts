@@ -384,7 +384,7 @@ export class MapController {
   }
 
   /** Snapshot for the end-to-end test hook. */
-  ciState(): Record<string, unknown> {
+  testState(): Record<string, unknown> {
     const view = this.map.getView();
     const size = this.map.getSize() ?? [0, 0];
     const results: Record<string, unknown> = {};

@@ -48,9 +48,9 @@ export function BatchPanel(props: {
   defaultMinAreaM2: number;
   onClose(): void;
   /** Test hook events ('batch-started', 'batch-progress', 'batch-finished', 'batch-error'). */
-  onCiEvent(name: string): void;
+  onTestEvent(name: string): void;
 }) {
-  const { client, onCiEvent } = props;
+  const { client, onTestEvent } = props;
   const [inputFolder, setInputFolder] = useState(props.defaultFolder);
   const [include, setInclude] = useState('');
   const [exclude, setExclude] = useState('');
@@ -86,7 +86,7 @@ export function BatchPanel(props: {
     const offProgress = client.on('batch.progress', (s) => {
       // One batch runs at a time: every event is about the batch this panel shows (or a newer one).
       setStatus(s);
-      onCiEvent(s.paused ? 'batch-paused' : 'batch-progress');
+      onTestEvent(s.paused ? 'batch-paused' : 'batch-progress');
     });
     const offFinished = client.on('batch.finished', (f) => {
       setFinished(f);
@@ -94,13 +94,13 @@ export function BatchPanel(props: {
         setShowForm(true);
         if (f.error) setProblem({ code: f.error.code, message: `The batch could not run: ${f.error.message}`, ...(f.error.hint ? { hint: f.error.hint } : {}) });
       }
-      onCiEvent('batch-finished');
+      onTestEvent('batch-finished');
     });
     return () => {
       offProgress();
       offFinished();
     };
-  }, [client, onCiEvent]);
+  }, [client, onTestEvent]);
 
   const running = status !== null && finished?.batchId !== status.batchId && !['finished', 'cancelled', 'failed'].includes(status.state);
   const validQuestions = questions.map((q) => q.trim()).filter(Boolean);
@@ -134,15 +134,15 @@ export function BatchPanel(props: {
         setStatus((s) => (s?.batchId === batchId ? s : record.status));
         setFinished((f) => (f?.batchId === batchId ? f : record.finished));
         setShowForm(false);
-        onCiEvent('batch-started');
+        onTestEvent('batch-started');
       } catch (err) {
         setProblem(errorPayloadOf(err));
-        onCiEvent('batch-error');
+        onTestEvent('batch-error');
       } finally {
         setBusy(false);
       }
     },
-    [client, inputFolder, outputFolder, validQuestions, strategy, formats, merged, threshold, minArea, include, exclude, resume, onCiEvent],
+    [client, inputFolder, outputFolder, validQuestions, strategy, formats, merged, threshold, minArea, include, exclude, resume, onTestEvent],
   );
 
   /** Continues the batch in `folder` with the settings it was started with (its batch.json). */
@@ -179,10 +179,10 @@ export function BatchPanel(props: {
         await start({ inputFolder: plan.inputFolder, outputFolder: info.outputFolder, questions: q, strategy: st, formats: fm, merged: mg, threshold: th, minAreaM2, include: inc, exclude: exc, resume: true });
       } catch (err) {
         setProblem(errorPayloadOf(err));
-        onCiEvent('batch-error');
+        onTestEvent('batch-error');
       }
     },
-    [client, start, onCiEvent],
+    [client, start, onTestEvent],
   );
 
   const control = (action: 'pause' | 'resume' | 'cancel'): void => {

@@ -213,7 +213,7 @@ export const SystemInfoSchema = z.object({
   /** Folders the backend may read and write (server mode); empty = unrestricted (desktop). */
   roots: z.array(z.string()),
   logsDir: z.string().nullable(),
-  /** The renderer exposes `window.SegEarthCI` (end-to-end tests only). */
+  /** The renderer exposes `window.SegEarthTestHooks` (end-to-end tests only). */
   testHooks: z.boolean(),
 });
 export type SystemInfo = z.infer<typeof SystemInfoSchema>;
