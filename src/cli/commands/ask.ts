@@ -129,17 +129,17 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   const tempDir = options.probability ? null : await makeTempFolder(tmpdir(), 'segearth-ask-');
   const probabilityPath = options.probability ? resolve(options.probability) : join(tempDir!, 'probability.tif');
   const progress = progressPrinter(context, !options.json || Boolean(process.stderr.isTTY));
-  let worker: InferenceRuntime | null = null;
+  let runtime: InferenceRuntime | null = null;
   try {
     progress.update({ stage: 'reading', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
-    worker = await InferenceRuntime.open(modelDir, { ep: ep.data as EpRequest, ...(threads ? { threads: { intraOp: threads } } : {}) });
+    runtime = await InferenceRuntime.open(modelDir, { ep: ep.data as EpRequest, ...(threads ? { threads: { intraOp: threads } } : {}) });
     if (context.signal.aborted) throw new SegEarthError('CANCELLED', 'Cancelled.');
     progress.done();
-    if (!options.json) context.err(`${describeChoice(worker.executionProvider)}\n`);
-    if (worker.model.testFixture) {
-      context.err(`warning: ${worker.model.id} is a test fixture with random weights: its masks are meaningless.\n`);
+    if (!options.json) context.err(`${describeChoice(runtime.executionProvider)}\n`);
+    if (runtime.model.testFixture) {
+      context.err(`warning: ${runtime.model.id} is a test fixture with random weights: its masks are meaningless.\n`);
     }
-    const result = await worker.ask(
+    const result = await runtime.ask(
       {
         rasterPath,
         question,
@@ -189,7 +189,7 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
     }
   } finally {
     progress.done();
-    await worker?.dispose();
+    await runtime?.dispose();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
   }
 }
