@@ -13,7 +13,7 @@ import type { InferenceBackend } from '../../src/main/services/backends.js';
 import type { ResultFeatures } from '../../src/shared/api/dto.js';
 import type { JobEvent } from '../../src/shared/api/dto.js';
 import { isSegEarthError, SegEarthError } from '../../src/shared/errors.js';
-import { fakeGeo } from './fakes.js';
+import { fakeAnswer, fakeGeo, fakePolygons } from './fakes.js';
 
 let dir: string;
 let backend: Backend;
@@ -22,17 +22,7 @@ let release: (() => void) | null = null;
 const events: JobEvent[] = [];
 
 /** Polygons appear below a threshold of 0.6, one per 0.1 below it. */
-function polygonsAt(threshold: number, question: string): ResultFeatures {
-  return {
-    crsWkt: null,
-    crsCode: 'EPSG:32633',
-    features: Array.from({ length: Math.max(0, Math.round((0.6 - threshold) * 10)) }, (_, i) => ({
-      id: i + 1,
-      geometry: { type: 'Polygon' as const, coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] as [number, number][][] },
-      properties: { id: i + 1, area_m2: 100, perimeter_m: 40, question, threshold },
-    })),
-  };
-}
+const polygonsAt = (threshold: number, question: string): ResultFeatures => fakePolygons(Math.max(0, Math.round((0.6 - threshold) * 10)), question, threshold);
 
 function scriptedRuntime(): InferenceBackend {
   return {
@@ -52,16 +42,7 @@ function scriptedRuntime(): InferenceBackend {
         request.signal.addEventListener('abort', () => reject(new SegEarthError('CANCELLED', 'Cancelled.')), { once: true });
       });
       request.onProgress({ stage: 'vectorizing', message: 'Turning the mask into polygons', tileIndex: 0, tileCount: 0, fraction: 0.95, etaSeconds: null });
-      return {
-        features: polygonsAt(request.threshold, request.question),
-        maxProbability: 0.7,
-        probability: { extent: [0, 0, 10, 10], width: 10, height: 10 },
-        preview: { width: 1, height: 1, data: Float32Array.of(0.7) },
-        modelId: 'fake',
-        bundleSha256: 'f'.repeat(64),
-        executionProvider: 'CPU',
-        createdAt: new Date().toISOString(),
-      };
+      return fakeAnswer(polygonsAt(request.threshold, request.question));
     },
     async polygons(_path, { threshold }, provenance) {
       return polygonsAt(threshold, provenance.question);

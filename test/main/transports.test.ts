@@ -22,7 +22,7 @@ import { probeDevices } from '../../src/main/services/deviceProbe.js';
 import { startServer, type RunningServer } from '../../src/main/transport/server.js';
 import { ModelStore } from '../../src/inference/models/ModelStore.js';
 import { resolveModelLocations } from '../../src/inference/models/locations.js';
-import { fakeGeo } from './fakes.js';
+import { fakeAnswer, fakeGeo, fakePolygons } from './fakes.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -30,18 +30,7 @@ afterAll(async () => {
 });
 
 /** Two polygons at any threshold under 0.6, none above. */
-function polygons(threshold: number, question: string): ResultFeatures {
-  const n = threshold < 0.6 ? 2 : 0;
-  return {
-    crsWkt: null,
-    crsCode: 'EPSG:32633',
-    features: Array.from({ length: n }, (_, i) => ({
-      id: i + 1,
-      geometry: { type: 'Polygon' as const, coordinates: [[[i, 0], [i + 1, 0], [i + 1, 1], [i, 0]]] as [number, number][][] },
-      properties: { id: i + 1, area_m2: 50, perimeter_m: 30, question, threshold },
-    })),
-  };
-}
+const polygons = (threshold: number, question: string): ResultFeatures => fakePolygons(threshold < 0.6 ? 2 : 0, question, threshold);
 
 function inferenceBackend(): InferenceBackend {
   return {
@@ -49,16 +38,7 @@ function inferenceBackend(): InferenceBackend {
     executionProvider: async () => ({ active: 'CPU', fallbackReason: null, notes: [] }),
     async ask(request) {
       await writeFile(request.probabilityPath, 'probability');
-      return {
-        features: polygons(request.threshold, request.question),
-        maxProbability: 0.7,
-        probability: { extent: [500000, 4997440, 505120, 5000000], width: 512, height: 256 },
-        preview: { width: 1, height: 1, data: Float32Array.of(0.7) },
-        modelId: 'fake',
-        bundleSha256: 'f'.repeat(64),
-        executionProvider: 'CPU',
-        createdAt: '2026-01-01T00:00:00.000Z',
-      };
+      return fakeAnswer(polygons(request.threshold, request.question));
     },
     polygons: async (_path, { threshold }, provenance) => polygons(threshold, provenance.question),
     version: () => '1.30.0',
