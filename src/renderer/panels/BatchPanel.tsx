@@ -5,16 +5,17 @@
  * and formats, threshold and minimum area; then follows overall and per-scene progress with an ETA, can
  * pause, resume or cancel, and gets a per-scene table (done / failed with the error) with totals and where
  * the outputs are. The panel floats over the map and does not block the workspace: it can be closed while
- * the batch runs and reopened (it reattaches to the running batch).
+ * the batch runs and reopened (it reattaches to the running batch). The run itself (status, report, actions)
+ * is `useBatch`; this module is the form and the views.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
-import type { BatchFinished, BatchFormat, BatchStartRequest, BatchStatus, BatchStrategy } from '../../shared/api/batchDto';
+import type { BatchFinished, BatchFormat, BatchStartRequest, BatchStrategy } from '../../shared/api/batchDto';
 import { formatArea, formatDuration, formatPercent } from '../format';
 import { FolderPicker } from './FolderPicker';
 import './batch.css';
 import { errorPayloadOf } from '../errorPayload';
-import type { ErrorPayload } from '../../shared/errors';
+import { useBatch } from './useBatch';
 
 const FORMATS: Array<{ id: BatchFormat; label: string; note: string }> = [
   { id: 'gpkg', label: 'GeoPackage', note: 'scene CRS' },
@@ -35,7 +36,6 @@ const STAGES: Record<string, string> = {
   vectorize: 'drawing polygons',
 };
 
-type Problem = ErrorPayload;
 
 const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
 
@@ -63,86 +63,29 @@ export function BatchPanel(props: {
   const [minArea, setMinArea] = useState(props.defaultMinAreaM2);
   const [resume, setResume] = useState(false);
   const [picking, setPicking] = useState<'input' | 'output' | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState<BatchStatus | null>(null);
-  const [finished, setFinished] = useState<BatchFinished | null>(null);
-  const [showForm, setShowForm] = useState(true);
 
-  // Reattach to the running (or last) batch of this session. The listing is a snapshot: an event of the same
-  // batch that arrived meanwhile is newer and wins (see `start`).
-  useEffect(() => {
-    void client.batch.list({}).then((records) => {
-      const last = records[0];
-      if (!last) return;
-      const id = last.status.batchId;
-      setStatus((s) => (s?.batchId === id ? s : last.status));
-      setFinished((f) => (f?.batchId === id ? f : last.finished));
-      setShowForm(last.finished !== null && last.finished.outcome === 'failed');
-    });
-  }, [client]);
-
-  useEffect(() => {
-    const offProgress = client.on('batch.progress', (s) => {
-      // One batch runs at a time: every event is about the batch this panel shows (or a newer one).
-      setStatus(s);
-      onTestEvent(s.paused ? 'batch-paused' : 'batch-progress');
-    });
-    const offFinished = client.on('batch.finished', (f) => {
-      setFinished(f);
-      if (f.outcome === 'failed') {
-        setShowForm(true);
-        if (f.error) setProblem({ code: f.error.code, message: `The batch could not run: ${f.error.message}`, ...(f.error.hint ? { hint: f.error.hint } : {}) });
-      }
-      onTestEvent('batch-finished');
-    });
-    return () => {
-      offProgress();
-      offFinished();
-    };
-  }, [client, onTestEvent]);
-
-  const running = status !== null && finished?.batchId !== status.batchId && !['finished', 'cancelled', 'failed'].includes(status.state);
+  const { status, finished, running, showForm, setShowForm, problem, setProblem, busy, start: startBatch, control } = useBatch(client, onTestEvent);
   const validQuestions = questions.map((q) => q.trim()).filter(Boolean);
   const canStart = !running && !busy && inputFolder.trim() !== '' && outputFolder.trim() !== '' && validQuestions.length > 0 && (formats.length > 0 || merged);
 
+  /** Starts a batch with the form's settings (`override` replaces some, e.g. those of a batch being resumed). */
   const start = useCallback(
-    async (override?: Partial<BatchStartRequest>) => {
-      setBusy(true);
-      setProblem(null);
-      try {
-        const { batchId } = await client.batch.start({
-          inputFolder: inputFolder.trim(),
-          outputFolder: outputFolder.trim(),
-          questions: validQuestions,
-          strategy,
-          formats,
-          merged,
-          threshold,
-          minAreaM2: minArea,
-          include: lines(include),
-          exclude: lines(exclude),
-          resume,
-          ...override,
-        });
-        // Events of this batch may arrive before this response, or while `status` is on its way: the status
-        // snapshot was taken before them, so it only fills in what no event brought (a short batch can finish
-        // in between — overwriting its `finished` with the snapshot's null hid the report).
-        setFinished((f) => (f?.batchId === batchId ? f : null));
-        setStatus((s) => (s?.batchId === batchId ? s : null));
-        const record = await client.batch.status({ batchId });
-        setStatus((s) => (s?.batchId === batchId ? s : record.status));
-        setFinished((f) => (f?.batchId === batchId ? f : record.finished));
-        setShowForm(false);
-        onTestEvent('batch-started');
-      } catch (err) {
-        setProblem(errorPayloadOf(err));
-        onTestEvent('batch-error');
-      } finally {
-        setBusy(false);
-      }
-    },
-    [client, inputFolder, outputFolder, validQuestions, strategy, formats, merged, threshold, minArea, include, exclude, resume, onTestEvent],
+    (override?: Partial<BatchStartRequest>) =>
+      startBatch({
+        inputFolder: inputFolder.trim(),
+        outputFolder: outputFolder.trim(),
+        questions: validQuestions,
+        strategy,
+        formats,
+        merged,
+        threshold,
+        minAreaM2: minArea,
+        include: lines(include),
+        exclude: lines(exclude),
+        resume,
+        ...override,
+      }),
+    [startBatch, inputFolder, outputFolder, validQuestions, strategy, formats, merged, threshold, minArea, include, exclude, resume],
   );
 
   /** Continues the batch in `folder` with the settings it was started with (its batch.json). */
@@ -182,15 +125,8 @@ export function BatchPanel(props: {
         onTestEvent('batch-error');
       }
     },
-    [client, start, onTestEvent],
+    [client, start, onTestEvent, setProblem],
   );
-
-  const control = (action: 'pause' | 'resume' | 'cancel'): void => {
-    if (!status) return;
-    void client.batch[action]({ batchId: status.batchId })
-      .then(setStatus)
-      .catch((err: unknown) => setProblem(errorPayloadOf(err)));
-  };
 
   const pick = (which: 'input' | 'output'): void => {
     if (props.canPickNative) {
