@@ -205,6 +205,29 @@ export function App({ connection }: { connection: Connection }) {
     controllerRef.current?.setRasterOrder(layerOrder ? layerOrder.split(',') : []);
   }, [layerOrder]);
 
+  // The workspace state is the one source of truth for what the map shows: raster visibility and opacity,
+  // result visibility and heatmaps follow it (the panels only dispatch).
+  const rasterLook = state.layers.map((l) => `${l.layer.id} ${l.visible ? 1 : 0} ${l.opacity}`).join(',');
+  useEffect(() => {
+    const c = controllerRef.current;
+    if (!c || !rasterLook) return;
+    for (const entry of rasterLook.split(',')) {
+      const [id, visible, opacity] = entry.split(' ') as [string, string, string];
+      c.setRasterVisible(id, visible === '1');
+      c.setRasterOpacity(id, Number(opacity));
+    }
+  }, [rasterLook]);
+  const resultLook = state.results.map((r) => `${r.summary.id} ${r.visible ? 1 : 0} ${r.heatmap ? 1 : 0}`).join(',');
+  useEffect(() => {
+    const c = controllerRef.current;
+    if (!c || !resultLook) return;
+    for (const entry of resultLook.split(',')) {
+      const [id, visible, heatmap] = entry.split(' ') as [string, string, string];
+      c.setResultVisible(id, visible === '1');
+      c.setHeatmap(id, heatmap === '1');
+    }
+  }, [resultLook]);
+
   // AOI drawing follows the chosen tool.
   useEffect(() => {
     const c = controllerRef.current;
@@ -321,14 +344,8 @@ export function App({ connection }: { connection: Connection }) {
           layers={state.layers}
           activeLayerId={state.activeLayerId}
           onActivate={(id) => dispatch({ type: 'activate-layer', layerId: id })}
-          onVisible={(id, visible) => {
-            controllerRef.current?.setRasterVisible(id, visible);
-            dispatch({ type: 'layer-visible', layerId: id, visible });
-          }}
-          onOpacity={(id, opacity) => {
-            controllerRef.current?.setRasterOpacity(id, opacity);
-            dispatch({ type: 'layer-opacity', layerId: id, opacity });
-          }}
+          onVisible={(id, visible) => dispatch({ type: 'layer-visible', layerId: id, visible })}
+          onOpacity={(id, opacity) => dispatch({ type: 'layer-opacity', layerId: id, opacity })}
           onMove={(id, delta) => dispatch({ type: 'layer-move', layerId: id, delta })}
           onZoom={(id) => controllerRef.current?.zoomToRaster(id)}
           onRemove={(id) => {
@@ -371,14 +388,8 @@ export function App({ connection }: { connection: Connection }) {
               .catch((err: unknown) => showError(err, 'Could not delete the result'));
           }}
           onSelect={(id) => dispatch({ type: 'select-result', resultId: id })}
-          onVisible={(id, visible) => {
-            controllerRef.current?.setResultVisible(id, visible);
-            dispatch({ type: 'result-visible', resultId: id, visible });
-          }}
-          onHeatmap={(id, on) => {
-            controllerRef.current?.setHeatmap(id, on);
-            dispatch({ type: 'result-heatmap', resultId: id, heatmap: on });
-          }}
+          onVisible={(id, visible) => dispatch({ type: 'result-visible', resultId: id, visible })}
+          onHeatmap={(id, on) => dispatch({ type: 'result-heatmap', resultId: id, heatmap: on })}
           onRevectorize={revectorize}
           onZoom={(id) => controllerRef.current?.zoomToResult(id)}
           onExport={() => dispatch({ type: 'dialog', dialog: 'export' })}
