@@ -23,6 +23,15 @@ import { useFirstRunGuide } from './useFirstRunGuide';
 import { formatArea } from './format';
 import { errorPayloadOf } from './errorPayload';
 
+/** Calls `apply` for each entry of a look key (`"id a b,id a b"`: what the map must show of each layer). */
+function forEachLook(look: string, apply: (id: string, a: string, b: string) => void): void {
+  if (!look) return;
+  for (const entry of look.split(',')) {
+    const [id, a, b] = entry.split(' ') as [string, string, string];
+    apply(id, a, b);
+  }
+}
+
 /** Attribute values as an analyst reads them: areas and lengths with units, probabilities in %. */
 function formatAttribute(key: string, value: unknown): string {
   if (typeof value !== 'number') return value === null || value === undefined ? '–' : String(value);
@@ -209,23 +218,17 @@ export function App({ connection }: { connection: Connection }) {
   // result visibility and heatmaps follow it (the panels only dispatch).
   const rasterLook = state.layers.map((l) => `${l.layer.id} ${l.visible ? 1 : 0} ${l.opacity}`).join(',');
   useEffect(() => {
-    const c = controllerRef.current;
-    if (!c || !rasterLook) return;
-    for (const entry of rasterLook.split(',')) {
-      const [id, visible, opacity] = entry.split(' ') as [string, string, string];
-      c.setRasterVisible(id, visible === '1');
-      c.setRasterOpacity(id, Number(opacity));
-    }
+    forEachLook(rasterLook, (id, visible, opacity) => {
+      controllerRef.current?.setRasterVisible(id, visible === '1');
+      controllerRef.current?.setRasterOpacity(id, Number(opacity));
+    });
   }, [rasterLook]);
   const resultLook = state.results.map((r) => `${r.summary.id} ${r.visible ? 1 : 0} ${r.heatmap ? 1 : 0}`).join(',');
   useEffect(() => {
-    const c = controllerRef.current;
-    if (!c || !resultLook) return;
-    for (const entry of resultLook.split(',')) {
-      const [id, visible, heatmap] = entry.split(' ') as [string, string, string];
-      c.setResultVisible(id, visible === '1');
-      c.setHeatmap(id, heatmap === '1');
-    }
+    forEachLook(resultLook, (id, visible, heatmap) => {
+      controllerRef.current?.setResultVisible(id, visible === '1');
+      controllerRef.current?.setHeatmap(id, heatmap === '1');
+    });
   }, [resultLook]);
 
   // AOI drawing follows the chosen tool.
