@@ -193,7 +193,7 @@ describe('every API method over both transports', () => {
     expect(ok('settings.update')).toMatchObject({ defaultThreshold: 0.4 });
     expect(ok('files.pickPath')).toEqual({ path: null });
     expect(ok('workspace.listLayers')).toHaveLength(1);
-    expect(ok('inference.listResults')).toMatchObject([{ featureCount: 2, totalAreaM2: 100, maxProbability: 0.7, strategy: 'auto', threshold: 0.5 }]);
+    expect(ok('inference.listResults')).toMatchObject([{ featureCount: 2, totalAreaM2: 200, maxProbability: 0.7, strategy: 'auto', threshold: 0.5 }]);
     expect((ok('inference.getFeatures') as unknown as ResultFeatures).features).toHaveLength(2);
     expect(ok('inference.revectorize')).toMatchObject({ result: { featureCount: 0, threshold: 0.7 }, features: { features: [] } });
     expect(ok('inference.cancel')).toEqual({ cancelled: false });
