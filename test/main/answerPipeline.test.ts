@@ -26,6 +26,8 @@ import { ensureTinyBundle, REPO_ROOT } from '../support/tinyBundle.js';
 import { readBackLayer, type ReadBackFeature } from '../support/vectorReadBack.js';
 
 const SCENE = join(TESTDATA_DIR, 'landsat-rgb', 'RGB.byte.tif');
+/** 1300² px: larger than the 1024-px heatmap, so a decimated read could miss the highest probability. */
+const LARGE_SCENE = join(TESTDATA_DIR, 'spacenet-roads', 'road_mask_input.tif');
 const haveScene = existsSync(SCENE);
 if (!haveScene) console.warn(`answerPipeline: skipped, ${SCENE} is absent (real imagery lives outside the repo).`);
 const QUESTION = 'where could flood water spread?';
@@ -154,6 +156,23 @@ describe.skipIf(!haveScene)('one answer pipeline (tiny bundle, Landsat scene)', 
     expect(comparable(readBackLayer(redrawnGpkg).features)).toEqual(appPolygons);
     expect(comparable(readBackLayer(cliGpkg).features)).toEqual(appPolygons);
     expect(comparable(readBackLayer(batchGpkg).features)).toEqual(appPolygons);
+  }, 600_000);
+
+  it('reports the exact highest probability of a scene larger than the heatmap', async () => {
+    const large = join(dir, 'scenes-large', 'road_mask_input.tif');
+    mkdirSync(join(dir, 'scenes-large'));
+    copyFileSync(LARGE_SCENE, large);
+    const layer = await backend.api.workspace.openRaster({ path: large }, { transport: 'direct' });
+    const { jobId } = await backend.api.inference.ask(
+      { layerId: layer.id, question: QUESTION, aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'view' },
+      { transport: 'direct' },
+    );
+    await backend.inference.idle();
+    const last = events.filter((e) => e.jobId === jobId).at(-1)!;
+    if (last.type !== 'result') throw new Error(`no result: ${JSON.stringify(last)}`);
+    expect(last.result.probability).toMatchObject({ width: 1300, height: 1300 });
+    expect(last.result.maxProbability).toBe(rasterMax(join(dir, 'data', 'cache', 'results', `${last.result.id}.probability.tif`)));
+    await backend.api.workspace.removeLayer({ layerId: layer.id }, { transport: 'direct' });
   }, 600_000);
 
   it('applies a polygon AOI once: zero outside the polygon (gdal_rasterize), polygons inside it', async () => {
