@@ -73,8 +73,8 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
       try {
         facts = { ...(await readBundleFacts(dir)), dir };
       } catch (err) {
-        const missing = isSegEarthError(err, 'MODEL_NOT_FOUND');
-        return { ...none, dir, state: missing ? 'missing' : 'invalid', problem: err instanceof Error ? err.message : String(err) };
+        if (isSegEarthError(err, 'MODEL_NOT_FOUND')) return { ...none, dir, problem: `${dir} holds no model bundle (manifest.json is missing).` };
+        return { ...none, dir, state: 'invalid', problem: isSegEarthError(err) ? err.describe() : String(err) };
       }
     } else {
       const found = await options.store.resolveDefault().catch(() => null);
