@@ -5,9 +5,9 @@
  */
 import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from 'react';
 import { createPortal } from 'react-dom';
-import type { Aoi, AppCommand, JobEvent, RasterLayer } from '../shared/api/dto';
+import type { Aoi, AppCommand, RasterLayer } from '../shared/api/dto';
 import type { Connection } from './api';
-import { MapController, resultColor, type PointerInfo } from './map/mapController';
+import { MapController, type PointerInfo } from './map/mapController';
 import { crsLabel } from './map/proj';
 import { LayersPanel } from './panels/LayersPanel';
 import { QuestionPanel, type AoiMode, type Strategy } from './panels/QuestionPanel';
@@ -22,6 +22,7 @@ import { installTestHooks } from './testHooks';
 import { useFirstRunGuide } from './useFirstRunGuide';
 import { formatArea } from './format';
 import { errorPayloadOf } from './errorPayload';
+import { useQuestionJobs } from './useQuestionJobs';
 
 /** Calls `apply` for each entry of a look key (`"id a b,id a b"`: what the map must show of each layer). */
 function forEachLook(look: string, apply: (id: string, a: string, b: string) => void): void {
@@ -54,8 +55,6 @@ export function App({ connection }: { connection: Connection }) {
   const [popupHost, setPopupHost] = useState<HTMLElement | null>(null);
   const controllerRef = useRef<MapController | null>(null);
   const testEvent = useRef<(name: string) => void>(() => {});
-  const currentJob = useRef<string | null>(null);
-  const earlyEvents = useRef(new Map<string, JobEvent[]>());
   const [pointer, setPointer] = useState<PointerInfo | null>(null);
   const [popup, setPopup] = useState<Record<string, unknown> | null>(null);
   const [aoiMode, setAoiMode] = useState<AoiMode>('scene');
@@ -94,6 +93,8 @@ export function App({ connection }: { connection: Connection }) {
     [client, addLayerToMap, showError],
   );
 
+  const { submit, revectorize } = useQuestionJobs({ client, dispatch, stateRef, controllerRef, testEvent, showError });
+
   const refreshSystem = useCallback(() => {
     void client.system.info({}).then((system) => dispatch({ type: 'system', system }));
   }, [client]);
@@ -106,33 +107,6 @@ export function App({ connection }: { connection: Connection }) {
     return () => clearTimeout(timer);
   }, [modelLoad, state.system, refreshSystem]);
 
-  const onJobEvent = useCallback(
-    (event: JobEvent) => {
-      if (currentJob.current !== event.jobId) {
-        const list = earlyEvents.current.get(event.jobId) ?? [];
-        list.push(event);
-        earlyEvents.current.set(event.jobId, list);
-        return;
-      }
-      const color = resultColor(stateRef.current.results.length);
-      dispatch({ type: 'job-event', event, color });
-      if (event.type === 'progress') return;
-      currentJob.current = null;
-      if (event.type === 'error') {
-        testEvent.current(event.error.code === 'CANCELLED' ? 'cancelled' : 'error');
-        return;
-      }
-      client.inference
-        .getFeatures({ resultId: event.result.id })
-        .then((features) => {
-          controller().showResult(event.result, features, color);
-          testEvent.current('result');
-        })
-        .catch((err: unknown) => showError(err, 'Could not load the polygons of the result'));
-    },
-    [client, showError],
-  );
-
   // Map, first data, events.
   useEffect(() => {
     if (!mapElement.current) return;
@@ -144,7 +118,6 @@ export function App({ connection }: { connection: Connection }) {
     });
     controllerRef.current = c;
     setPopupHost(c.popupElement);
-    const offJob = client.on('inference.job', onJobEvent);
     const offSettings = client.on('settings.changed', (settings) => {
       dispatch({ type: 'settings', settings });
       c.setBasemap(settings.basemap);
@@ -164,12 +137,11 @@ export function App({ connection }: { connection: Connection }) {
       }
     })();
     return () => {
-      offJob();
       offSettings();
       c.dispose();
       controllerRef.current = null;
     };
-  }, [client, connection, onJobEvent, addLayerToMap, refreshSystem, showError]);
+  }, [client, connection, addLayerToMap, refreshSystem, showError]);
 
   const pickAndOpen = useCallback(() => {
     if (connection.kind === 'ipc') {
@@ -255,41 +227,16 @@ export function App({ connection }: { connection: Connection }) {
         } else aoi = drawnAoi;
       }
       if (!aoi) return;
-      try {
-        const { jobId } = await client.inference.ask({
-          layerId,
-          question,
-          aoi,
-          threshold: threshold ?? s.settings?.defaultThreshold ?? 0.5,
-          minAreaM2: minAreaM2 ?? s.settings?.defaultMinAreaM2 ?? 0,
-          strategy,
-        });
-        currentJob.current = jobId;
-        dispatch({ type: 'job-started', job: { jobId, layerId, question, progress: null, cancelling: false } });
-        testEvent.current('job-started');
-        const early = earlyEvents.current.get(jobId) ?? [];
-        earlyEvents.current.delete(jobId);
-        for (const e of early) onJobEvent(e);
-      } catch (err) {
-        showError(err, 'The question could not be asked');
-      }
+      await submit({
+        layerId,
+        question,
+        aoi,
+        threshold: threshold ?? s.settings?.defaultThreshold ?? 0.5,
+        minAreaM2: minAreaM2 ?? s.settings?.defaultMinAreaM2 ?? 0,
+        strategy,
+      });
     },
-    [client, aoiMode, drawnAoi, onJobEvent, showError],
-  );
-
-  const revectorize = useCallback(
-    async (resultId: string, threshold: number, minAreaM2: number) => {
-      try {
-        const { result, features } = await client.inference.revectorize({ resultId, threshold, minAreaM2 });
-        const view = stateRef.current.results.find((r) => r.summary.id === resultId);
-        controllerRef.current?.showResult(result, features, view?.color ?? resultColor(0));
-        dispatch({ type: 'result-updated', summary: result });
-        testEvent.current('revectorized');
-      } catch (err) {
-        showError(err, 'Could not redraw the polygons');
-      }
-    },
-    [client, showError],
+    [submit, aoiMode, drawnAoi],
   );
 
   const onDrop = (e: DragEvent<HTMLDivElement>): void => {
