@@ -101,7 +101,7 @@ describe('first run without a model (browser)', () => {
 
   it('vectorizes a mask and exports polygons without a model (same empty model folders)', () => {
     for (const [out, format] of [
-      ['flood.gpkg', 'geopackage'],
+      ['flood.gpkg', 'gpkg'],
       ['flood.geojson', 'geojson'],
     ] as const) {
       const stdout = execFileSync(process.execPath, [join(REPO_ROOT, 'bin', 'segearth.js'), 'vectorize', join(dir, 'flood_mask.tif'), '-o', join(dir, out), '--json'], {

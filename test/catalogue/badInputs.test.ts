@@ -473,7 +473,7 @@ describe('catalogue of bad inputs: server API', () => {
     const layer = (await api('workspace', 'openRaster', { path: 'utm.tif' })).json.result as { id: string };
     const resultId = await askAndWait(layer.id, 'ponds');
     const before = readdirSync(join(root, 'full'));
-    for (const [format, name] of [['geojson', 'r.geojson'], ['gpkg', 'r.gpkg'], ['shapefile', 'r.shp'], ['mask-geotiff', 'r.tif']] as const) {
+    for (const [format, name] of [['geojson', 'r.geojson'], ['gpkg', 'r.gpkg'], ['shp', 'r.shp'], ['mask-geotiff', 'r.tif']] as const) {
       const r = await api('export', 'results', { resultIds: [resultId], format, path: join(root, 'full', name) });
       expect(r.status, `${format}: ${JSON.stringify(r.json)}`).toBe(507);
       expect(r.json.error?.code).toBe('DISK_FULL');
@@ -546,7 +546,7 @@ describe('export of results from rasters in different CRSs never mixes coordinat
 
   it('Shapefile: one layer per CRS, each with its own .prj', async () => {
     const path = join(root, 'mixed.shp');
-    const r = await api('export', 'results', { resultIds: [utmResult, lonLatResult], format: 'shapefile', path });
+    const r = await api('export', 'results', { resultIds: [utmResult, lonLatResult], format: 'shp', path });
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     const files = (r.json.result as { files: string[] }).files.map((p) => p.slice(root.length + 1)).filter((n) => n.endsWith('.shp')).sort();
     expect(files).toEqual(['mixed_results_EPSG_32633.shp', 'mixed_results_EPSG_4326.shp']);

@@ -7,6 +7,7 @@
 import type { Aoi, ModelLoad, ModelStatus, ResultFeatures, TileGridSpec } from '../../shared/api/dto.js';
 import type { Extent, RasterInfo } from '../../shared/rasterInfo.js';
 import type { Strategy } from '../../shared/strategies.js';
+import type { VectorFormat } from '../../shared/formats.js';
 import type { SceneProcessor } from '../../inference/batch/sceneProcessor.js';
 
 /** A probability grid kept in memory for display (values 0..1, row-major). */
@@ -26,7 +27,7 @@ export interface GeoBackend {
   writeFeatures(
     layers: ReadonlyArray<{ name: string; features: ResultFeatures }>,
     outPath: string,
-    options: { format: 'geojson' | 'shapefile' | 'gpkg'; overwrite: boolean },
+    options: { format: VectorFormat; overwrite: boolean },
   ): Promise<string[]>;
   /** Binary mask GeoTIFF (1 where the probability reaches the threshold, else 0) from a probability raster. */
   writeMaskGeoTiff(probabilityPath: string, outPath: string, options: { threshold: number; overwrite: boolean }): Promise<string[]>;

@@ -23,7 +23,7 @@ type ExportArgs = z.output<typeof ExportRequestSchema>;
 
 const EXTENSIONS: Record<ExportArgs['format'], string[]> = {
   geojson: ['.geojson', '.json'],
-  shapefile: ['.shp'],
+  shp: ['.shp'],
   gpkg: ['.gpkg'],
   'mask-geotiff': ['.tif', '.tiff'],
 };
@@ -86,7 +86,7 @@ export async function exportResults(args: ExportArgs, deps: ExportDeps): Promise
   const names = uniqueLayerNames(results.map((r, i) => layerNameFor(r.summary.question, i)));
   const featureCount = results.reduce((n, r) => n + r.features.features.length, 0);
   let layers = results.map((r, i) => ({ name: names[i]!, features: r.features }));
-  if (args.format === 'shapefile' && results.length > 1) {
+  if (args.format === 'shp' && results.length > 1) {
     // A shapefile holds one layer in one CRS: the results of each CRS are merged (each feature keeps its
     // question), one layer per CRS.
     const groups = new Map<string, typeof results>();

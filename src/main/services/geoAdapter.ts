@@ -25,7 +25,7 @@ export function createGeoAdapter(): GeoBackend {
       const result = await writeFeatures(
         layers.map((l) => ({ name: l.name, features: l.features })),
         outPath,
-        { format: format === 'gpkg' ? 'geopackage' : format, overwrite },
+        { format, overwrite },
       );
       return result.paths;
     },

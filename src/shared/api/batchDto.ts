@@ -9,11 +9,10 @@ import { z } from 'zod';
 import { ErrorPayloadSchema } from '../errors.js';
 import { IdSchema, MinAreaSchema, PathSchema, ThresholdSchema } from './dto.js';
 import { BatchStrategySchema } from '../strategies.js';
+import { BatchFormatSchema } from '../formats.js';
 
 /** Per-scene output formats (mask = the float32 probability GeoTIFF on the scene grid). */
-export const BATCH_FORMATS = ['gpkg', 'geojson', 'shp', 'mask'] as const;
-export const BatchFormatSchema = z.enum(BATCH_FORMATS);
-export type BatchFormat = z.infer<typeof BatchFormatSchema>;
+export { BATCH_FORMATS, BatchFormatSchema, type BatchFormat } from '../formats.js';
 
 /**
  * Tiled: full resolution everywhere; coarse-to-fine: full resolution only where a coarse pass finds something;

@@ -10,6 +10,7 @@ import { FeatureSetSchema, type FeatureSet } from '../featureSet.js';
 import { ExtentSchema, RasterInfoSchema } from '../rasterInfo.js';
 import { TileGridSpecSchema, type TileGridSpec } from '../tileGrid.js';
 import { StrategySchema } from '../strategies.js';
+import { ExportFormatSchema } from '../formats.js';
 
 /** Opaque identifiers handed out by the backend. Short, URL-safe (they appear in tile URLs). */
 export const IdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected an id made of letters, digits, _ and -');
@@ -132,9 +133,7 @@ export const JobEventSchema = z.discriminatedUnion('type', [
 ]);
 export type JobEvent = z.infer<typeof JobEventSchema>;
 
-export const EXPORT_FORMATS = ['geojson', 'shapefile', 'gpkg', 'mask-geotiff'] as const;
-export const ExportFormatSchema = z.enum(EXPORT_FORMATS);
-export type ExportFormat = z.infer<typeof ExportFormatSchema>;
+export { EXPORT_FORMATS, ExportFormatSchema, type ExportFormat } from '../formats.js';
 
 export const ExportRequestSchema = z.object({
   resultIds: z.array(IdSchema).min(1, 'choose at least one result to export'),
