@@ -1,6 +1,6 @@
 /**
  * @module bench/clock.bench
- * `npm run bench:clock [-- <bundle-dir>] [--size 4096] [--strategy single-pass|auto|tiled|coarse-to-fine]
+ * `npm run bench:clock [-- <bundle-dir>] [--size 4096] [--strategy view|auto|tiled|coarse-to-fine]
  * [--no-preload]` — not a test. The analyst's clock: the time each step takes as the analyst lives it, measured
  * end to end in Chromium through server mode (as the browser tests drive it: e2e/support/browser.ts), with
  * Playwright waiting on the UI itself and the model's graph times beside each step, so our overhead shows:
@@ -17,7 +17,7 @@
  *
  * Without a bundle argument it runs the tiny test bundle (random tiny weights: checks the harness, not speed).
  * The scenes (synthetic, tiled GeoTIFFs with overviews, like the river scenes of the browser tests) are made
- * once in the OS temp folder. Strategy default: `single-pass` (one 1024² view: with random weights the tiles
+ * once in the OS temp folder. Strategy default: `view` (one 1024² view: with random weights the tiles
  * `auto`'s coarse-to-fine would refine are arbitrary). Results also in bench/out/clock.json.
  */
 /// <reference lib="dom" />
@@ -28,7 +28,8 @@ import gdal from 'gdal-async';
 import { chromium } from 'playwright-core';
 import type { RunStats } from '../src/inference/sessions/model.js';
 import { startServerApp } from '../src/main/serverApp.js';
-import type { InferenceRuntime } from '../src/main/services/backends.js';
+import type { InferenceBackend } from '../src/main/services/backends.js';
+import { ModelStore } from '../src/inference/models/ModelStore.js';
 import { createRuntimeAdapter } from '../src/main/services/runtimeAdapter.js';
 import { ensureTinyBundle } from '../test/support/tinyBundle.js';
 import { CHROMIUM, ensureRendererBuilt, eventCount, openThroughPicker, stepSlider, waitForEvent } from '../e2e/support/browser.js';
@@ -40,7 +41,7 @@ const option = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const size = Number(option('--size') ?? 4096);
-const strategy = option('--strategy') ?? 'single-pass';
+const strategy = option('--strategy') ?? 'view';
 const preload = !args.includes('--no-preload');
 const givenBundle = args.find((a, i) => !a.startsWith('--') && !['--size', '--strategy'].includes(args[i - 1] ?? ''));
 const bundle = givenBundle ? resolve(givenBundle) : await ensureTinyBundle();
@@ -83,9 +84,9 @@ ensureRendererBuilt();
 const sceneDir = ensureScenes();
 const dataDir = mkdtempSync(join(os.tmpdir(), 'segearth-clock-data-'));
 const profileDir = mkdtempSync(join(os.tmpdir(), 'segearth-clock-profile-'));
-const adapter = createRuntimeAdapter({ defaultModelDir: bundle });
+const adapter = createRuntimeAdapter({ store: new ModelStore(), defaultModelDir: bundle });
 // --no-preload: the runtime without `prepare` (the model loads with the first question, as before).
-const runtime: InferenceRuntime = preload ? adapter : { ...adapter, prepare: undefined };
+const runtime: InferenceBackend = preload ? adapter : { ...adapter, prepare: undefined };
 const modelSettings = { modelDir: null, executionProvider: 'auto' };
 const graphStats = async (): Promise<RunStats | null> => (await adapter.graphStats?.(modelSettings)) ?? null;
 const delta = (a: RunStats | null, b: RunStats | null): Step['graphs'] => {
@@ -187,7 +188,7 @@ try {
   await stepSlider(page, 'threshold', -10);
   await page.waitForFunction(
     () => {
-      const s = window.SegEarthCI!.state();
+      const s = window.SegEarthTestHooks!.state();
       const r = s.results.find((x) => x.summary.id === s.selectedResultId) ?? s.results[s.results.length - 1];
       return !!r && Math.abs(r.summary.threshold - 0.4) < 1e-9;
     },

@@ -9,7 +9,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
 import { ogrReadLayers } from '../../test/support/ogrRead.js';
 import { ensureTinyBundle } from '../../test/support/tinyBundle.js';
 import { makeRiverScene } from '../support/riverScene.js';
@@ -32,7 +31,7 @@ beforeAll(async () => {
   makeScene(join(dir, 'scenes', 'a_river.tif'), 300000);
   makeScene(join(dir, 'scenes', 'b_river.tif'), 301000);
   writeFileSync(join(dir, 'scenes', 'c_corrupt.tif'), 'this is not a GeoTIFF\n');
-  session = await startSession({ roots: [dir], runtime: createRuntimeAdapter({ defaultModelDir: bundle }) });
+  session = await startSession({ roots: [dir], defaultModelDir: bundle });
 });
 
 afterAll(async () => {
@@ -82,7 +81,7 @@ describe('batch processing a folder in the browser (tiny test bundle)', () => {
     await page.getByTestId('question-input').fill('where are the bright areas?');
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'result');
-    const asked = await page.evaluate(() => window.SegEarthCI!.state().results.map((r) => r.summary.question));
+    const asked = await page.evaluate(() => window.SegEarthTestHooks!.state().results.map((r) => r.summary.question));
     expect(asked).toEqual(['where are the bright areas?']);
 
     await waitForEvent(page, 'batch-finished');

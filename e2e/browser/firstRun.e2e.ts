@@ -100,7 +100,7 @@ describe('first run without a model (browser)', () => {
 
     // Viewing works: the raster opens and its tiles are drawn, with no error.
     await openThroughPicker(page, 'fields_utm32.tif');
-    const state = await page.evaluate(() => window.SegEarthCI!.state());
+    const state = await page.evaluate(() => window.SegEarthTestHooks!.state());
     expect(state.layers.map((l) => l.layer.name)).toEqual(['fields_utm32.tif']);
     expect(state.error).toBeNull();
     expect(await page.getByTestId('question-input').count()).toBe(0); // no question box that would fail
@@ -109,7 +109,7 @@ describe('first run without a model (browser)', () => {
 
   it('vectorizes a mask and exports polygons without a model (same empty model folders)', () => {
     for (const [out, format] of [
-      ['flood.gpkg', 'geopackage'],
+      ['flood.gpkg', 'gpkg'],
       ['flood.geojson', 'geojson'],
     ] as const) {
       const stdout = execFileSync(process.execPath, [join(REPO_ROOT, 'bin', 'segearth.js'), 'vectorize', join(dir, 'flood_mask.tif'), '-o', join(dir, out), '--json'], {

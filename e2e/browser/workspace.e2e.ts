@@ -88,13 +88,13 @@ describe('workspace in a browser (server mode)', () => {
     await screenshot(page, 'file-picker', true);
     await page.getByTestId('picker-file').filter({ hasText: 'scene_utm33.tif' }).click();
     await waitForEvent(page, 'layer-opened');
-    await page.waitForFunction(() => (window.SegEarthCI?.map().tilesLoaded ?? 0) > 0 && document.querySelector('[data-testid="file-picker"]') === null);
+    await page.waitForFunction(() => (window.SegEarthTestHooks?.map().tilesLoaded ?? 0) > 0 && document.querySelector('[data-testid="file-picker"]') === null);
     await page.waitForFunction(() => {
-      const m = window.SegEarthCI!.map();
+      const m = window.SegEarthTestHooks!.map();
       return m.tilesLoaded > 0 && m.tileErrors === 0;
     });
 
-    const state = await page.evaluate(() => window.SegEarthCI!.map());
+    const state = await page.evaluate(() => window.SegEarthTestHooks!.map());
     expect(state.projection).toBe('EPSG:32633');
     expect(state.rasters).toHaveLength(1);
     expect(state.rasters[0]!.name).toBe('scene_utm33.tif');
@@ -107,8 +107,8 @@ describe('workspace in a browser (server mode)', () => {
 
     // Let every visible tile arrive, then read colours under known map coordinates.
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="map"] canvas').length > 0);
-    const centre = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [mapX(150), mapY(150)]);
-    const outside = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [mapX(350), mapY(350)]);
+    const centre = await page.evaluate(([x, y]) => window.SegEarthTestHooks!.pixelAt([x!, y!]), [mapX(150), mapY(150)]);
+    const outside = await page.evaluate(([x, y]) => window.SegEarthTestHooks!.pixelAt([x!, y!]), [mapX(350), mapY(350)]);
     await page.waitForFunction(
       ([x, y]) => {
         const canvas = document.querySelector('[data-testid="map"] canvas') as HTMLCanvasElement | null;
@@ -125,8 +125,8 @@ describe('workspace in a browser (server mode)', () => {
 
     // Square edges: just inside vs just outside its west edge (2 px margin for resampling).
     const res = state.resolution;
-    const inside = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [mapX(SQUARE.x0) + 3 * res, mapY(150)]);
-    const west = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [mapX(SQUARE.x0) - 3 * res, mapY(150)]);
+    const inside = await page.evaluate(([x, y]) => window.SegEarthTestHooks!.pixelAt([x!, y!]), [mapX(SQUARE.x0) + 3 * res, mapY(150)]);
+    const west = await page.evaluate(([x, y]) => window.SegEarthTestHooks!.pixelAt([x!, y!]), [mapX(SQUARE.x0) - 3 * res, mapY(150)]);
     expect((await mapPixel(page, inside!))[0]).toBeGreaterThan(200);
     expect((await mapPixel(page, west!))[0]).toBeLessThan(150);
 
@@ -152,7 +152,7 @@ describe('workspace in a browser (server mode)', () => {
     await page.getByTestId('picker-path').fill('corrupt.tif');
     await page.getByTestId('picker-path').press('Enter');
     await waitForEvent(page, 'error');
-    const error = await page.evaluate(() => window.SegEarthCI!.state().error);
+    const error = await page.evaluate(() => window.SegEarthTestHooks!.state().error);
     expect(error?.title).toBe('Could not open corrupt.tif');
     expect(['CORRUPT_RASTER', 'NOT_A_RASTER']).toContain(error?.code);
     expect(error?.message).toContain('corrupt.tif');
@@ -160,13 +160,13 @@ describe('workspace in a browser (server mode)', () => {
     await page.keyboard.press('Escape');
     await screenshot(page, 'error-corrupt-file', true);
     // The open scene is untouched.
-    expect((await page.evaluate(() => window.SegEarthCI!.map())).rasters).toHaveLength(1);
+    expect((await page.evaluate(() => window.SegEarthTestHooks!.map())).rasters).toHaveLength(1);
   });
 
   it('reprojects a raster in another CRS on the fly and manages layers (order, visibility, opacity, zoom, remove)', async () => {
     const { page } = session;
     await openThroughPicker(page, 'scene_wgs84.tif');
-    let m = await page.evaluate(() => window.SegEarthCI!.map());
+    let m = await page.evaluate(() => window.SegEarthTestHooks!.map());
     expect(m.projection).toBe('EPSG:32633'); // the view keeps the first raster's CRS
     expect(m.rasters.map((r) => [r.name, r.projection])).toEqual([
       ['scene_utm33.tif', 'EPSG:32633'],
@@ -180,8 +180,8 @@ describe('workspace in a browser (server mode)', () => {
       [15.025, 45.125],
       [15.045, 45.125],
     ]);
-    const redPx = (await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), red!))!;
-    const bluePx = (await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), blue!))!;
+    const redPx = (await page.evaluate(([x, y]) => window.SegEarthTestHooks!.pixelAt([x!, y!]), red!))!;
+    const bluePx = (await page.evaluate(([x, y]) => window.SegEarthTestHooks!.pixelAt([x!, y!]), blue!))!;
     // Wait until both points are drawn (tiles arrive one by one).
     await page.waitForFunction(
       ([rp, bp]) => {
@@ -204,18 +204,18 @@ describe('workspace in a browser (server mode)', () => {
     const item = (name: string) => page.getByTestId('layer-item').filter({ hasText: name });
     // Order: move the lon/lat layer down.
     await item('scene_wgs84.tif').getByTitle('Move down').click();
-    m = await page.evaluate(() => window.SegEarthCI!.map());
+    m = await page.evaluate(() => window.SegEarthTestHooks!.map());
     expect(top('scene_utm33.tif').zIndex).toBeGreaterThan(top('scene_wgs84.tif').zIndex);
     // Visibility and opacity.
     await item('scene_utm33.tif').getByRole('checkbox').uncheck();
     await item('scene_wgs84.tif').locator('input[type=range]').fill('0.5');
-    m = await page.evaluate(() => window.SegEarthCI!.map());
+    m = await page.evaluate(() => window.SegEarthTestHooks!.map());
     expect(top('scene_utm33.tif').visible).toBe(false);
     expect(top('scene_wgs84.tif').opacity).toBe(0.5);
     await item('scene_utm33.tif').getByRole('checkbox').check();
     // Zoom to layer fits the view to the UTM scene.
     await item('scene_utm33.tif').getByTitle('Zoom to layer').click();
-    m = await page.evaluate(() => window.SegEarthCI!.map());
+    m = await page.evaluate(() => window.SegEarthTestHooks!.map());
     const [minX, minY, maxX, maxY] = m.extent!;
     expect(minX).toBeLessThanOrEqual(GT[0]);
     expect(maxX).toBeGreaterThanOrEqual(GT[0] + 5120);
@@ -223,8 +223,8 @@ describe('workspace in a browser (server mode)', () => {
     expect(maxY - minY).toBeLessThan(5120 * 3);
     // Remove.
     await item('scene_wgs84.tif').getByTitle('Remove layer').click();
-    await page.waitForFunction(() => window.SegEarthCI!.map().rasters.length === 1);
-    expect(await page.evaluate(() => window.SegEarthCI!.state().layers.map((l) => l.layer.name))).toEqual(['scene_utm33.tif']);
+    await page.waitForFunction(() => window.SegEarthTestHooks!.map().rasters.length === 1);
+    expect(await page.evaluate(() => window.SegEarthTestHooks!.state().layers.map((l) => l.layer.name))).toEqual(['scene_utm33.tif']);
   });
 
   it('explains what to do when no model is installed', async () => {
@@ -254,15 +254,15 @@ describe('workspace in a browser (server mode)', () => {
     for (const name of ['scene_utm33.tif']) {
       await page.getByTestId('layer-item').filter({ hasText: name }).getByTitle('Remove layer').click();
     }
-    await page.waitForFunction(() => window.SegEarthCI!.map().rasters.length === 1);
+    await page.waitForFunction(() => window.SegEarthTestHooks!.map().rasters.length === 1);
     await page.getByTestId('layer-item').getByTitle('Zoom to layer').click();
     const item = await page.getByTestId('layer-item').innerText();
     expect(item).toContain('pixel coordinates (no georeferencing)');
     expect(item).toMatch(/georeferenc/i); // the warning of the geo engine is shown with the layer
     // The white block is at the top-left of the image: column 25, row 20 ⇒ map (25, −20).
-    const px = (await page.evaluate(() => window.SegEarthCI!.pixelAt([25, -20])))!;
-    const dark = (await page.evaluate(() => window.SegEarthCI!.pixelAt([200, -150])))!;
-    expect((await page.evaluate(() => window.SegEarthCI!.map())).projection).toMatch(/^SEGEARTH:PIXEL:/);
+    const px = (await page.evaluate(() => window.SegEarthTestHooks!.pixelAt([25, -20])))!;
+    const dark = (await page.evaluate(() => window.SegEarthTestHooks!.pixelAt([200, -150])))!;
+    expect((await page.evaluate(() => window.SegEarthTestHooks!.map())).projection).toMatch(/^SEGEARTH:PIXEL:/);
     await page.waitForFunction(([x, y]) => {
       const c = document.querySelector('[data-testid="map"] canvas') as HTMLCanvasElement | null;
       return !!c && c.getContext('2d', { willReadFrequently: true })!.getImageData(Math.round(x!), Math.round(y!), 1, 1).data[0]! > 200;
@@ -287,7 +287,7 @@ describe('workspace in a browser (server mode)', () => {
       }, data);
     await drop({ text: join(dir, 'scene_utm33.tif') });
     await waitForEvent(page, 'layer-opened', opened + 1);
-    expect((await page.evaluate(() => window.SegEarthCI!.state().layers.map((l) => l.layer.name)))[0]).toBe('scene_utm33.tif');
+    expect((await page.evaluate(() => window.SegEarthTestHooks!.state().layers.map((l) => l.layer.name)))[0]).toBe('scene_utm33.tif');
     await drop({ fileName: 'from-my-laptop.tif' });
     await page.getByTestId('notice').waitFor();
     await expect(page.getByTestId('notice').innerText()).resolves.toContain('The browser does not tell the server where “from-my-laptop.tif” is');

@@ -62,16 +62,16 @@ describe.skipIf(!('path' in found))('desktop app (Electron)', () => {
     await page.getByTestId('open-raster').click();
     await waitForEvent(page, 'layer-opened');
     await page.waitForFunction(() => {
-      const m = (window as unknown as { SegEarthCI: { map(): { tilesLoaded: number } } }).SegEarthCI.map();
+      const m = (window as unknown as { SegEarthTestHooks: { map(): { tilesLoaded: number } } }).SegEarthTestHooks.map();
       return m.tilesLoaded > 0;
     });
-    const centre = await page.evaluate(([x, y]) => window.SegEarthCI!.pixelAt([x!, y!]), [GT[0] + 150 * GT[1], GT[3] + 150 * GT[5]]);
+    const centre = await page.evaluate(([x, y]) => window.SegEarthTestHooks!.pixelAt([x!, y!]), [GT[0] + 150 * GT[1], GT[3] + 150 * GT[5]]);
     await page.waitForFunction(([x, y]) => {
       const c = document.querySelector('[data-testid="map"] canvas') as HTMLCanvasElement | null;
       return !!c && c.getContext('2d', { willReadFrequently: true })!.getImageData(Math.round(x!), Math.round(y!), 1, 1).data[0]! > 200;
     }, centre!);
     expect((await mapPixel(page, centre!))[0]).toBeGreaterThan(200);
-    expect((await page.evaluate(() => window.SegEarthCI!.map())).projection).toBe('EPSG:32633');
+    expect((await page.evaluate(() => window.SegEarthTestHooks!.map())).projection).toBe('EPSG:32633');
     await screenshot(page, 'electron-workspace');
   });
 
@@ -80,11 +80,11 @@ describe.skipIf(!('path' in found))('desktop app (Electron)', () => {
     await page.getByTestId('question-input').fill('where are the bright areas?');
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'result');
-    const summary = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    const summary = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     await page.getByTestId('threshold').focus();
     for (let i = 0; i < 10; i++) await page.getByTestId('threshold').press('ArrowLeft');
-    await page.waitForFunction(() => Math.abs(window.SegEarthCI!.state().results[0]!.summary.threshold - 0.4) < 1e-9);
-    const after = await page.evaluate(() => window.SegEarthCI!.state().results[0]!.summary);
+    await page.waitForFunction(() => Math.abs(window.SegEarthTestHooks!.state().results[0]!.summary.threshold - 0.4) < 1e-9);
+    const after = await page.evaluate(() => window.SegEarthTestHooks!.state().results[0]!.summary);
     expect(after.totalAreaM2).toBeGreaterThanOrEqual(summary.totalAreaM2);
     await page.getByTestId('export-open').click();
     const out = join(dir, 'bright.geojson');
@@ -100,7 +100,7 @@ describe.skipIf(!('path' in found))('desktop app (Electron)', () => {
     await desktop.answerOpenDialog(join(dir, 'corrupt.tif'));
     await page.getByTestId('open-raster').click();
     await waitForEvent(page, 'error');
-    const error = await page.evaluate(() => window.SegEarthCI!.state().error);
+    const error = await page.evaluate(() => window.SegEarthTestHooks!.state().error);
     expect(error?.title).toBe('Could not open corrupt.tif');
     expect(['CORRUPT_RASTER', 'NOT_A_RASTER']).toContain(error?.code);
   });

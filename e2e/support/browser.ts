@@ -2,7 +2,7 @@
  * @module e2e/support/browser
  * End-to-end harness for the browser: builds the renderer when it is stale, starts server mode in this
  * process (test hooks on, a fresh data folder, roots = the test's folder), and drives Debian's Chromium
- * through playwright-core. Tests wait for named app events from `window.SegEarthCI`, never for time.
+ * through playwright-core. Tests wait for named app events from `window.SegEarthTestHooks`, never for time.
  */
 /// <reference lib="dom" />
 import { execFileSync } from 'node:child_process';
@@ -28,7 +28,7 @@ export interface CiMapState {
 
 declare global {
   interface Window {
-    SegEarthCI?: {
+    SegEarthTestHooks?: {
       events: string[];
       map(): CiMapState;
       state(): {
@@ -159,14 +159,14 @@ export async function startSession(options: Omit<ServerAppOptions, 'testHooks'>)
 /** Waits until the app has emitted `name` at least `count` times in total. */
 export async function waitForEvent(page: Page, name: string, count = 1): Promise<void> {
   await page.waitForFunction(
-    ([n, c]) => (window.SegEarthCI?.events.filter((e) => e === n).length ?? 0) >= (c as number),
+    ([n, c]) => (window.SegEarthTestHooks?.events.filter((e) => e === n).length ?? 0) >= (c as number),
     [name, count] as const,
     { timeout: 60_000, polling: 50 },
   );
 }
 
 export async function eventCount(page: Page, name: string): Promise<number> {
-  return page.evaluate((n) => window.SegEarthCI?.events.filter((e) => e === n).length ?? 0, name);
+  return page.evaluate((n) => window.SegEarthTestHooks?.events.filter((e) => e === n).length ?? 0, name);
 }
 
 /**
@@ -206,7 +206,7 @@ export async function openThroughPicker(page: Page, fileName: string): Promise<v
   await page.getByTestId('file-picker').waitFor();
   await page.getByTestId('picker-file').filter({ hasText: fileName }).click();
   await waitForEvent(page, 'layer-opened', before + 1);
-  await page.waitForFunction(() => (window.SegEarthCI?.map().tilesLoaded ?? 0) > 0);
+  await page.waitForFunction(() => (window.SegEarthTestHooks?.map().tilesLoaded ?? 0) > 0);
 }
 
 /** Moves a range input with the keyboard (each step is what a user's arrow key does). */

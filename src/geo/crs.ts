@@ -12,6 +12,7 @@
  */
 import gdal from 'gdal-async';
 import type { CrsInfo, GeoTransform } from '../shared/rasterInfo.js';
+import { applyGeoTransform } from './geoTransform.js';
 
 /** First quoted name of a WKT (1 or 2) string, e.g. `PROJCRS["WGS 84 / UTM zone 18N", …` → the name. */
 function wktName(wkt: string): string {
@@ -63,35 +64,6 @@ export function describeCrs(srs: gdal.SpatialReference, wkt2: string): { crs: Cr
     },
     warnings,
   };
-}
-
-/** Apply a GDAL geotransform to pixel/line coordinates (fractional allowed). */
-export function applyGeoTransform(gt: GeoTransform, px: number, py: number): [number, number] {
-  return [gt[0] + px * gt[1] + py * gt[2], gt[3] + px * gt[4] + py * gt[5]];
-}
-
-/** Bounding box [minX, minY, maxX, maxY] of points. */
-export function boundingBox(points: Iterable<readonly [number, number]>): [number, number, number, number] {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (const [x, y] of points) {
-    minX = Math.min(minX, x);
-    minY = Math.min(minY, y);
-    maxX = Math.max(maxX, x);
-    maxY = Math.max(maxY, y);
-  }
-  return [minX, minY, maxX, maxY];
-}
-
-/** Inverse of {@link applyGeoTransform}: map coordinates → fractional pixel/line. Throws on a degenerate transform. */
-export function invertGeoTransform(gt: GeoTransform, x: number, y: number): [number, number] {
-  const det = gt[1] * gt[5] - gt[2] * gt[4];
-  if (det === 0) throw new Error('degenerate geotransform');
-  const dx = x - gt[0];
-  const dy = y - gt[3];
-  return [(dx * gt[5] - dy * gt[2]) / det, (dy * gt[1] - dx * gt[4]) / det];
 }
 
 export type ToLonLat = (x: number, y: number) => [number, number] | null;

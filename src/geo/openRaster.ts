@@ -20,7 +20,9 @@ import gdal from 'gdal-async';
 import { z } from 'zod';
 import type { BandInfo, Corners, CrsInfo, Extent, GeoTransform, RasterInfo } from '../shared/rasterInfo.js';
 import { configureGdalEnvironment } from './env.js';
-import { applyGeoTransform, boundingBox, describeCrs, groundPixelSize, lonLatTransformer, type ToLonLat } from './crs.js';
+import { boundingBox } from './boundingBox.js';
+import { applyGeoTransform } from './geoTransform.js';
+import { describeCrs, groundPixelSize, lonLatTransformer, type ToLonLat } from './crs.js';
 import {
   classifyOpenError,
   corruptRasterError,

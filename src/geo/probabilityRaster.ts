@@ -6,6 +6,11 @@
  * and the final pass writes `sigmoid(Σ w·logit / Σ w)` block by block into a tiled, DEFLATE-compressed GeoTIFF
  * on the same grid. Pixels no tile covered with a positive weight (e.g. nodata in the source) get 0.
  *
+ * A polygon area of interest (`inside`) is applied in the final pass (GDAL rasterizes it per block): pixels
+ * outside it get 0, so everything derived from the raster answers inside the polygon only. The final pass also
+ * yields the exact highest probability written and, when asked, a decimated copy (`preview`, nearest pixel,
+ * for the heatmap) — what the app keeps of a result without reading the raster back.
+ *
  * The whole write is atomic (`geo/atomicWrite`): if the producer throws — a cancellation included — the
  * temporary folder is removed and nothing appears at the target.
  */
@@ -16,6 +21,8 @@ import { SegEarthError } from '../shared/errors.js';
 import type { GeoTransform } from '../shared/rasterInfo.js';
 import { writeAtomically } from './atomicWrite.js';
 import { configureGdalEnvironment } from './env.js';
+import { windowGeoTransform } from './geoTransform.js';
+import { insidePolygons, type PolygonRings } from './polygonMask.js';
 
 export interface RasterGrid {
   width: number;
@@ -44,6 +51,56 @@ export interface WriteProbabilityOptions {
   blockSize?: number;
   /** Metadata items written into the GeoTIFF (question, model, threshold...). */
   metadata?: Record<string, string>;
+  /** Polygon area of interest (grid CRS; polygons with holes): pixels whose centre is outside it get probability 0. */
+  inside?: readonly PolygonRings[];
+  /** Also return a copy decimated to at most this many pixels per side (nearest pixel). */
+  previewMaxSize?: number;
+}
+
+/** A probability grid in memory (row-major float32), e.g. the decimated preview of a written raster. */
+export interface ProbabilityPreview {
+  width: number;
+  height: number;
+  /** Geotransform of the decimated grid. */
+  geoTransform: GeoTransform;
+  data: Float32Array;
+}
+
+export interface WrittenProbability {
+  path: string;
+  /** Highest probability written (0 when nothing was covered). */
+  maxProbability: number;
+  /** Present when `previewMaxSize` was given. */
+  preview: ProbabilityPreview | null;
+}
+
+/** Collects the nearest-pixel decimation of the grid from the blocks of the final pass. */
+class PreviewCollector {
+  readonly preview: ProbabilityPreview;
+  private readonly srcCol: Int32Array;
+  private readonly srcRow: Int32Array;
+
+  constructor(grid: RasterGrid, maxSize: number) {
+    const scale = Math.max(1, Math.max(grid.width, grid.height) / maxSize);
+    const width = Math.max(1, Math.round(grid.width / scale));
+    const height = Math.max(1, Math.round(grid.height / scale));
+    this.srcCol = Int32Array.from({ length: width }, (_, i) => Math.min(grid.width - 1, Math.floor(((i + 0.5) * grid.width) / width)));
+    this.srcRow = Int32Array.from({ length: height }, (_, j) => Math.min(grid.height - 1, Math.floor(((j + 0.5) * grid.height) / height)));
+    const geoTransform = windowGeoTransform(grid.geoTransform, { x: 0, y: 0, width: grid.width, height: grid.height }, width, height);
+    this.preview = { width, height, geoTransform, data: new Float32Array(width * height) };
+  }
+
+  add(block: PixelBlock, p: Float32Array): void {
+    const { width, height, data } = this.preview;
+    for (let j = 0; j < height; j++) {
+      const r = this.srcRow[j]!;
+      if (r < block.y || r >= block.y + block.height) continue;
+      for (let i = 0; i < width; i++) {
+        const c = this.srcCol[i]!;
+        if (c >= block.x && c < block.x + block.width) data[j * width + i] = p[(r - block.y) * block.width + (c - block.x)]!;
+      }
+    }
+  }
 }
 
 function cancelled(): SegEarthError {
@@ -68,17 +125,19 @@ function georeference(ds: Dataset, grid: RasterGrid): void {
 
 /**
  * Creates the probability GeoTIFF at `target`: `produce` receives a sink and adds every tile; then the
- * probabilities are written. Returns the final path.
+ * probabilities are written (see the module header for `inside` and the preview).
  */
 export async function writeProbabilityRaster(
   target: string,
   grid: RasterGrid,
   options: WriteProbabilityOptions,
   produce: (sink: ProbabilitySink) => Promise<void>,
-): Promise<string> {
+): Promise<WrittenProbability> {
   configureGdalEnvironment();
   const blockSize = options.blockSize ?? 512;
   const { signal } = options;
+  let maxProbability = 0;
+  const preview = options.previewMaxSize ? new PreviewCollector(grid, options.previewMaxSize) : null;
   const written = await writeAtomically(target, { overwrite: options.overwrite ?? false }, async (tempPath) => {
     const accPath = `${tempPath}.accumulator.tif`;
     const acc = await gdal.openAsync(accPath, 'w', 'GTiff', grid.width, grid.height, 2, gdal.GDT_Float32, [
@@ -132,11 +191,16 @@ export async function writeProbabilityRaster(
             const height = Math.min(blockSize, grid.height - y);
             const s = (await sum.pixels.readAsync(x, y, width, height, new Float32Array(width * height))) as Float32Array;
             const w = (await wsum.pixels.readAsync(x, y, width, height, new Float32Array(width * height))) as Float32Array;
+            const inside = options.inside
+              ? await insidePolygons(options.inside, windowGeoTransform(grid.geoTransform, { x, y, width, height }, width, height), width, height)
+              : null;
             const p = new Float32Array(width * height);
             for (let i = 0; i < p.length; i++) {
               const wi = w[i]!;
-              p[i] = wi > 0 ? 1 / (1 + Math.exp(-s[i]! / wi)) : 0;
+              p[i] = wi > 0 && (!inside || inside[i]) ? 1 / (1 + Math.exp(-s[i]! / wi)) : 0;
+              if (p[i]! > maxProbability) maxProbability = p[i]!;
             }
+            preview?.add({ x, y, width, height }, p);
             await band.pixels.writeAsync(x, y, width, height, p);
           }
         }
@@ -149,5 +213,5 @@ export async function writeProbabilityRaster(
       await rm(accPath, { force: true });
     }
   });
-  return written[0]!;
+  return { path: written[0]!, maxProbability, preview: preview?.preview ?? null };
 }

@@ -2,13 +2,13 @@
  * @module geo/readAoiPolygons
  * Reads an area of interest from a vector file (any OGR format: GeoPackage, GeoJSON, Shapefile…): the polygons
  * of its first layer, dissolved into one area (GEOS union, so overlapping features count once), reprojected to
- * the raster's CRS, returned as rings for `geo/aoiMask` (exterior rings and holes, even-odd).
+ * the raster's CRS, returned as polygons with holes for `geo/polygonMask` (a `SceneAoi`'s polygons).
  */
 import { stat } from 'node:fs/promises';
 import gdal from 'gdal-async';
 import type { Geometry } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
-import type { Ring } from './aoiMask.js';
+import type { PolygonRings } from './polygonMask.js';
 import { configureGdalEnvironment } from './env.js';
 import { createGisOrderTransform, srsFromUserInput } from './gisOrderTransform.js';
 
@@ -16,18 +16,18 @@ function bad(message: string, hint: string): SegEarthError {
   return new SegEarthError('BAD_ARGUMENT', message, { hint });
 }
 
-/** The rings of a Polygon / MultiPolygon GeoJSON geometry. */
-function ringsOf(geojson: { type: string; coordinates: unknown }): Ring[] {
-  if (geojson.type === 'Polygon') return geojson.coordinates as Ring[];
-  if (geojson.type === 'MultiPolygon') return (geojson.coordinates as Ring[][]).flat();
+/** The polygons (exterior ring, then holes) of a Polygon / MultiPolygon GeoJSON geometry. */
+function polygonsOf(geojson: { type: string; coordinates: unknown }): PolygonRings[] {
+  if (geojson.type === 'Polygon') return [geojson.coordinates as PolygonRings];
+  if (geojson.type === 'MultiPolygon') return geojson.coordinates as PolygonRings[];
   return [];
 }
 
 /**
- * The rings of the AOI polygons in `path` (first layer), in `targetCrsWkt` (null: no reprojection, e.g. a raster
+ * The AOI polygons in `path` (first layer, dissolved), in `targetCrsWkt` (null: no reprojection, e.g. a raster
  * in pixel coordinates). Throws BAD_ARGUMENT for a file without polygons, NOT_FOUND for a missing file.
  */
-export async function readAoiPolygons(path: string, targetCrsWkt: string | null): Promise<Ring[]> {
+export async function readAoiPolygons(path: string, targetCrsWkt: string | null): Promise<PolygonRings[]> {
   configureGdalEnvironment();
   if (!(await stat(path).catch(() => null))) {
     throw new SegEarthError('NOT_FOUND', `The area-of-interest file ${path} does not exist.`, {
@@ -63,9 +63,9 @@ export async function readAoiPolygons(path: string, targetCrsWkt: string | null)
       area = area.clone();
       createGisOrderTransform(srsFromUserInput(layerWkt), srsFromUserInput(targetCrsWkt)).transformGeometry(area);
     }
-    const rings = ringsOf(JSON.parse(area.toJSON()) as { type: string; coordinates: unknown });
-    if (rings.length === 0) throw bad(`The polygons in ${path} have no area.`, 'Give polygons with an area.');
-    return rings;
+    const polygons = polygonsOf(JSON.parse(area.toJSON()) as { type: string; coordinates: unknown });
+    if (polygons.length === 0) throw bad(`The polygons in ${path} have no area.`, 'Give polygons with an area.');
+    return polygons;
   } finally {
     ds.close();
   }

@@ -15,7 +15,7 @@ import { SegEarthError } from '../shared/errors.js';
 import { acquireRaster } from './datasetCache.js';
 import { resolveBandMapping } from './bandMapping.js';
 import { stretchFor, stretchLut, type Stretch } from './radiometry.js';
-import { invertGeoTransform } from './crs.js';
+import { mapExtentToPixelWindow, windowGeoTransform } from './geoTransform.js';
 import { RESAMPLINGS, readWindow, throwIfAborted, type PixelWindow, type RawWindow, type Resampling } from './windowRead.js';
 import type { BandMapping } from './bandMapping.js';
 
@@ -50,36 +50,6 @@ export const MAX_OUT_SIDE = 16384;
 
 function badArgument(message: string, hint: string): SegEarthError {
   return new SegEarthError('BAD_ARGUMENT', message, { hint });
-}
-
-/** Source window (full-resolution pixels) of a map extent: bounding box of its corners in pixel space. */
-export function mapExtentToPixelWindow(gt: GeoTransform, extent: Extent): PixelWindow {
-  const [minX, minY, maxX, maxY] = extent;
-  const pts = [
-    invertGeoTransform(gt, minX, minY),
-    invertGeoTransform(gt, minX, maxY),
-    invertGeoTransform(gt, maxX, minY),
-    invertGeoTransform(gt, maxX, maxY),
-  ];
-  const xs = pts.map((p) => p[0]);
-  const ys = pts.map((p) => p[1]);
-  const x = Math.min(...xs);
-  const y = Math.min(...ys);
-  return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
-}
-
-/** Geotransform of an outW × outH grid covering `win` of a raster with geotransform `gt`. */
-export function windowGeoTransform(gt: GeoTransform, win: PixelWindow, outW: number, outH: number): GeoTransform {
-  const sx = win.width / outW;
-  const sy = win.height / outH;
-  return [
-    gt[0] + win.x * gt[1] + win.y * gt[2],
-    gt[1] * sx,
-    gt[2] * sy,
-    gt[3] + win.x * gt[4] + win.y * gt[5],
-    gt[4] * sx,
-    gt[5] * sy,
-  ];
 }
 
 function validateRequest(req: RegionRequest): void {

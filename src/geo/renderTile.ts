@@ -4,15 +4,16 @@
  * raster's per-raster stretch (geo/radiometry) so tiles match each other and model input. Nodata, masked and
  * outside pixels are transparent. North-up rasters are read with readRegion on the tile's map extent (GDAL picks
  * the overview level); rotated ones are warped onto the tile (GDAL warper, overviews AUTO). PNG encoding uses
- * GDAL's PNG driver through /vsimem.
+ * GDAL's PNG driver (`geo/pngEncode`).
  */
-import gdal from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
 import type { TileGridSpec } from '../shared/tileGrid.js';
 import { acquireRaster } from './datasetCache.js';
 import { resolveBandMapping } from './bandMapping.js';
 import { stretchFor } from './radiometry.js';
-import { composeRgb, mapExtentToPixelWindow, readRegion } from './readRegion.js';
+import { composeRgb, readRegion } from './readRegion.js';
+import { mapExtentToPixelWindow } from './geoTransform.js';
+import { encodePng } from './pngEncode.js';
 import { getTileGrid, tileExtent } from './tileGrid.js';
 import { readWarpedWindow, type Resampling } from './windowRead.js';
 
@@ -24,30 +25,11 @@ export interface RenderTileOptions {
   signal?: AbortSignal;
 }
 
-let pngCounter = 0;
-
-/** Encode width × height RGB + validity as an RGBA PNG (alpha 0 where invalid) with GDAL's PNG driver. */
-export async function encodeRgbaPng(width: number, height: number, rgb: Uint8Array, valid: Uint8Array): Promise<Uint8Array> {
-  const n = width * height;
-  const mem = gdal.open('', 'w', 'MEM', width, height, 4, 'Byte');
-  const name = `/vsimem/segearth-tile-${process.pid}-${++pngCounter}.png`;
-  try {
-    const plane = new Uint8Array(n);
-    for (let c = 0; c < 3; c++) {
-      for (let i = 0; i < n; i++) plane[i] = rgb[i * 3 + c];
-      mem.bands.get(c + 1).pixels.write(0, 0, width, height, plane);
-    }
-    for (let i = 0; i < n; i++) plane[i] = valid[i] ? 255 : 0;
-    const alpha = mem.bands.get(4);
-    alpha.colorInterpretation = 'Alpha';
-    alpha.pixels.write(0, 0, width, height, plane);
-    const png = await gdal.drivers.get('PNG').createCopyAsync(name, mem, ['ZLEVEL=6']);
-    png.close();
-    const buf = gdal.vsimem.release(name);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } finally {
-    mem.close();
-  }
+/** Encode width × height RGB + validity as an RGBA PNG (alpha 0 where invalid). */
+function encodeRgbaPng(width: number, height: number, rgb: Uint8Array, valid: Uint8Array): Promise<Uint8Array> {
+  const alpha = new Uint8Array(valid.length);
+  for (let i = 0; i < valid.length; i++) alpha[i] = valid[i] ? 255 : 0;
+  return encodePng(width, height, rgb, alpha);
 }
 
 let emptyTile: Promise<Uint8Array> | undefined;

@@ -9,7 +9,7 @@
  */
 import type { GeoTransform, RasterInfo } from '../shared/rasterInfo.js';
 import type { TileGridSpec } from '../shared/tileGrid.js';
-import { applyGeoTransform } from './crs.js';
+import { gridExtent } from './geoTransform.js';
 
 export type { TileGridSpec } from '../shared/tileGrid.js';
 
@@ -27,15 +27,7 @@ function isNorthUp(gt: GeoTransform): boolean {
 export function getTileGrid(info: RasterInfo): TileGridSpec {
   const gt = displayGeoTransform(info);
   const northUp = isNorthUp(gt);
-  const corners = [
-    applyGeoTransform(gt, 0, 0),
-    applyGeoTransform(gt, info.width, 0),
-    applyGeoTransform(gt, 0, info.height),
-    applyGeoTransform(gt, info.width, info.height),
-  ];
-  const xs = corners.map((c) => c[0]);
-  const ys = corners.map((c) => c[1]);
-  const extent: [number, number, number, number] = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+  const extent = gridExtent(gt, info.width, info.height);
   const native = northUp ? Math.min(gt[1], -gt[5]) : Math.sqrt(Math.abs(gt[1] * gt[5] - gt[2] * gt[4]));
   const side = Math.max(extent[2] - extent[0], extent[3] - extent[1]) / native;
   const levels = Math.max(1, Math.ceil(Math.log2(side / TILE_SIZE)) + 1);

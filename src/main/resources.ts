@@ -28,6 +28,7 @@ export function httpStatusFor(code: string): number {
     case 'NOT_FOUND':
       return 404;
     case 'OUTPUT_EXISTS':
+    case 'BATCH_EXISTS':
       return 409;
     case 'DISK_FULL':
       return 507;

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher } from './dispatch.js';
 import { loadResource } from './resources.js';
-import type { GeoBackend, InferenceRuntime } from './services/backends.js';
+import { ModelStore } from '../inference/models/ModelStore.js';
+import type { GeoBackend, InferenceBackend } from './services/backends.js';
 import { createBackend, type Backend } from './services/createApi.js';
 import { startServer, type RunningServer } from './transport/server.js';
 
@@ -35,7 +36,12 @@ export interface ServerAppOptions {
   staticDir?: string | null;
   testHooks?: boolean;
   geo?: GeoBackend;
-  runtime?: InferenceRuntime;
+  /** The inference backend (default: the runtime adapter over `modelStore`). */
+  runtime?: InferenceBackend;
+  /** The model manager, shared by the runtime adapter and the Model & device dialog (default: a new one). */
+  modelStore?: ModelStore;
+  /** A bundle folder used when the settings name none (default: `SEGEARTH_MODEL_DIR`). */
+  defaultModelDir?: string;
   token?: string;
 }
 
@@ -52,11 +58,12 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
       const { createGeoAdapter } = await import('./services/geoAdapter.js');
       return createGeoAdapter();
     })());
+  const modelStore = options.modelStore ?? new ModelStore();
   const runtime =
     options.runtime ??
     (await (async () => {
       const { createRuntimeAdapter } = await import('./services/runtimeAdapter.js');
-      return createRuntimeAdapter();
+      return createRuntimeAdapter({ store: modelStore, defaultModelDir: options.defaultModelDir ?? process.env.SEGEARTH_MODEL_DIR ?? null });
     })());
   const backend = await createBackend({
     mode: 'server',
@@ -66,6 +73,7 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
     logsDir: null,
     geo,
     runtime,
+    modelStore,
     testHooks: options.testHooks ?? false,
   });
   const server = await startServer({

@@ -5,10 +5,9 @@
  */
 import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from 'react';
 import { createPortal } from 'react-dom';
-import type { Aoi, AppCommand, JobEvent, RasterLayer } from '../shared/api/dto';
-import { toErrorPayload, type ErrorPayload } from '../shared/errors';
+import type { Aoi, AppCommand, RasterLayer } from '../shared/api/dto';
 import type { Connection } from './api';
-import { MapController, resultColor, type PointerInfo } from './map/mapController';
+import { MapController, type PointerInfo } from './map/mapController';
 import { crsLabel } from './map/proj';
 import { LayersPanel } from './panels/LayersPanel';
 import { QuestionPanel, type AoiMode, type Strategy } from './panels/QuestionPanel';
@@ -22,13 +21,16 @@ import { initialState, reducer, type ResultView } from './state';
 import { installTestHooks } from './testHooks';
 import { useFirstRunGuide } from './useFirstRunGuide';
 import { formatArea } from './format';
+import { errorPayloadOf } from './errorPayload';
+import { useQuestionJobs } from './useQuestionJobs';
 
-function payloadOf(err: unknown): ErrorPayload {
-  if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
-    const e = err as { code: ErrorPayload['code']; message: string; hint?: string; path?: string };
-    return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+/** Calls `apply` for each entry of a look key (`"id a b,id a b"`: what the map must show of each layer). */
+function forEachLook(look: string, apply: (id: string, a: string, b: string) => void): void {
+  if (!look) return;
+  for (const entry of look.split(',')) {
+    const [id, a, b] = entry.split(' ') as [string, string, string];
+    apply(id, a, b);
   }
-  return toErrorPayload(err);
 }
 
 /** Attribute values as an analyst reads them: areas and lengths with units, probabilities in %. */
@@ -52,16 +54,14 @@ export function App({ connection }: { connection: Connection }) {
   const mapElement = useRef<HTMLDivElement>(null);
   const [popupHost, setPopupHost] = useState<HTMLElement | null>(null);
   const controllerRef = useRef<MapController | null>(null);
-  const ciEvent = useRef<(name: string) => void>(() => {});
-  const currentJob = useRef<string | null>(null);
-  const earlyEvents = useRef(new Map<string, JobEvent[]>());
+  const testEvent = useRef<(name: string) => void>(() => {});
   const [pointer, setPointer] = useState<PointerInfo | null>(null);
   const [popup, setPopup] = useState<Record<string, unknown> | null>(null);
   const [aoiMode, setAoiMode] = useState<AoiMode>('scene');
   const [drawnAoi, setDrawnAoi] = useState<Aoi | null>(null);
   const [dragging, setDragging] = useState(false);
   const [batchOpen, setBatchOpen] = useState(false);
-  const onBatchCi = useCallback((name: string) => ciEvent.current(name), []);
+  const onBatchTestEvent = useCallback((name: string) => testEvent.current(name), []);
   const guide = useFirstRunGuide(client, state.system?.model.state ?? null);
 
   const controller = (): MapController => {
@@ -70,8 +70,8 @@ export function App({ connection }: { connection: Connection }) {
   };
 
   const showError = useCallback((err: unknown, title: string) => {
-    dispatch({ type: 'error', error: { ...payloadOf(err), title } });
-    ciEvent.current('error');
+    dispatch({ type: 'error', error: { ...errorPayloadOf(err), title } });
+    testEvent.current('error');
   }, []);
 
   const addLayerToMap = useCallback((layer: RasterLayer) => {
@@ -85,13 +85,15 @@ export function App({ connection }: { connection: Connection }) {
         const layer = await client.workspace.openRaster({ path });
         addLayerToMap(layer);
         dispatch({ type: 'dialog', dialog: null });
-        ciEvent.current('layer-opened');
+        testEvent.current('layer-opened');
       } catch (err) {
         showError(err, `Could not open ${baseName(path)}`);
       }
     },
     [client, addLayerToMap, showError],
   );
+
+  const { submit, revectorize } = useQuestionJobs({ client, dispatch, stateRef, controllerRef, testEvent, showError });
 
   const refreshSystem = useCallback(() => {
     void client.system.info({}).then((system) => dispatch({ type: 'system', system }));
@@ -105,33 +107,6 @@ export function App({ connection }: { connection: Connection }) {
     return () => clearTimeout(timer);
   }, [modelLoad, state.system, refreshSystem]);
 
-  const onJobEvent = useCallback(
-    (event: JobEvent) => {
-      if (currentJob.current !== event.jobId) {
-        const list = earlyEvents.current.get(event.jobId) ?? [];
-        list.push(event);
-        earlyEvents.current.set(event.jobId, list);
-        return;
-      }
-      const color = resultColor(stateRef.current.results.length);
-      dispatch({ type: 'job-event', event, color });
-      if (event.type === 'progress') return;
-      currentJob.current = null;
-      if (event.type === 'error') {
-        ciEvent.current(event.error.code === 'CANCELLED' ? 'cancelled' : 'error');
-        return;
-      }
-      client.inference
-        .getFeatures({ resultId: event.result.id })
-        .then((features) => {
-          controller().showResult(event.result, features, color);
-          ciEvent.current('result');
-        })
-        .catch((err: unknown) => showError(err, 'Could not load the polygons of the result'));
-    },
-    [client, showError],
-  );
-
   // Map, first data, events.
   useEffect(() => {
     if (!mapElement.current) return;
@@ -139,11 +114,10 @@ export function App({ connection }: { connection: Connection }) {
       resourceUrl: connection.resourceUrl,
       onPointer: setPointer,
       onFeatureClick: (props) => setPopup(props),
-      onTileError: () => ciEvent.current('tile-error'),
+      onTileError: () => testEvent.current('tile-error'),
     });
     controllerRef.current = c;
     setPopupHost(c.popupElement);
-    const offJob = client.on('inference.job', onJobEvent);
     const offSettings = client.on('settings.changed', (settings) => {
       dispatch({ type: 'settings', settings });
       c.setBasemap(settings.basemap);
@@ -155,20 +129,19 @@ export function App({ connection }: { connection: Connection }) {
         dispatch({ type: 'system', system });
         dispatch({ type: 'settings', settings });
         c.setBasemap(settings.basemap);
-        if (system.testHooks) ciEvent.current = installTestHooks(c, () => stateRef.current);
+        if (system.testHooks) testEvent.current = installTestHooks(c, () => stateRef.current);
         for (const layer of [...layers].reverse()) addLayerToMap(layer);
-        ciEvent.current('app-loaded');
+        testEvent.current('app-loaded');
       } catch (err) {
         showError(err, 'Cannot reach the SegEarth backend');
       }
     })();
     return () => {
-      offJob();
       offSettings();
       c.dispose();
       controllerRef.current = null;
     };
-  }, [client, connection, onJobEvent, addLayerToMap, refreshSystem, showError]);
+  }, [client, connection, addLayerToMap, refreshSystem, showError]);
 
   const pickAndOpen = useCallback(() => {
     if (connection.kind === 'ipc') {
@@ -213,6 +186,23 @@ export function App({ connection }: { connection: Connection }) {
     controllerRef.current?.setRasterOrder(layerOrder ? layerOrder.split(',') : []);
   }, [layerOrder]);
 
+  // The workspace state is the one source of truth for what the map shows: raster visibility and opacity,
+  // result visibility and heatmaps follow it (the panels only dispatch).
+  const rasterLook = state.layers.map((l) => `${l.layer.id} ${l.visible ? 1 : 0} ${l.opacity}`).join(',');
+  useEffect(() => {
+    forEachLook(rasterLook, (id, visible, opacity) => {
+      controllerRef.current?.setRasterVisible(id, visible === '1');
+      controllerRef.current?.setRasterOpacity(id, Number(opacity));
+    });
+  }, [rasterLook]);
+  const resultLook = state.results.map((r) => `${r.summary.id} ${r.visible ? 1 : 0} ${r.heatmap ? 1 : 0}`).join(',');
+  useEffect(() => {
+    forEachLook(resultLook, (id, visible, heatmap) => {
+      controllerRef.current?.setResultVisible(id, visible === '1');
+      controllerRef.current?.setHeatmap(id, heatmap === '1');
+    });
+  }, [resultLook]);
+
   // AOI drawing follows the chosen tool.
   useEffect(() => {
     const c = controllerRef.current;
@@ -237,41 +227,16 @@ export function App({ connection }: { connection: Connection }) {
         } else aoi = drawnAoi;
       }
       if (!aoi) return;
-      try {
-        const { jobId } = await client.inference.ask({
-          layerId,
-          question,
-          aoi,
-          threshold: threshold ?? s.settings?.defaultThreshold ?? 0.5,
-          minAreaM2: minAreaM2 ?? s.settings?.defaultMinAreaM2 ?? 0,
-          strategy,
-        });
-        currentJob.current = jobId;
-        dispatch({ type: 'job-started', job: { jobId, layerId, question, progress: null, cancelling: false } });
-        ciEvent.current('job-started');
-        const early = earlyEvents.current.get(jobId) ?? [];
-        earlyEvents.current.delete(jobId);
-        for (const e of early) onJobEvent(e);
-      } catch (err) {
-        showError(err, 'The question could not be asked');
-      }
+      await submit({
+        layerId,
+        question,
+        aoi,
+        threshold: threshold ?? s.settings?.defaultThreshold ?? 0.5,
+        minAreaM2: minAreaM2 ?? s.settings?.defaultMinAreaM2 ?? 0,
+        strategy,
+      });
     },
-    [client, aoiMode, drawnAoi, onJobEvent, showError],
-  );
-
-  const revectorize = useCallback(
-    async (resultId: string, threshold: number, minAreaM2: number) => {
-      try {
-        const { result, features } = await client.inference.revectorize({ resultId, threshold, minAreaM2 });
-        const view = stateRef.current.results.find((r) => r.summary.id === resultId);
-        controllerRef.current?.showResult(result, features, view?.color ?? resultColor(0));
-        dispatch({ type: 'result-updated', summary: result });
-        ciEvent.current('revectorized');
-      } catch (err) {
-        showError(err, 'Could not redraw the polygons');
-      }
-    },
-    [client, showError],
+    [submit, aoiMode, drawnAoi],
   );
 
   const onDrop = (e: DragEvent<HTMLDivElement>): void => {
@@ -329,14 +294,8 @@ export function App({ connection }: { connection: Connection }) {
           layers={state.layers}
           activeLayerId={state.activeLayerId}
           onActivate={(id) => dispatch({ type: 'activate-layer', layerId: id })}
-          onVisible={(id, visible) => {
-            controllerRef.current?.setRasterVisible(id, visible);
-            dispatch({ type: 'layer-visible', layerId: id, visible });
-          }}
-          onOpacity={(id, opacity) => {
-            controllerRef.current?.setRasterOpacity(id, opacity);
-            dispatch({ type: 'layer-opacity', layerId: id, opacity });
-          }}
+          onVisible={(id, visible) => dispatch({ type: 'layer-visible', layerId: id, visible })}
+          onOpacity={(id, opacity) => dispatch({ type: 'layer-opacity', layerId: id, opacity })}
           onMove={(id, delta) => dispatch({ type: 'layer-move', layerId: id, delta })}
           onZoom={(id) => controllerRef.current?.zoomToRaster(id)}
           onRemove={(id) => {
@@ -379,14 +338,8 @@ export function App({ connection }: { connection: Connection }) {
               .catch((err: unknown) => showError(err, 'Could not delete the result'));
           }}
           onSelect={(id) => dispatch({ type: 'select-result', resultId: id })}
-          onVisible={(id, visible) => {
-            controllerRef.current?.setResultVisible(id, visible);
-            dispatch({ type: 'result-visible', resultId: id, visible });
-          }}
-          onHeatmap={(id, on) => {
-            controllerRef.current?.setHeatmap(id, on);
-            dispatch({ type: 'result-heatmap', resultId: id, heatmap: on });
-          }}
+          onVisible={(id, visible) => dispatch({ type: 'result-visible', resultId: id, visible })}
+          onHeatmap={(id, on) => dispatch({ type: 'result-heatmap', resultId: id, heatmap: on })}
           onRevectorize={revectorize}
           onZoom={(id) => controllerRef.current?.zoomToResult(id)}
           onExport={() => dispatch({ type: 'dialog', dialog: 'export' })}
@@ -420,7 +373,7 @@ export function App({ connection }: { connection: Connection }) {
             defaultThreshold={state.settings?.defaultThreshold ?? 0.5}
             defaultMinAreaM2={state.settings?.defaultMinAreaM2 ?? 0}
             onClose={() => setBatchOpen(false)}
-            onCiEvent={onBatchCi}
+            onTestEvent={onBatchTestEvent}
           />
         ) : null}
         {state.error ? (

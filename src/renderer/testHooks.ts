@@ -1,13 +1,13 @@
 /**
  * @module renderer/testHooks
- * `window.SegEarthCI`, for end-to-end tests only: installed when the backend says test hooks are on
+ * `window.SegEarthTestHooks`, for end-to-end tests only: installed when the backend says test hooks are on
  * (server started with SEGEARTH_TEST_HOOKS=1). Tests read the map back through it (view, layers, result
  * polygons in map coordinates) and wait for named app events instead of sleeping.
  */
 import type { MapController } from './map/mapController';
 import type { WorkspaceState } from './state';
 
-export interface SegEarthCI {
+export interface SegEarthTestHooks {
   /** Names of app events so far, in order ('app-loaded', 'layer-opened', 'result', 'revectorized', 'error'...). */
   events: string[];
   map(): Record<string, unknown>;
@@ -18,14 +18,14 @@ export interface SegEarthCI {
 
 declare global {
   interface Window {
-    SegEarthCI?: SegEarthCI;
+    SegEarthTestHooks?: SegEarthTestHooks;
   }
 }
 
 export function installTestHooks(controller: MapController, getState: () => WorkspaceState): (name: string) => void {
-  const hooks: SegEarthCI = {
+  const hooks: SegEarthTestHooks = {
     events: [],
-    map: () => controller.ciState(),
+    map: () => controller.testState(),
     state: () => {
       const s = getState();
       return { layers: s.layers, results: s.results, selectedResultId: s.selectedResultId, error: s.error, notice: s.notice, activeLayerId: s.activeLayerId, jobRunning: s.job !== null };
@@ -33,6 +33,6 @@ export function installTestHooks(controller: MapController, getState: () => Work
     coordinateAt: (pixel) => controller.coordinateAt(pixel),
     pixelAt: (coordinate) => controller.pixelAt(coordinate),
   };
-  window.SegEarthCI = hooks;
+  window.SegEarthTestHooks = hooks;
   return (name) => hooks.events.push(name);
 }

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'NOT_GEOREFERENCED',
   'BAD_ARGUMENT',
   'OUTPUT_EXISTS',
+  /** The output folder holds a batch already: resume it or choose another folder. */
+  'BATCH_EXISTS',
   'OUTPUT_NOT_WRITABLE',
   'UNSUPPORTED_FORMAT',
   'CRS_ERROR',

@@ -189,7 +189,7 @@ describe('runBatch', () => {
 
   it('refuses to reuse a batch folder without resume, and to resume with other questions', async () => {
     const again = runBatch({ inputFolder: input, outputFolder: out, options: options(), processor: maskSceneProcessor() });
-    await expect(again).rejects.toSatisfy((e) => isSegEarthError(e, 'OUTPUT_EXISTS') && /--resume/.test(e.hint ?? ''));
+    await expect(again).rejects.toSatisfy((e) => isSegEarthError(e, 'BATCH_EXISTS') && /--resume/.test(e.hint ?? ''));
     const other = runBatch({ inputFolder: input, outputFolder: out, resume: true, options: options({ questions: ['other?'] }), processor: maskSceneProcessor() });
     await expect(other).rejects.toThrow(/different questions/);
   });

@@ -25,7 +25,11 @@ import { createDispatcher } from '../../src/main/dispatch.js';
 import { loadResource } from '../../src/main/resources.js';
 import { createBackend, type Backend } from '../../src/main/services/createApi.js';
 import { createGeoAdapter } from '../../src/main/services/geoAdapter.js';
-import type { InferenceRuntime } from '../../src/main/services/backends.js';
+import type { InferenceBackend } from '../../src/main/services/backends.js';
+import { openRaster } from '../../src/geo/openRaster.js';
+import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
+import { gridExtent } from '../../src/geo/geoTransform.js';
+import { answerPolygons } from '../../src/inference/scene/result.js';
 import { startServer, type RunningServer } from '../../src/main/transport/server.js';
 import { createRaster, createSparseRaster } from '../support/syntheticRaster.js';
 import { ensureTinyBundle } from '../support/tinyBundle.js';
@@ -263,8 +267,11 @@ let backend: Backend;
 const root = join(work, 'root');
 const outside = join(work, 'outside');
 
-/** Writes a probability raster on the layer's grid: 1 inside a fixed block of pixels, 0 elsewhere. */
-function scriptedRuntime(): InferenceRuntime {
+/**
+ * Writes a probability raster on the layer's grid: 1 inside a fixed block of pixels, 0 elsewhere; the polygons
+ * come from the real last step of the answer pipeline.
+ */
+function scriptedRuntime(): InferenceBackend {
   return {
     async modelStatus() {
       return { state: 'ready', dir: '/models/fake', id: 'fake', name: 'Fake', variant: 'earthreason', examples: [], problem: null };
@@ -272,16 +279,28 @@ function scriptedRuntime(): InferenceRuntime {
     async executionProvider() {
       return { active: 'CPU', fallbackReason: null, notes: [] };
     },
-    async run(request) {
-      const { width, height, geoTransform, crs } = request.info;
+    async ask(request) {
+      const { width, height, geoTransform, crs } = await openRaster(request.rasterPath);
       const ds = gdal.open(request.probabilityPath, 'w', 'GTiff', width, height, 1, gdal.GDT_Float32);
       ds.geoTransform = geoTransform;
       if (crs) ds.srs = gdal.SpatialReference.fromWKT(crs.wkt);
       const data = new Float32Array(width * height).map((_, i) => ((i % width) >= 4 && (i % width) < 12 && Math.floor(i / width) >= 4 && Math.floor(i / width) < 10 ? 1 : 0));
       ds.bands.get(1).pixels.write(0, 0, width, height, data);
       ds.close();
-      return { modelId: 'fake', bundleSha256: null, executionProvider: 'CPU' };
+      const createdAt = new Date().toISOString();
+      const provenance = { question: request.question, modelId: 'fake', bundleSha256: '0'.repeat(64), source: request.rasterPath, createdAt };
+      return {
+        features: await answerPolygons(request.probabilityPath, { threshold: request.threshold, minAreaM2: request.minAreaM2 }, provenance, maskToPolygons),
+        maxProbability: 1,
+        probability: { extent: gridExtent(geoTransform, width, height), width, height },
+        preview: null,
+        modelId: 'fake',
+        bundleSha256: provenance.bundleSha256,
+        executionProvider: 'CPU',
+        createdAt,
+      };
     },
+    polygons: (path, settings, provenance) => answerPolygons(path, settings, provenance, maskToPolygons),
     version: () => '1.30.0',
     async batchModel() {
       return { key: 'mask@0000000000000000', executionProvider: 'CPU', processor: () => maskSceneProcessor() };
@@ -454,7 +473,7 @@ describe('catalogue of bad inputs: server API', () => {
     const layer = (await api('workspace', 'openRaster', { path: 'utm.tif' })).json.result as { id: string };
     const resultId = await askAndWait(layer.id, 'ponds');
     const before = readdirSync(join(root, 'full'));
-    for (const [format, name] of [['geojson', 'r.geojson'], ['gpkg', 'r.gpkg'], ['shapefile', 'r.shp'], ['mask-geotiff', 'r.tif']] as const) {
+    for (const [format, name] of [['geojson', 'r.geojson'], ['gpkg', 'r.gpkg'], ['shp', 'r.shp'], ['mask-geotiff', 'r.tif']] as const) {
       const r = await api('export', 'results', { resultIds: [resultId], format, path: join(root, 'full', name) });
       expect(r.status, `${format}: ${JSON.stringify(r.json)}`).toBe(507);
       expect(r.json.error?.code).toBe('DISK_FULL');
@@ -527,7 +546,7 @@ describe('export of results from rasters in different CRSs never mixes coordinat
 
   it('Shapefile: one layer per CRS, each with its own .prj', async () => {
     const path = join(root, 'mixed.shp');
-    const r = await api('export', 'results', { resultIds: [utmResult, lonLatResult], format: 'shapefile', path });
+    const r = await api('export', 'results', { resultIds: [utmResult, lonLatResult], format: 'shp', path });
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     const files = (r.json.result as { files: string[] }).files.map((p) => p.slice(root.length + 1)).filter((n) => n.endsWith('.shp')).sort();
     expect(files).toEqual(['mixed_results_EPSG_32633.shp', 'mixed_results_EPSG_4326.shp']);

@@ -116,7 +116,7 @@ describe('segearth vectorize', () => {
     expect(progress.at(-1)?.fraction).toBe(1);
     expect(status).toBe(EXIT.OK);
     const summary = JSON.parse(stdout) as Record<string, unknown>;
-    expect(summary).toMatchObject({ format: 'geopackage', layer: 'fields', featureCount: 2, totalAreaM2: 820_000, crs: 'EPSG:32618' });
+    expect(summary).toMatchObject({ format: 'gpkg', layer: 'fields', featureCount: 2, totalAreaM2: 820_000, crs: 'EPSG:32618' });
     const back = readBackLayer(out, 'fields');
     expect(back.crsCode).toBe('EPSG:32618');
     expect(back.features).toHaveLength(2);

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
 import { openRaster } from '../../src/geo/openRaster.js';
 import { readRegion } from '../../src/geo/readRegion.js';
-import { gdalinfoJson, TESTDATA_DIR } from '../support/syntheticRaster.js';
+import { gdalinfoJson } from '../support/syntheticRaster.js';
+import { TESTDATA_DIR } from '../support/parityFixtures.js';
 
 const haveTestdata = fs.existsSync(TESTDATA_DIR);
 if (!haveTestdata) console.warn(`realScenes: skipped, ${TESTDATA_DIR} is absent (real imagery lives outside the repo).`);

@@ -57,7 +57,7 @@ describe('GeoPackage writer', () => {
   it('writes several results as layers of one file, each in its native CRS, read back identically by ogr2ogr', async () => {
     const out = join(work, 'results.gpkg');
     const result = await writeFeatures([{ name: 'fields', features: utm }, { name: 'roads', features: wgs84 }], out);
-    expect(result).toEqual({ format: 'geopackage', paths: [out], featureCount: 4 });
+    expect(result).toEqual({ format: 'gpkg', paths: [out], featureCount: 4 });
     expect(layerNames(out)).toEqual(['fields', 'roads']);
 
     const fields = readBackLayer(out, 'fields');

@@ -1,4 +1,11 @@
+/**
+ * The official preprocessing: letterbox geometry, `letterbox` against the official fixture's pixel_values,
+ * `resizeBilinearUint8` against OpenCV's own `cv2.resize(..., INTER_LINEAR)` (Debian's python3-opencv, run on the
+ * same bytes), and `unletterbox` as the inverse.
+ */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../../src/inference/bundle/safetensors.js';
 import {
@@ -10,10 +17,30 @@ import {
   unletterbox,
 } from '../../src/inference/preprocessing/preprocess.js';
 import { seededRandom } from '../support/seededRandom.js';
+import { OFFICIAL } from '../support/parityFixtures.js';
+import { PYTHON } from '../support/tinyBundle.js';
 
-const FIXTURE = '/work/shared/fixtures/segearth-r1-official-tiny/io.safetensors';
+const FIXTURE = join(OFFICIAL, 'io.safetensors');
 const haveFixture = existsSync(FIXTURE);
 if (!haveFixture) console.warn(`skipping official preprocessing parity: ${FIXTURE} is absent`);
+
+/** `cv2.resize(src, (dw, dh), interpolation=cv2.INTER_LINEAR)` on HWC uint8 bytes, by OpenCV itself. */
+const CV2_RESIZE = [
+  'import sys, numpy as np, cv2',
+  'sw, sh, dw, dh, ch = map(int, sys.argv[1:6])',
+  'src = np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(sh, sw, ch)',
+  'out = cv2.resize(src, (dw, dh), interpolation=cv2.INTER_LINEAR)',
+  'sys.stdout.buffer.write(np.ascontiguousarray(out).tobytes())',
+].join('\n');
+
+function cv2Resize(src: Uint8Array, sw: number, sh: number, dw: number, dh: number, channels = 3): Uint8Array {
+  const run = spawnSync(PYTHON, ['-c', CV2_RESIZE, String(sw), String(sh), String(dw), String(dh), String(channels)], { input: src, maxBuffer: 64 << 20 });
+  if (run.status !== 0) throw new Error(`cv2.resize failed: ${run.stderr.toString()}`);
+  return new Uint8Array(run.stdout);
+}
+
+const cv2Missing = spawnSync(PYTHON, ['-c', 'import cv2']).status !== 0;
+if (cv2Missing) console.warn(`skipping the OpenCV comparisons: ${PYTHON} cannot import cv2 (install python3-opencv)`);
 
 
 function randomImage(width: number, height: number, seed: number): Uint8Array {
@@ -72,77 +99,28 @@ describe.skipIf(!haveFixture)('letterbox against the official fixture', () => {
   });
 });
 
-describe('resizeBilinearUint8 (cv2 INTER_LINEAR)', () => {
-  /** Independent float computation of bilinear resampling with half-pixel centres, clamped at the edges. */
-  function referenceResize(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Float64Array {
-    const out = new Float64Array(dw * dh * 3);
-    for (let y = 0; y < dh; y++) {
-      let fy = (y + 0.5) * (sh / dh) - 0.5;
-      let y0 = Math.floor(fy);
-      let wy = fy - y0;
-      if (y0 < 0) [y0, wy] = [0, 0];
-      if (y0 >= sh - 1) [y0, wy] = [sh - 1, 0];
-      const y1 = Math.min(y0 + 1, sh - 1);
-      for (let x = 0; x < dw; x++) {
-        fy = (x + 0.5) * (sw / dw) - 0.5;
-        let x0 = Math.floor(fy);
-        let wx = fy - x0;
-        if (x0 < 0) [x0, wx] = [0, 0];
-        if (x0 >= sw - 1) [x0, wx] = [sw - 1, 0];
-        const x1 = Math.min(x0 + 1, sw - 1);
-        for (let c = 0; c < 3; c++) {
-          const p = (yy: number, xx: number): number => src[(yy * sw + xx) * 3 + c]!;
-          const top = p(y0, x0) * (1 - wx) + p(y0, x1) * wx;
-          const bot = p(y1, x0) * (1 - wx) + p(y1, x1) * wx;
-          out[(y * dw + x) * 3 + c] = top * (1 - wy) + bot * wy;
-        }
-      }
-    }
-    return out;
-  }
-
+describe.skipIf(cv2Missing)('resizeBilinearUint8 equals OpenCV cv2.resize(INTER_LINEAR)', () => {
   for (const [sw, sh, dw, dh] of [
     [300, 200, 1024, 682],
     [1500, 1100, 1024, 750],
     [77, 1024, 77, 1024],
     [513, 257, 1024, 512],
+    [8, 6, 4, 3], // an exact 2x downscale: OpenCV switches to INTER_AREA
   ] as const) {
-    it(`${sw}x${sh} → ${dw}x${dh} agrees with exact bilinear within OpenCV's fixed-point rounding (≤ 1 level)`, () => {
+    it(`${sw}x${sh} → ${dw}x${dh}: byte for byte`, () => {
       const src = randomImage(sw, sh, sw * 7 + sh);
       const got = resizeBilinearUint8(src, sw, sh, dw, dh);
-      const ref = referenceResize(src, sw, sh, dw, dh);
-      let maxErr = 0;
-      let exact = 0;
-      for (let i = 0; i < got.length; i++) {
-        const err = Math.abs(got[i]! - ref[i]!);
-        maxErr = Math.max(maxErr, err);
-        if (got[i] === Math.round(ref[i]!)) exact++;
-      }
-      expect(maxErr).toBeLessThan(1.01);
-      // Most values round like the exact one; OpenCV's truncating fixed point flips some near .5 (downwards).
-      expect(exact / got.length).toBeGreaterThan(0.8);
+      const want = cv2Resize(src, sw, sh, dw, dh);
+      expect(got.length).toBe(want.length);
+      let differ = 0;
+      for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) differ++;
+      expect(differ).toBe(0);
     });
   }
 
-  it('an exact 2x downscale is the rounded 2x2 mean (OpenCV switches to INTER_AREA)', () => {
-    const src = randomImage(8, 6, 3);
-    const got = resizeBilinearUint8(src, 8, 6, 4, 3);
-    const p = (y: number, x: number, c: number): number => src[(y * 8 + x) * 3 + c]!;
-    for (let y = 0; y < 3; y++) {
-      for (let x = 0; x < 4; x++) {
-        for (let c = 0; c < 3; c++) {
-          const s = p(2 * y, 2 * x, c) + p(2 * y, 2 * x + 1, c) + p(2 * y + 1, 2 * x, c) + p(2 * y + 1, 2 * x + 1, c);
-          expect(got[(y * 4 + x) * 3 + c]).toBe((s + 2) >> 2);
-        }
-      }
-    }
-  });
-
-  it('matches hand-computed OpenCV values on a tiny upscale', () => {
-    // 2 px → 4 px, one row, one channel: fx = (d+0.5)/2 - 0.5 → [-0.25, 0.25, 0.75, 1.25]
-    // taps: d0 clamp (sx0,w1=0) → 10; d1: 0.75*10 + 0.25*250 = 70; d2: 0.25*10+0.75*250 = 190; d3 clamp → 250
-    const got = resizeBilinearUint8(Uint8Array.from([10, 250]), 2, 1, 4, 1, 1);
-    expect(Array.from(got)).toEqual([10, 70, 190, 250]);
+  it('a tiny one-channel upscale: [10, 250] → the values OpenCV computes', () => {
+    const src = Uint8Array.from([10, 250]);
+    expect(Array.from(resizeBilinearUint8(src, 2, 1, 4, 1, 1))).toEqual(Array.from(cv2Resize(src, 2, 1, 4, 1, 1)));
   });
 });
 

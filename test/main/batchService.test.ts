@@ -12,7 +12,7 @@ import type { BatchFinished, BatchStatus } from '../../src/shared/api/batchDto.j
 import type { MethodInput } from '../../src/shared/api/contract.js';
 import { api } from '../../src/shared/api/contract.js';
 import type { SceneProcessor } from '../../src/inference/batch/sceneProcessor.js';
-import type { InferenceRuntime } from '../../src/main/services/backends.js';
+import type { InferenceBackend } from '../../src/main/services/backends.js';
 import { createBackend, type Backend } from '../../src/main/services/createApi.js';
 import { SegEarthError, isSegEarthError } from '../../src/shared/errors.js';
 import { createRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
@@ -51,7 +51,7 @@ afterAll(() => {
 });
 
 /** A ready model whose processor is `processor` (the batch panel's model, without ONNX). */
-function readyRuntime(processor: () => SceneProcessor): InferenceRuntime {
+function readyRuntime(processor: () => SceneProcessor): InferenceBackend {
   return {
     ...noRuntime(),
     async modelStatus() {
@@ -72,7 +72,7 @@ interface Harness {
   waitStatus(pred: (s: BatchStatus) => boolean): Promise<BatchStatus>;
 }
 
-async function harness(runtime: InferenceRuntime): Promise<Harness> {
+async function harness(runtime: InferenceBackend): Promise<Harness> {
   const backend = await createBackend({
     mode: 'server', appVersion: 'test', roots: [root], dataDir: join(root, `data-${Math.random().toString(36).slice(2)}`), logsDir: null,
     geo: fakeGeo(), runtime, testHooks: false,
@@ -256,7 +256,7 @@ describe('batch service', () => {
 
     // Same folder without resume: refused with what to do.
     const again = h.start({ outputFolder: out });
-    await expect(again).rejects.toMatchObject({ code: 'OUTPUT_EXISTS' });
+    await expect(again).rejects.toMatchObject({ code: 'BATCH_EXISTS' });
     await again.catch((err: SegEarthError) => expect(err.hint).toMatch(/Resume/));
 
     const resumed: string[] = [];

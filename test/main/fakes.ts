@@ -2,7 +2,8 @@
  * Fakes of the geo engine and inference runtime for the backend's unit tests (transports, dispatcher,
  * path confinement): they record calls and answer fixed, known values.
  */
-import type { GeoBackend, InferenceRuntime } from '../../src/main/services/backends.js';
+import type { GeoBackend, InferenceAnswer, InferenceBackend } from '../../src/main/services/backends.js';
+import type { ResultFeatures } from '../../src/shared/api/dto.js';
 import type { RasterInfo } from '../../src/shared/rasterInfo.js';
 import { SegEarthError } from '../../src/shared/errors.js';
 import { stat } from 'node:fs/promises';
@@ -48,11 +49,8 @@ export function fakeGeo(calls: string[] = []): GeoBackend {
       calls.push(`renderTile ${z}/${x}/${y}`);
       return Uint8Array.from([0x89, 0x50, 0x4e, 0x47, z, x, y]);
     },
-    async vectorizeProbability() {
-      return { crsWkt: null, crsCode: 'EPSG:32633', features: [] };
-    },
-    async renderProbabilityPng() {
-      return { png: Uint8Array.from([0x89, 0x50]), maxProbability: 0.1 };
+    async heatmapPng() {
+      return Uint8Array.from([0x89, 0x50]);
     },
     async writeFeatures() {
       return [];
@@ -64,7 +62,7 @@ export function fakeGeo(calls: string[] = []): GeoBackend {
   };
 }
 
-export function noRuntime(): InferenceRuntime {
+export function noRuntime(): InferenceBackend {
   return {
     async modelStatus() {
       return { state: 'missing', dir: null, id: null, name: null, variant: null, examples: [], problem: 'No model bundle found.' };
@@ -72,9 +70,39 @@ export function noRuntime(): InferenceRuntime {
     async executionProvider() {
       return { active: null, fallbackReason: null, notes: [] };
     },
-    async run() {
+    async ask() {
+      throw new SegEarthError('MODEL_NOT_FOUND', 'No model bundle found.');
+    },
+    async polygons() {
       throw new SegEarthError('MODEL_NOT_FOUND', 'No model bundle found.');
     },
     version: () => null,
+  };
+}
+
+/** `count` unit squares with the attributes the app shows, for scripted inference backends. */
+export function fakePolygons(count: number, question: string, threshold: number): ResultFeatures {
+  return {
+    crsWkt: null,
+    crsCode: 'EPSG:32633',
+    features: Array.from({ length: count }, (_, i) => ({
+      id: i + 1,
+      geometry: { type: 'Polygon' as const, coordinates: [[[i, 0], [i + 1, 0], [i + 1, 1], [i, 0]]] as [number, number][][] },
+      properties: { id: i + 1, area_m2: 100, perimeter_m: 40, question, threshold },
+    })),
+  };
+}
+
+/** A scripted answer of the inference backend (highest probability 0.7) with these polygons. */
+export function fakeAnswer(features: ResultFeatures): InferenceAnswer {
+  return {
+    features,
+    maxProbability: 0.7,
+    probability: { extent: [500000, 4997440, 505120, 5000000], width: 512, height: 256 },
+    preview: { width: 1, height: 1, data: Float32Array.of(0.7) },
+    modelId: 'fake',
+    bundleSha256: 'f'.repeat(64),
+    executionProvider: 'CPU',
+    createdAt: '2026-01-01T00:00:00.000Z',
   };
 }

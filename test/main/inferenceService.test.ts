@@ -1,7 +1,7 @@
 /**
- * The inference service's job logic with a scripted runtime: events in order (progress, then result), the
- * model is asked for the model's status first, re-vectorising never re-runs the model, cancelling leaves no
- * cached file, deleting a result or closing its layer removes its cache.
+ * The inference service's job logic with a scripted inference backend (the production path with the tiny
+ * bundle is `answerPipeline.test.ts`): events in order (progress, then result), re-vectorising never re-runs
+ * the model, cancelling leaves no cached file, deleting a result or closing its layer removes its cache.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/services/createApi.js';
-import type { InferenceRuntime } from '../../src/main/services/backends.js';
+import type { InferenceBackend } from '../../src/main/services/backends.js';
+import type { ResultFeatures } from '../../src/shared/api/dto.js';
 import type { JobEvent } from '../../src/shared/api/dto.js';
 import { isSegEarthError, SegEarthError } from '../../src/shared/errors.js';
-import { fakeGeo } from './fakes.js';
+import { fakeAnswer, fakeGeo, fakePolygons } from './fakes.js';
 
 let dir: string;
 let backend: Backend;
@@ -20,7 +21,10 @@ let runs = 0;
 let release: (() => void) | null = null;
 const events: JobEvent[] = [];
 
-function scriptedRuntime(): InferenceRuntime {
+/** Polygons appear below a threshold of 0.6, one per 0.1 below it. */
+const polygonsAt = (threshold: number, question: string): ResultFeatures => fakePolygons(Math.max(0, Math.round((0.6 - threshold) * 10)), question, threshold);
+
+function scriptedRuntime(): InferenceBackend {
   return {
     async modelStatus() {
       return { state: 'ready', dir: '/models/fake', id: 'fake', name: 'Fake', variant: 'earthreason', examples: [], problem: null };
@@ -28,7 +32,7 @@ function scriptedRuntime(): InferenceRuntime {
     async executionProvider() {
       return { active: 'CPU', fallbackReason: 'WebGPU: no GPU adapter', notes: [] };
     },
-    async run(request) {
+    async ask(request) {
       runs++;
       request.onProgress({ stage: 'tiles', message: 'Tile 1 of 2', tileIndex: 0, tileCount: 2, fraction: 0.25, etaSeconds: 3 });
       await writeFile(request.probabilityPath, 'probability');
@@ -37,7 +41,11 @@ function scriptedRuntime(): InferenceRuntime {
         release = resolve;
         request.signal.addEventListener('abort', () => reject(new SegEarthError('CANCELLED', 'Cancelled.')), { once: true });
       });
-      return { modelId: 'fake', bundleSha256: null, executionProvider: 'CPU' };
+      request.onProgress({ stage: 'vectorizing', message: 'Turning the mask into polygons', tileIndex: 0, tileCount: 0, fraction: 0.95, etaSeconds: null });
+      return fakeAnswer(polygonsAt(request.threshold, request.question));
+    },
+    async polygons(_path, { threshold }, provenance) {
+      return polygonsAt(threshold, provenance.question);
     },
     version: () => '1.30.0',
   };
@@ -50,16 +58,6 @@ beforeEach(async () => {
   release = null;
   events.length = 0;
   const geo = fakeGeo();
-  // Polygons appear below a threshold of 0.6, one per 0.1 below it.
-  geo.vectorizeProbability = async (_path, { threshold }) => ({
-    crsWkt: null,
-    crsCode: 'EPSG:32633',
-    features: Array.from({ length: Math.max(0, Math.round((0.6 - threshold) * 10)) }, (_, i) => ({
-      id: i + 1,
-      geometry: { type: 'Polygon' as const, coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] as [number, number][][] },
-      properties: { id: i + 1, area_m2: 100, perimeter_m: 40 },
-    })),
-  });
   backend = await createBackend({
     mode: 'server', appVersion: 'test', roots: [dir], dataDir: join(dir, 'data'), logsDir: null,
     geo, runtime: scriptedRuntime(), testHooks: false,

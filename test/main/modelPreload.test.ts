@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WARM_UP_RUNS } from '../../src/inference/pipeline/pipeline.js';
 import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
-import type { InferenceRuntime } from '../../src/main/services/backends.js';
+import type { InferenceBackend } from '../../src/main/services/backends.js';
+import { ModelStore } from '../../src/inference/models/ModelStore.js';
 import type { ModelLoad } from '../../src/shared/api/dto.js';
 import { ensureTinyBundle } from '../support/tinyBundle.js';
 
-let runtime: InferenceRuntime;
+let runtime: InferenceBackend;
 const settings = { modelDir: null, executionProvider: 'cpu' };
 
 beforeAll(async () => {
-  runtime = createRuntimeAdapter({ defaultModelDir: await ensureTinyBundle() });
+  runtime = createRuntimeAdapter({ store: new ModelStore(), defaultModelDir: await ensureTinyBundle() });
 }, 600_000);
 afterAll(async () => {
   await runtime?.dispose?.();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ogrReadLayers } from '../support/ogrRead.js';
-import { TESTDATA_DIR } from '../support/syntheticRaster.js';
+import { TESTDATA_DIR } from '../support/parityFixtures.js';
 import { PYTHON, REPO_ROOT, ensureTinyBundle } from '../support/tinyBundle.js';
 
 const QGIS_PROCESS = '/usr/bin/qgis_process.bin';

@@ -1,6 +1,7 @@
 /**
  * @module test/support/parityFixtures
- * The model-parity fixtures in `../shared/fixtures/` (official SegEarth-R1 code and transformers' Phi on seeded
+ * Where the data kept outside the repository lies (`../shared`, or `SEGEARTH_SHARED`): real imagery in
+ * `testdata/` and the model-parity fixtures in `../shared/fixtures/` (official SegEarth-R1 code and transformers' Phi on seeded
  * random weights; each folder has a README) and Debian's python with torch + onnx that the exporter needs.
  * Tests that use them skip with the reason this module gives when either is absent (CI has both).
  */
@@ -12,6 +13,8 @@ import { PYTHON, REPO_ROOT } from './tinyBundle.js';
 export const SHARED = process.env.SEGEARTH_SHARED ?? join(REPO_ROOT, '..', 'shared');
 export const OFFICIAL = join(SHARED, 'fixtures', 'segearth-r1-official-tiny');
 export const PHI = join(SHARED, 'fixtures', 'phi-hf-tiny');
+/** Real imagery (README there): Landsat RGB, SpaceNet roads. `SEGEARTH_TESTDATA_DIR` points to another folder. */
+export const TESTDATA_DIR = process.env.SEGEARTH_TESTDATA_DIR ?? join(SHARED, 'testdata');
 
 /**
  * Why a parity test cannot run here (printed as `[name] skipped: …`), or undefined when it can. `file` is the

@@ -8,7 +8,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import gdal from 'gdal-async';
 
 export type GdalDataType = 'Byte' | 'UInt16' | 'Int16' | 'UInt32' | 'Float32' | 'Float64';
@@ -161,5 +160,3 @@ export function readBand(file: string, band: number): { data: ArrayLike<number>;
   }
 }
 
-/** Real scenes (`../shared/testdata` next to the repository; `SEGEARTH_TESTDATA_DIR` overrides it, e.g. in a worktree). */
-export const TESTDATA_DIR = process.env.SEGEARTH_TESTDATA_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/testdata');

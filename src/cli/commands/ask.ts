@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { SegEarthError } from '../../shared/errors.js';
 import type { Extent } from '../../shared/rasterInfo.js';
-import type { Ring } from '../../geo/aoiMask.js';
 import { checkOutputTargets, refuseInputAsOutput } from '../../geo/atomicWrite.js';
 import { makeTempFolder } from '../../geo/tempFolders.js';
 import { openRaster } from '../../geo/openRaster.js';
@@ -20,7 +19,7 @@ import { readAoiPolygons } from '../../geo/readAoiPolygons.js';
 import { writeFeatures, vectorFormatFor } from '../../geo/writers/writeFeatures.js';
 import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
-import { STRATEGIES, type SceneProgress, type Strategy } from '../../inference/scene/scene.js';
+import { STRATEGIES, type SceneAoi, type SceneProgress, type Strategy } from '../../inference/scene/scene.js';
 import { InferenceRuntime } from '../../inference/runtime/runtime.js';
 import { validateQuestion } from '../../inference/preprocessing/prompt.js';
 import type { CliContext } from '../context.js';
@@ -57,10 +56,10 @@ export function parseAoi(text: string): Extent {
 }
 
 /** `--aoi`: four numbers are an extent; anything else is a polygon file (read in the raster's CRS). */
-async function resolveAoi(text: string, rasterPath: string): Promise<{ aoi: Extent } | { aoiRings: Ring[] }> {
-  if (/^[\s\d.,eE+-]+$/.test(text)) return { aoi: parseAoi(text) };
+async function resolveAoi(text: string, rasterPath: string): Promise<SceneAoi> {
+  if (/^[\s\d.,eE+-]+$/.test(text)) return parseAoi(text);
   const crsWkt = (await openRaster(rasterPath)).crs?.wkt ?? null;
-  return { aoiRings: await readAoiPolygons(resolve(text), crsWkt) };
+  return { polygons: await readAoiPolygons(resolve(text), crsWkt) };
 }
 
 function parseNumber(name: string, text: string, check: (n: number) => boolean, hint: string): number {
@@ -139,27 +138,27 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   if (options.probability && resolve(options.probability) === output) {
     throw badArgument('--probability and --output name the same file.', 'Give the probability GeoTIFF its own name, e.g. probability.tif.');
   }
-  const aoi = options.aoi ? await resolveAoi(options.aoi, rasterPath) : {};
+  const aoi = options.aoi ? await resolveAoi(options.aoi, rasterPath) : undefined;
   const modelDir = await resolveModelDir(options.model);
 
   const tempDir = options.probability ? null : await makeTempFolder(tmpdir(), 'segearth-ask-');
   const probabilityPath = options.probability ? resolve(options.probability) : join(tempDir!, 'probability.tif');
   const progress = progressPrinter(context, Boolean(options.json));
-  let worker: InferenceRuntime | null = null;
+  let runtime: InferenceRuntime | null = null;
   try {
     progress.update({ stage: 'reading', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
-    worker = await InferenceRuntime.open(modelDir, { ep: ep.data as EpRequest, ...(threads ? { threads: { intraOp: threads } } : {}) });
+    runtime = await InferenceRuntime.open(modelDir, { ep: ep.data as EpRequest, ...(threads ? { threads: { intraOp: threads } } : {}) });
     if (context.signal.aborted) throw new SegEarthError('CANCELLED', 'Cancelled.');
     progress.done();
-    if (!options.json) context.err(`${describeChoice(worker.executionProvider)}\n`);
-    if (worker.model.testFixture) {
-      context.err(`warning: ${worker.model.id} is a test fixture with random weights: its masks are meaningless.\n`);
+    if (!options.json) context.err(`${describeChoice(runtime.executionProvider)}\n`);
+    if (runtime.model.testFixture) {
+      context.err(`warning: ${runtime.model.id} is a test fixture with random weights: its masks are meaningless.\n`);
     }
-    const result = await worker.ask(
+    const result = await runtime.ask(
       {
         rasterPath,
         question,
-        ...aoi,
+        ...(aoi ? { aoi } : {}),
         strategy: options.strategy,
         probabilityPath,
         overwrite: Boolean(options.overwrite),
@@ -205,7 +204,7 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
     }
   } finally {
     progress.done();
-    await worker?.dispose();
+    await runtime?.dispose();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
   }
 }

@@ -165,13 +165,13 @@ async function runBatchCommand(folder: string, options: BatchCliOptions, context
   const shard = options.shard ? parseShard(options.shard) : undefined;
   const modelDir = await resolveModelDir(options.model);
 
-  const worker = await InferenceRuntime.open(modelDir, { ep: ep.data, ...(threads ? { threads: { intraOp: threads } } : {}) });
+  const runtime = await InferenceRuntime.open(modelDir, { ep: ep.data, ...(threads ? { threads: { intraOp: threads } } : {}) });
   try {
-    context.err(`${describeChoice(worker.executionProvider)}\n`);
-    if (worker.model.testFixture) context.err(`warning: ${worker.model.id} is a test fixture with random weights: its masks are meaningless.\n`);
+    context.err(`${describeChoice(runtime.executionProvider)}\n`);
+    if (runtime.model.testFixture) context.err(`warning: ${runtime.model.id} is a test fixture with random weights: its masks are meaningless.\n`);
     const batchOptions: BatchOptions = {
       questions: options.question,
-      model: `${worker.model.id}@${worker.model.bundleSha256.slice(0, 16)}`,
+      model: `${runtime.model.id}@${runtime.model.bundleSha256.slice(0, 16)}`,
       strategy: options.strategy,
       formats,
       merged: options.merged,
@@ -187,7 +187,7 @@ async function runBatchCommand(folder: string, options: BatchCliOptions, context
       options: batchOptions,
       ...(shard ? { shard } : {}),
       resume: Boolean(options.resume),
-      processor: workerSceneProcessor(worker, options.strategy),
+      processor: workerSceneProcessor(runtime, options.strategy),
       signal: context.signal,
       onEvent: options.json ? jsonProgress(context) : (event) => progressLine(context, event, tty),
     });
@@ -202,7 +202,7 @@ async function runBatchCommand(folder: string, options: BatchCliOptions, context
     }
     if (t.failed > 0) context.err(`warning: ${t.failed} item(s) failed; see summary.csv in the output folder.\n`);
   } finally {
-    await worker.dispose();
+    await runtime.dispose();
   }
 }
 

@@ -49,11 +49,11 @@ export function register(program: Command, context: CliContext): void {
       const format = vectorFormatFor(options.output);
       const stem = basename(options.output, extname(options.output));
       await checkOutputTargets(options.output, {
-        overwrite: options.overwrite === true || (options.append === true && format === 'geopackage'),
-        ...(format === 'shapefile' ? { expectedNames: SHAPEFILE_PARTS.map((ext) => `${stem}${ext}`) } : {}),
+        overwrite: options.overwrite === true || (options.append === true && format === 'gpkg'),
+        ...(format === 'shp' ? { expectedNames: SHAPEFILE_PARTS.map((ext) => `${stem}${ext}`) } : {}),
       });
       // Replacing the raster being read would lose it (a GeoPackage can hold both: --append adds a layer instead).
-      if (!(options.append === true && format === 'geopackage')) await refuseInputAsOutput([options.output], [raster]);
+      if (!(options.append === true && format === 'gpkg')) await refuseInputAsOutput([options.output], [raster]);
       const progress = options.json ? jsonProgress(context.err) : process.stderr.isTTY ? terminalProgress(context.err) : undefined;
       let features;
       try {

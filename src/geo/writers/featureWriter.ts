@@ -7,7 +7,8 @@ import type { LayerInput } from './memoryDataset.js';
 
 export type { LayerInput } from './memoryDataset.js';
 
-export type VectorFormat = 'geojson' | 'shapefile' | 'geopackage';
+export type { VectorFormat } from '../../shared/formats.js';
+import type { VectorFormat } from '../../shared/formats.js';
 
 export interface FeatureWriteOptions {
   /** Replace existing output files (and, with `append`, a GeoPackage layer of the same name). */

@@ -61,5 +61,5 @@ export const writeGeoPackage: FeatureWriter = async (layers, outPath, options) =
     out.close();
     memory.close();
   });
-  return { format: 'geopackage', paths, featureCount: countFeatures(layers) };
+  return { format: 'gpkg', paths, featureCount: countFeatures(layers) };
 };

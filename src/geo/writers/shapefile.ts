@@ -50,5 +50,5 @@ export const writeShapefile: FeatureWriter = async (layers, outPath, options) =>
       }
     },
   );
-  return { format: 'shapefile', paths, featureCount: countFeatures(layers) };
+  return { format: 'shp', paths, featureCount: countFeatures(layers) };
 };

@@ -19,14 +19,14 @@ export type { FeatureWriteOptions, LayerInput, VectorFormat, WriteResult } from 
 const BY_EXTENSION: Record<string, VectorFormat> = {
   '.geojson': 'geojson',
   '.json': 'geojson',
-  '.shp': 'shapefile',
-  '.gpkg': 'geopackage',
+  '.shp': 'shp',
+  '.gpkg': 'gpkg',
 };
 
 const WRITERS: Record<VectorFormat, FeatureWriter> = {
   geojson: writeGeoJson,
-  shapefile: writeShapefile,
-  geopackage: writeGeoPackage,
+  shp: writeShapefile,
+  gpkg: writeGeoPackage,
 };
 
 /** The format an output path asks for; throws UNSUPPORTED_FORMAT for other extensions. */

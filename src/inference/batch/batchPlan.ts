@@ -14,8 +14,8 @@ import { SegEarthError } from '../../shared/errors.js';
 import { writeAtomically } from '../../geo/atomicWrite.js';
 
 export const PLAN_FILE = 'batch.json';
-export const OUTPUT_FORMATS = ['gpkg', 'geojson', 'shp', 'mask'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export { BATCH_FORMATS as OUTPUT_FORMATS, type BatchFormat as OutputFormat } from '../../shared/formats.js';
+import { BATCH_FORMATS as OUTPUT_FORMATS } from '../../shared/formats.js';
 
 export const BatchOptionsSchema = z.object({
   questions: z.array(z.string().min(1)).min(1),

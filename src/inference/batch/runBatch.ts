@@ -99,7 +99,7 @@ async function checkSavedPlan(req: BatchRequest, saved: BatchPlan, inputFolder: 
   // Another shard of the batch joins the shared folder freely; a run that already ran here needs --resume.
   const ranHere = shard === null || (await fileExists(join(outputFolder, journalFileName(shard))));
   if (ranHere && !req.resume) {
-    throw new SegEarthError('OUTPUT_EXISTS', `${outputFolder} already holds ${shard ? `shard ${shard.index}/${shard.count} of ` : ''}a batch.`, {
+    throw new SegEarthError('BATCH_EXISTS', `${outputFolder} already holds ${shard ? `shard ${shard.index}/${shard.count} of ` : ''}a batch.`, {
       hint: 'Add --resume to continue it, or choose an empty output folder for a new batch.',
       path: outputFolder,
     });

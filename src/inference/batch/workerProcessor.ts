@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import type { InferenceRuntime } from '../runtime/runtime.js';
 import type { SceneProcessor } from './sceneProcessor.js';
 
-export function workerSceneProcessor(worker: InferenceRuntime, strategy: 'tiled' | 'coarse-to-fine' | 'view'): SceneProcessor {
+export function workerSceneProcessor(runtime: InferenceRuntime, strategy: 'tiled' | 'coarse-to-fine' | 'view'): SceneProcessor {
   return async (task) => {
     const tempDir = task.maskPath ? null : await mkdtemp(join(tmpdir(), 'segearth-batch-'));
     try {
-      const result = await worker.ask(
+      const result = await runtime.ask(
         {
           rasterPath: task.scenePath,
           question: task.question,

@@ -8,7 +8,7 @@
  * const store = new ModelStore();                       // folders from resolveModelLocations()
  * const { models } = await store.list();
  * await store.import('/data/segearth-r1-earthreason-fp32.tar.gz', { onProgress: console.log });
- * const bundle = await store.resolveDefault('EarthReason'); // what the runtime should load, or null
+ * const bundle = await store.resolveDefault('earthreason'); // what the runtime should load, or null (the app and the CLI both use it)
  * ```
  */
 import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';

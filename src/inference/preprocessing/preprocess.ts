@@ -67,8 +67,12 @@ export function roundHalfEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** OpenCV's per-destination index + fixed-point weights along one axis for INTER_LINEAR. */
-function linearTaps(src: number, dst: number): { index: Int32Array; w0: Int16Array; w1: Int16Array } {
+/**
+ * OpenCV's per-destination index + fixed-point weights along one axis for INTER_LINEAR. Horizontally OpenCV
+ * clamps outside taps to the edge pixel with weights (1, 0); vertically (`clampEdges` false) it keeps the
+ * weights and only clamps the row it reads (so an edge row is `S·b0 + S·b1`, rounded twice).
+ */
+function linearTaps(src: number, dst: number, clampEdges = true): { index: Int32Array; w0: Int16Array; w1: Int16Array } {
   const scale = 1 / (dst / src); // scale_x = 1. / inv_scale_x, in double
   const index = new Int32Array(dst);
   const w0 = new Int16Array(dst);
@@ -77,11 +81,11 @@ function linearTaps(src: number, dst: number): { index: Int32Array; w0: Int16Arr
     let fx = f32((d + 0.5) * scale - 0.5);
     let sx = Math.floor(fx);
     fx = f32(fx - sx);
-    if (sx < 0) {
+    if (clampEdges && sx < 0) {
       fx = 0;
       sx = 0;
     }
-    if (sx >= src - 1) {
+    if (clampEdges && sx >= src - 1) {
       fx = 0;
       sx = src - 1;
     }
@@ -134,7 +138,7 @@ export function resizeBilinearUint8(
     return out;
   }
   const h = linearTaps(srcWidth, dstWidth);
-  const v = linearTaps(srcHeight, dstHeight);
+  const v = linearTaps(srcHeight, dstHeight, false);
   const rowLen = dstWidth * channels;
   const simdEnd = rowLen - (rowLen % SIMD_LANES);
   // Horizontally resized source rows, cached because consecutive destination rows share them.
@@ -160,8 +164,8 @@ export function resizeBilinearUint8(
     const sy = v.index[y]!;
     const b0 = v.w0[y]!;
     const b1 = v.w1[y]!;
-    const s0 = hRow(sy);
-    const s1 = hRow(Math.min(sy + 1, srcHeight - 1));
+    const s0 = hRow(Math.min(Math.max(sy, 0), srcHeight - 1));
+    const s1 = hRow(Math.min(Math.max(sy + 1, 0), srcHeight - 1));
     const o = y * rowLen;
     for (let x = 0; x < simdEnd; x++) {
       const t = (((s0[x]! >> 4) * b0) >> 16) + (((s1[x]! >> 4) * b1) >> 16);

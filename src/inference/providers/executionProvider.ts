@@ -18,21 +18,9 @@ import { z } from 'zod';
 import { SegEarthError } from '../../shared/errors.js';
 import { probeModelBytes } from './probeModel.js';
 
-export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'dml', 'coreml', 'cpu'] as const;
-export const ExecutionProviderSchema = z.enum(EXECUTION_PROVIDERS);
-export type ExecutionProvider = z.infer<typeof ExecutionProviderSchema>;
+import { EP_LABEL, EXECUTION_PROVIDERS, ExecutionProviderSchema, type EpRequest, type ExecutionProvider } from '../../shared/executionProviders.js';
 
-export const EpRequestSchema = z.union([z.literal('auto'), ExecutionProviderSchema]);
-export type EpRequest = z.infer<typeof EpRequestSchema>;
-
-/** Display names used in reasons and the UI. */
-export const EP_LABEL: Record<ExecutionProvider, string> = {
-  cuda: 'CUDA',
-  webgpu: 'WebGPU',
-  dml: 'DirectML',
-  coreml: 'CoreML',
-  cpu: 'CPU',
-};
+export { EP_LABEL, EXECUTION_PROVIDERS, EpRequestSchema, ExecutionProviderSchema, type EpRequest, type ExecutionProvider } from '../../shared/executionProviders.js';
 
 export const ThreadSettingsSchema = z.object({
   /** Threads inside one operator (matrix multiplies); 0 = onnxruntime's default (one per physical core). */

@@ -1,16 +1,22 @@
 /**
  * @module inference/runtime/runtime
- * The in-process inference service: one loaded model (sessions created once and reused), its view cache, and
- * `ask(request)` = scene strategy → probability GeoTIFF → polygons with provenance. This
- * is what the app, the server, `segearth ask` and batch runs call. By default the model runs in the worker
- * thread (`worker/`): this thread only reads rasters and writes GeoTIFFs, with gdal-async's asynchronous calls.
+ * The answer pipeline: one loaded model (sessions created once and reused), its view cache, and
+ * `ask(request)` = question + scene + AOI (+ threshold, minimum area, strategy) → probability GeoTIFF (the
+ * polygon AOI applied once, by its writer) → polygons with provenance, plus the exact highest probability and,
+ * when asked, a decimated copy of the probabilities. `segearth ask`, `segearth batch` (through
+ * `batch/workerProcessor`) and the app (`main/services/runtimeAdapter`, for the question panel and batches) all
+ * call it; the app re-runs only its last step (`answerPolygons`) when the threshold or minimum area changes.
+ * By default the model runs in the worker thread (`worker/`): this thread only reads rasters and writes
+ * GeoTIFFs, with gdal-async's asynchronous calls.
  */
 import { openRaster } from '../../geo/openRaster.js';
 import { readRegion } from '../../geo/readRegion.js';
 import { maskToPolygons } from '../../geo/maskToPolygons.js';
 import { SegEarthPipeline, type PipelineOptions } from '../pipeline/pipeline.js';
 import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from '../scene/scene.js';
-import { annotateFeatures } from '../scene/result.js';
+import { answerPolygons } from '../scene/result.js';
+import { rm } from 'node:fs/promises';
+import type { FeatureSet } from '../../shared/featureSet.js';
 import type { EpChoice } from '../providers/executionProvider.js';
 import { InferenceWorker } from '../worker/client.js';
 import { modelInfoOf, type ModelInfo } from '../worker/protocol.js';
@@ -33,6 +39,8 @@ export const defaultSceneDeps: SceneDeps = {
 export type { ModelInfo } from '../worker/protocol.js';
 
 export interface AskResult extends SceneResult {
+  /** Polygons with provenance (empty when `skipPolygons`). */
+  features: FeatureSet;
   model: ModelInfo;
   executionProvider: EpChoice;
   createdAt: string;
@@ -84,26 +92,38 @@ export class InferenceRuntime {
     return new InferenceRuntime(worker, worker.model, worker.executionProvider, deps);
   }
 
+  /** The polygons of a probability raster this runtime wrote, at other settings (threshold, minimum area). */
+  polygons(probabilityPath: string, settings: { threshold: number; minAreaM2: number; signal?: AbortSignal }, provenance: { question: string; source: string; createdAt: string }): Promise<FeatureSet> {
+    return answerPolygons(probabilityPath, settings, { ...provenance, modelId: this.model.id, bundleSha256: this.model.bundleSha256 }, this.deps.maskToPolygons);
+  }
+
   /**
-   * Answers a question about a scene (see `scene.ts`); features carry provenance and mean probability.
+   * Answers a question about a scene (see the module header); features carry provenance and mean probability.
    * `signal` / `onProgress` may be given in the request or in `options`.
    */
   async ask(request: SceneRequest, options: Pick<SceneRequest, 'signal' | 'onProgress'> = {}): Promise<AskResult> {
     request = { ...options, ...request };
     const createdAt = new Date().toISOString();
     const threshold = request.threshold ?? 0.5;
-    const result = await askScene(this.predictor, request, this.deps);
-    const features = request.skipPolygons
-      ? result.features
-      : await annotateFeatures(result.features, result.probabilityPath, {
-          question: request.question.trim(),
-          modelId: this.model.id,
-          bundleSha256: this.model.bundleSha256,
-          source: request.rasterPath,
-          threshold,
-          createdAt,
-        });
-    return { ...result, features, model: this.model, executionProvider: this.executionProvider, createdAt, threshold };
+    const scene = await askScene(this.predictor, request, this.deps);
+    let features: FeatureSet = { crsWkt: scene.grid.crsWkt, crsCode: scene.crsCode, features: [] };
+    if (!request.skipPolygons) {
+      const step = { tileIndex: 0, tileCount: 0, etaSeconds: null };
+      request.onProgress?.({ stage: 'vectorizing', message: 'Turning the mask into polygons', fraction: 0.95, ...step });
+      try {
+        features = await this.polygons(
+          request.probabilityPath,
+          { threshold, minAreaM2: request.minAreaM2 ?? 0, ...(request.signal ? { signal: request.signal } : {}) },
+          { question: request.question.trim(), source: request.rasterPath, createdAt },
+        );
+      } catch (err) {
+        // A run that does not finish leaves no output behind (an overwritten file cannot be restored).
+        if (!request.overwrite) await rm(request.probabilityPath, { force: true });
+        throw err;
+      }
+      request.onProgress?.({ stage: 'vectorizing', message: 'Done', fraction: 1, ...step });
+    }
+    return { ...scene, features, model: this.model, executionProvider: this.executionProvider, createdAt, threshold };
   }
 
   /** Graph run counters and times (tests, benchmarks, logs). */

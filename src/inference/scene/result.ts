@@ -1,11 +1,14 @@
 /**
  * @module inference/scene/result
- * Result polygons with their provenance: each feature gets the question, model id, bundle hash, source file,
- * threshold, mean probability inside the polygon (from the probability raster), `area_m2` and `created_at`.
- * Field names are ≤ 10 characters where the Shapefile writer would otherwise truncate them.
+ * The last step of an answer: polygons from the probability raster at a threshold and minimum area, with their
+ * provenance — each feature gets the question, model id, bundle hash, source file, threshold, mean
+ * probability inside the polygon (from the probability raster), `area_m2` and `created_at`. Field names are
+ * ≤ 10 characters where the Shapefile writer would otherwise truncate them. `runtime.ask` runs it after the
+ * scene; the app runs it again when the threshold or minimum area changes (the model does not run again).
  */
 import { zonalMeans } from '../../geo/zonalMean.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
+import type { SceneDeps } from './scene.js';
 
 export interface Provenance {
   question: string;
@@ -14,6 +17,25 @@ export interface Provenance {
   source: string;
   threshold: number;
   createdAt: string;
+}
+
+export interface PolygonSettings {
+  /** Probability in (0, 1). */
+  threshold: number;
+  minAreaM2: number;
+  signal?: AbortSignal;
+}
+
+/** Polygons of a probability raster at `settings`, with provenance and mean probability. */
+export async function answerPolygons(
+  probabilityPath: string,
+  settings: PolygonSettings,
+  provenance: Omit<Provenance, 'threshold'>,
+  vectorize: SceneDeps['maskToPolygons'],
+): Promise<FeatureSet> {
+  const { threshold, minAreaM2, signal } = settings;
+  const raw = await vectorize({ kind: 'file', path: probabilityPath }, { threshold, minAreaM2, ...(signal ? { signal } : {}) });
+  return annotateFeatures(raw, probabilityPath, { ...provenance, threshold });
 }
 
 /**

@@ -16,12 +16,13 @@ import { toErrorPayload } from '../../shared/errors.js';
 import { createDispatcher } from '../dispatch.js';
 import { buildMenuTemplate, type MenuCommand, type MenuItemSpec } from '../menuTemplate.js';
 import { httpStatusFor, loadResource } from '../resources.js';
-import { isTrustedSender } from '../senderValidation.js';
 import { appVersion } from '../serverApp.js';
 import { createBackend, type Backend } from '../services/createApi.js';
 import { createGeoAdapter } from '../services/geoAdapter.js';
 import { createJsonStore } from '../services/jsonStore.js';
 import { createRuntimeAdapter } from '../services/runtimeAdapter.js';
+import { createIpcInvokeHandler } from '../ipcInvoke.js';
+import { ModelStore } from '../../inference/models/ModelStore.js';
 import { DEFAULT_WINDOW_STATE, fitToDisplays, WindowStateSchema } from '../windowState.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -223,6 +224,7 @@ async function start(): Promise<void> {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
 
+  const modelStore = new ModelStore();
   backend = await createBackend({
     mode: 'electron',
     appVersion: appVersion(),
@@ -230,7 +232,8 @@ async function start(): Promise<void> {
     dataDir: app.getPath('userData'),
     logsDir: app.getPath('logs'),
     geo: createGeoAdapter(),
-    runtime: createRuntimeAdapter({ defaultModelDir: process.env.SEGEARTH_MODEL_DIR ?? null }),
+    runtime: createRuntimeAdapter({ store: modelStore, defaultModelDir: process.env.SEGEARTH_MODEL_DIR ?? null }),
+    modelStore,
     testHooks: process.env.SEGEARTH_TEST_HOOKS === '1',
     pickPath,
   });
@@ -238,12 +241,9 @@ async function start(): Promise<void> {
   const dispatcher = createDispatcher(b.api, { onInternalError: (err, where) => console.error(`[segearth] ${where} failed:`, err) });
   const trusted = { rendererDir: RENDERER_DIR, devServerOrigin: DEV_SERVER };
 
+  const invoke = createIpcInvokeHandler(dispatcher, trusted);
   ipcMain.handle(IPC_INVOKE_CHANNEL, async (event, request: unknown) => {
-    const frame = event.senderFrame;
-    if (!frame || !isTrustedSender({ frameUrl: frame.url, isTopFrame: frame.parent === null }, trusted)) {
-      return { id: 0, ok: false, error: { code: 'UNAUTHORIZED', message: 'This page may not use the SegEarth API.' } };
-    }
-    const response = await dispatcher.dispatch(request, { transport: 'ipc' });
+    const response = await invoke(event, request);
     if (response.ok) void refreshMenu();
     return response;
   });

@@ -5,31 +5,32 @@
  * fakes. Nothing here imports Electron.
  */
 import type { Aoi, ModelLoad, ModelStatus, ResultFeatures, TileGridSpec } from '../../shared/api/dto.js';
-import type { RasterInfo } from '../../shared/rasterInfo.js';
+import type { Extent, RasterInfo } from '../../shared/rasterInfo.js';
+import type { Strategy } from '../../shared/strategies.js';
+import type { VectorFormat } from '../../shared/formats.js';
 import type { SceneProcessor } from '../../inference/batch/sceneProcessor.js';
 
-/** Outline of a polygon area of interest, in the raster's CRS. */
-export type AoiRing = ReadonlyArray<readonly [number, number]>;
+/** A probability grid kept in memory for display (values 0..1, row-major). */
+export interface ProbabilityGrid {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
 
 export interface GeoBackend {
   openRaster(path: string): Promise<RasterInfo>;
   getTileGrid(info: RasterInfo): TileGridSpec;
   /** PNG (RGBA) of one tile of the layer's grid. */
   renderTile(path: string, z: number, x: number, y: number): Promise<Uint8Array>;
-  /**
-   * Polygons from a probability raster (values 0..1) at a probability threshold, in the raster's CRS. With
-   * `aoiRing` (a polygon AOI, raster CRS), only the part inside the polygon counts (here and below).
-   */
-  vectorizeProbability(probabilityPath: string, options: { threshold: number; minAreaM2: number; aoiRing?: AoiRing }): Promise<ResultFeatures>;
-  /** Coloured PNG of a probability raster (transparent below 5 %), for the heatmap layer. */
-  renderProbabilityPng(probabilityPath: string, options: { maxSize: number; aoiRing?: AoiRing }): Promise<{ png: Uint8Array; maxProbability: number }>;
+  /** Coloured PNG of a probability grid (transparent below 5 %), for the heatmap layer. */
+  heatmapPng(grid: ProbabilityGrid): Promise<Uint8Array>;
   writeFeatures(
     layers: ReadonlyArray<{ name: string; features: ResultFeatures }>,
     outPath: string,
-    options: { format: 'geojson' | 'shapefile' | 'gpkg'; overwrite: boolean },
+    options: { format: VectorFormat; overwrite: boolean },
   ): Promise<string[]>;
-  /** Binary mask GeoTIFF (1 = inside, 0 = outside, 255 = nodata outside the AOI) from a probability raster. */
-  writeMaskGeoTiff(probabilityPath: string, outPath: string, options: { threshold: number; overwrite: boolean; aoiRing?: AoiRing }): Promise<string[]>;
+  /** Binary mask GeoTIFF (1 where the probability reaches the threshold, else 0) from a probability raster. */
+  writeMaskGeoTiff(probabilityPath: string, outPath: string, options: { threshold: number; overwrite: boolean }): Promise<string[]>;
   gdalVersion(): string | null;
   /** Every file GDAL would read to show `path` (VRT sources, side-cars …): server mode confines them to its roots. */
   filesReadBy?(path: string): Promise<{ driver: string; files: string[] }>;
@@ -44,23 +45,35 @@ export interface InferenceProgress {
   etaSeconds: number | null;
 }
 
-export interface InferenceRunRequest {
+export interface InferenceAskRequest {
   rasterPath: string;
-  info: RasterInfo;
   question: string;
+  /** In the raster's CRS; a polygon is applied once, by the pipeline, to the probability raster. */
   aoi: Aoi;
-  strategy: 'auto' | 'single-pass' | 'tiled' | 'coarse-to-fine';
+  strategy: Strategy;
+  threshold: number;
+  minAreaM2: number;
   /** Where to write the probability GeoTIFF (float32, 0..1, the raster's grid cropped to the AOI). */
   probabilityPath: string;
   signal: AbortSignal;
   onProgress(progress: InferenceProgress): void;
 }
 
-export interface InferenceRunResult {
+/** An answer as the app keeps it: what the map, the sliders and the heatmap need without re-reading. */
+export interface InferenceAnswer {
+  /** Polygons with provenance (the CLI's attributes). */
+  features: ResultFeatures;
+  /** Exact highest probability of the probability raster (inside the AOI). */
+  maxProbability: number;
+  /** The probability raster's grid on the map (raster CRS). */
+  probability: { extent: Extent; width: number; height: number };
+  /** The probabilities decimated to ≤ 1024 px per side, for the heatmap. */
+  preview: ProbabilityGrid | null;
   modelId: string;
   /** sha256 of the bundle's manifest (provenance of every polygon). */
-  bundleSha256: string | null;
+  bundleSha256: string;
   executionProvider: string;
+  createdAt: string;
 }
 
 /** Where a polygon comes from; written into its attributes (the runtime's own type). */
@@ -75,15 +88,16 @@ export interface EpStatus {
   notes: string[];
 }
 
-export interface InferenceRuntime {
+/** What the backend services need from the inference runtime (`src/inference`). */
+export interface InferenceBackend {
   /** Whether a usable model bundle is configured, and questions to start from. */
   modelStatus(modelDir: string | null): Promise<ModelStatus>;
   executionProvider(requested: string): Promise<EpStatus>;
-  /** Runs the model; rejects with CANCELLED when `signal` aborts. */
-  run(request: InferenceRunRequest, settings: { modelDir: string | null; executionProvider: string }): Promise<InferenceRunResult>;
+  /** The answer pipeline (`InferenceRuntime.ask`) on the app's loaded model; rejects with CANCELLED when `signal` aborts. */
+  ask(request: InferenceAskRequest, settings: { modelDir: string | null; executionProvider: string }): Promise<InferenceAnswer>;
+  /** The pipeline's last step again, at another threshold / minimum area: polygons with provenance. */
+  polygons(probabilityPath: string, settings: { threshold: number; minAreaM2: number }, provenance: Omit<Provenance, 'threshold'>): Promise<ResultFeatures>;
   version(): string | null;
-  /** Adds provenance and the mean probability to every polygon (the CLI's attributes). */
-  annotate?(features: ResultFeatures, probabilityPath: string, provenance: Provenance): Promise<ResultFeatures>;
   /** Stops workers and frees the model (shutdown). */
   dispose?(): Promise<void>;
   /**

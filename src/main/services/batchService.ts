@@ -15,7 +15,6 @@
  * - Server mode: the input and output folders must lie inside the allowed roots, and every scene is checked
  *   again before it is read (a symbolic link to outside a root is recorded as a failed scene).
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
@@ -27,9 +26,10 @@ import { readJournal } from '../../inference/batch/journal.js';
 import { runBatch, type BatchEvent } from '../../inference/batch/runBatch.js';
 import type { SceneProcessor } from '../../inference/batch/sceneProcessor.js';
 import type { EventBus } from '../events.js';
-import type { BatchModel, InferenceRuntime } from './backends.js';
+import type { BatchModel, InferenceBackend } from './backends.js';
 import type { PathGuard } from './pathGuard.js';
 import type { SettingsService } from './settingsService.js';
+import { newId } from './newId.js';
 
 type StartArgs = z.output<typeof BatchStartRequestSchema>;
 
@@ -52,7 +52,7 @@ export interface BatchServiceDeps {
   guard: PathGuard;
   events: EventBus;
   settings: Pick<SettingsService, 'get'>;
-  runtime: Pick<InferenceRuntime, 'modelStatus' | 'batchModel'>;
+  runtime: Pick<InferenceBackend, 'modelStatus' | 'batchModel'>;
 }
 
 interface Running {
@@ -63,8 +63,6 @@ interface Running {
   release: (() => void) | null;
   done: Promise<void>;
 }
-
-const newId = (): string => randomUUID().replaceAll('-', '').slice(0, 16);
 
 function notFound(batchId: string): SegEarthError {
   return new SegEarthError('NOT_FOUND', `There is no batch ${batchId} in this session.`, {
@@ -123,7 +121,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
     }
     const plan = await readPlan(output);
     if (plan && !args.resume) {
-      throw new SegEarthError('OUTPUT_EXISTS', `${output} already holds a batch (started ${plan.createdAt.slice(0, 16).replace('T', ' ')}).`, {
+      throw new SegEarthError('BATCH_EXISTS', `${output} already holds a batch (started ${plan.createdAt.slice(0, 16).replace('T', ' ')}).`, {
         hint: 'Tick “Resume the batch in this folder” to continue it where it stopped, or choose an empty output folder.',
         path: output,
       });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ApiImplementation } from '../../shared/api/contract.js';
 import type { SystemInfo } from '../../shared/api/dto.js';
 import { createEventBus, type EventBus } from '../events.js';
-import type { GeoBackend, InferenceRuntime } from './backends.js';
+import type { GeoBackend, InferenceBackend } from './backends.js';
 import { exportResults } from './exportService.js';
 import { listFolder } from './fileService.js';
 import { createBatchService, type BatchService } from './batchService.js';
@@ -31,7 +31,7 @@ export interface BackendOptions {
   dataDir: string;
   logsDir: string | null;
   geo: GeoBackend;
-  runtime: InferenceRuntime;
+  runtime: InferenceBackend;
   testHooks: boolean;
   /** Native file dialog (desktop only). */
   pickPath?: (purpose: 'open-raster' | 'export' | 'folder', defaultName: string | undefined) => Promise<string | null>;
@@ -52,7 +52,7 @@ export interface Backend {
   batch: BatchService;
   settings: SettingsService;
   models: ModelService;
-  /** PNG bytes for a map resource (tile or heatmap). */
+  /** What the status bar and About show: versions, model, execution provider, roots. */
   systemInfo(): Promise<SystemInfo>;
 }
 

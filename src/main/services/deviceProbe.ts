@@ -6,13 +6,12 @@
  * facts `segearth models devices` prints.
  */
 import type { DeviceReport } from '../../shared/api/modelDto.js';
-import type { EpChoice, EpRequest, ExecutionProvider } from '../../inference/providers/executionProvider.js';
+import type { EpChoice } from '../../inference/providers/executionProvider.js';
+import { EP_LABEL as LABEL, EXECUTION_PROVIDERS as ORDER, type EpRequest } from '../../shared/executionProviders.js';
 
 /** The selection function of `inference/providers/executionProvider` (injected in tests). */
 export type SelectProvider = (request: EpRequest) => Promise<EpChoice>;
 
-const ORDER: readonly ExecutionProvider[] = ['cuda', 'webgpu', 'dml', 'coreml', 'cpu'];
-const LABEL: Readonly<Record<ExecutionProvider, string>> = { cuda: 'CUDA', webgpu: 'WebGPU', dml: 'DirectML', coreml: 'CoreML', cpu: 'CPU' };
 
 /** `BAD_ARGUMENT: "CUDA execution provider cannot run here: <reason>."` → `<reason>`. */
 function reasonOf(err: unknown): string {

@@ -15,7 +15,7 @@ import type { ExportReport, ExportRequestSchema, ResultFeatures } from '../../sh
 import { SegEarthError } from '../../shared/errors.js';
 import { refuseInputAsOutput } from '../../geo/atomicWrite.js';
 import type { GeoBackend } from './backends.js';
-import { aoiRingOf, type InferenceService } from './inferenceService.js';
+import type { InferenceService } from './inferenceService.js';
 import type { PathGuard } from './pathGuard.js';
 import type { WorkspaceService } from './workspaceService.js';
 
@@ -23,7 +23,7 @@ type ExportArgs = z.output<typeof ExportRequestSchema>;
 
 const EXTENSIONS: Record<ExportArgs['format'], string[]> = {
   geojson: ['.geojson', '.json'],
-  shapefile: ['.shp'],
+  shp: ['.shp'],
   gpkg: ['.gpkg'],
   'mask-geotiff': ['.tif', '.tiff'],
 };
@@ -79,18 +79,14 @@ export async function exportResults(args: ExportArgs, deps: ExportDeps): Promise
       });
     }
     const only = results[0]!;
-    const ring = aoiRingOf(only.summary.aoi);
-    const files = await deps.geo.writeMaskGeoTiff(only.probabilityPath, outPath, {
-      threshold: only.summary.threshold,
-      overwrite: args.overwrite,
-      ...(ring ? { aoiRing: ring } : {}),
-    });
+    // A polygon AOI is already applied to the probability raster (pixels outside it are 0).
+    const files = await deps.geo.writeMaskGeoTiff(only.probabilityPath, outPath, { threshold: only.summary.threshold, overwrite: args.overwrite });
     return { format: args.format, path: outPath, files, featureCount: only.summary.featureCount };
   }
   const names = uniqueLayerNames(results.map((r, i) => layerNameFor(r.summary.question, i)));
   const featureCount = results.reduce((n, r) => n + r.features.features.length, 0);
   let layers = results.map((r, i) => ({ name: names[i]!, features: r.features }));
-  if (args.format === 'shapefile' && results.length > 1) {
+  if (args.format === 'shp' && results.length > 1) {
     // A shapefile holds one layer in one CRS: the results of each CRS are merged (each feature keeps its
     // question), one layer per CRS.
     const groups = new Map<string, typeof results>();

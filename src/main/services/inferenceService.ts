@@ -1,29 +1,31 @@
 /**
  * @module main/services/inferenceService
- * Questions about a scene as jobs: `ask` starts a run of the inference runtime and returns a job id at once;
- * progress, the result or the error arrive as `inference.job` events. Each result keeps its probability
- * raster on disk, so the threshold and minimum area can be changed afterwards without running the model
- * again (`revectorize`), and the heatmap layer is drawn from it.
+ * Questions about a scene as jobs: `ask` starts a run of the answer pipeline (the same `InferenceRuntime.ask`
+ * as `segearth ask`) and returns a job id at once; progress, the result or the error arrive as
+ * `inference.job` events. Each result keeps its probability raster on disk, so the threshold and minimum area
+ * can be changed afterwards by re-running only the pipeline's polygon step (`revectorize`, the model does not
+ * run again), and the heatmap PNG made from the decimated probabilities the answer brought back.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Aoi, AskRequestSchema, ResultFeatures, ResultSummary } from '../../shared/api/dto.js';
+import type { AskRequestSchema, ResultFeatures, ResultSummary } from '../../shared/api/dto.js';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
 import type { EventBus } from '../events.js';
-import type { GeoBackend, InferenceRuntime } from './backends.js';
+import type { GeoBackend, InferenceBackend } from './backends.js';
 import type { SettingsService } from './settingsService.js';
 import type { WorkspaceService } from './workspaceService.js';
 import type { z } from 'zod';
+import { newId } from './newId.js';
 
 type AskArgs = z.output<typeof AskRequestSchema>;
 
 interface StoredResult {
   summary: ResultSummary;
   source: string;
-  bundleSha256: string | null;
+  bundleSha256: string;
   features: ResultFeatures;
   probabilityPath: string;
+  /** The heatmap layer (PNG), null when the answer brought no preview. */
   heatmap: Uint8Array | null;
 }
 
@@ -45,45 +47,11 @@ export interface InferenceService {
 export interface InferenceServiceDeps {
   workspace: WorkspaceService;
   geo: GeoBackend;
-  runtime: InferenceRuntime;
+  runtime: InferenceBackend;
   events: EventBus;
   settings: SettingsService;
   /** Folder for cached probability rasters. */
   cacheDir: string;
-}
-
-/** The outline of a polygon AOI (applied to the probability raster), else undefined. */
-export function aoiRingOf(aoi: Aoi): Array<[number, number]> | undefined {
-  return aoi.kind === 'polygon' ? aoi.ring : undefined;
-}
-
-const newId = (): string => randomUUID().replaceAll('-', '').slice(0, 16);
-
-function decorate(features: ResultFeatures, summary: ResultSummary): ResultFeatures {
-  return {
-    ...features,
-    features: features.features.map((f) => ({
-      ...f,
-      properties: {
-        ...f.properties,
-        question: summary.question,
-        model: summary.modelId,
-        threshold: summary.threshold,
-        created: summary.createdAt,
-      },
-    })),
-  };
-}
-
-/** Bounding box of a raster grid in the coordinates of its geotransform (GDAL pixel/line space when it has no CRS). */
-export function gridExtent(gt: readonly number[], width: number, height: number): [number, number, number, number] {
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (const [c, r] of [[0, 0], [width, 0], [0, height], [width, height]] as const) {
-    xs.push(gt[0]! + c * gt[1]! + r * gt[2]!);
-    ys.push(gt[3]! + c * gt[4]! + r * gt[5]!);
-  }
-  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
 }
 
 function totalArea(features: ResultFeatures): number {
@@ -99,22 +67,6 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
   const { workspace, geo, runtime, events, settings } = deps;
   const results = new Map<string, StoredResult>();
   const jobs = new Map<string, { controller: AbortController; done: Promise<void>; layerId: string }>();
-
-  /** Attributes of every polygon: the runtime's provenance (as the CLI writes it), else a minimal set. */
-  const describe = async (raw: ResultFeatures, stored: Pick<StoredResult, 'summary' | 'source' | 'bundleSha256' | 'probabilityPath'>): Promise<ResultFeatures> => {
-    const { summary } = stored;
-    if (runtime.annotate && stored.bundleSha256) {
-      return runtime.annotate(raw, stored.probabilityPath, {
-        question: summary.question,
-        modelId: summary.modelId,
-        bundleSha256: stored.bundleSha256,
-        source: stored.source,
-        threshold: summary.threshold,
-        createdAt: summary.createdAt,
-      });
-    }
-    return decorate(raw, summary);
-  };
 
   const get = (resultId: string): StoredResult => {
     const stored = results.get(resultId);
@@ -143,13 +95,14 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
     const probabilityPath = join(deps.cacheDir, `${resultId}.probability.tif`);
     const started = Date.now();
     try {
-      const run = await runtime.run(
+      const answer = await runtime.ask(
         {
           rasterPath: layer.path,
-          info: layer.info,
           question: args.question,
           aoi: args.aoi,
           strategy: args.strategy,
+          threshold: args.threshold,
+          minAreaM2: args.minAreaM2,
           probabilityPath,
           signal: controller.signal,
           onProgress: (p) => events.emit('inference.job', { type: 'progress', jobId, ...p }),
@@ -157,37 +110,29 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
         { modelDir: current.modelDir, executionProvider: current.executionProvider },
       );
       if (controller.signal.aborted) throw new SegEarthError('CANCELLED', 'The question was cancelled.');
-      events.emit('inference.job', {
-        type: 'progress', jobId, stage: 'vectorizing', message: 'Drawing polygons', tileIndex: 0, tileCount: 0, fraction: 0.97, etaSeconds: null,
-      });
-      const probInfo = await geo.openRaster(probabilityPath);
-      const ring = aoiRingOf(args.aoi);
-      const heat = await geo.renderProbabilityPng(probabilityPath, { maxSize: 1024, ...(ring ? { aoiRing: ring } : {}) });
-      const raw = await geo.vectorizeProbability(probabilityPath, { threshold: args.threshold, minAreaM2: args.minAreaM2, ...(ring ? { aoiRing: ring } : {}) });
+      const heatmap = answer.preview ? await geo.heatmapPng(answer.preview) : null;
       const summary: ResultSummary = {
         id: resultId,
         layerId: layer.id,
         question: args.question,
         aoi: args.aoi,
         strategy: args.strategy,
-        createdAt: new Date().toISOString(),
-        modelId: run.modelId,
-        executionProvider: run.executionProvider,
+        createdAt: answer.createdAt,
+        modelId: answer.modelId,
+        executionProvider: answer.executionProvider,
         threshold: args.threshold,
         minAreaM2: args.minAreaM2,
-        featureCount: raw.features.length,
-        totalAreaM2: totalArea(raw),
-        maxProbability: Math.min(1, Math.max(0, heat.maxProbability)),
-        probability: { extent: gridExtent(probInfo.geoTransform, probInfo.width, probInfo.height), width: probInfo.width, height: probInfo.height },
+        featureCount: answer.features.features.length,
+        totalAreaM2: totalArea(answer.features),
+        maxProbability: Math.min(1, Math.max(0, answer.maxProbability)),
+        probability: answer.probability,
         durationMs: Date.now() - started,
       };
-      const stored = { summary, source: layer.path, bundleSha256: run.bundleSha256, probabilityPath };
-      const features = await describe(raw, stored);
       // The layer may have been removed while this ran: then nothing is kept (the catch removes the raster).
       if (controller.signal.aborted || !workspace.listLayers().some((l) => l.id === layer.id)) {
         throw new SegEarthError('CANCELLED', 'The layer was removed while the question ran.');
       }
-      results.set(resultId, { ...stored, features, heatmap: heat.png });
+      results.set(resultId, { summary, source: layer.path, bundleSha256: answer.bundleSha256, probabilityPath, features: answer.features, heatmap });
       events.emit('inference.job', { type: 'result', jobId, result: summary });
     } catch (err) {
       await rm(probabilityPath, { force: true });
@@ -224,13 +169,17 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
     },
     async revectorize(resultId, threshold, minAreaM2) {
       const stored = get(resultId);
-      const ring = aoiRingOf(stored.summary.aoi);
-      const raw = await geo.vectorizeProbability(stored.probabilityPath, { threshold, minAreaM2, ...(ring ? { aoiRing: ring } : {}) });
-      const summary: ResultSummary = { ...stored.summary, threshold, minAreaM2, featureCount: raw.features.length, totalAreaM2: totalArea(raw) };
-      const features = await describe(raw, { ...stored, summary });
-      stored.summary = summary;
+      const { summary } = stored;
+      const features = await runtime.polygons(stored.probabilityPath, { threshold, minAreaM2 }, {
+        question: summary.question,
+        modelId: summary.modelId,
+        bundleSha256: stored.bundleSha256,
+        source: stored.source,
+        createdAt: summary.createdAt,
+      });
+      stored.summary = { ...summary, threshold, minAreaM2, featureCount: features.features.length, totalAreaM2: totalArea(features) };
       stored.features = features;
-      return { result: summary, features: stored.features };
+      return { result: stored.summary, features };
     },
     listResults(layerId) {
       return [...results.values()].filter((r) => r.summary.layerId === layerId).map((r) => r.summary).reverse();
@@ -246,12 +195,9 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
       return { summary: stored.summary, probabilityPath: stored.probabilityPath, features: stored.features };
     },
     async probabilityPng(resultId) {
-      const stored = get(resultId);
-      if (!stored.heatmap) {
-        const ring = aoiRingOf(stored.summary.aoi);
-        stored.heatmap = (await geo.renderProbabilityPng(stored.probabilityPath, { maxSize: 1024, ...(ring ? { aoiRing: ring } : {}) })).png;
-      }
-      return stored.heatmap;
+      const { heatmap } = get(resultId);
+      if (!heatmap) throw new SegEarthError('NOT_FOUND', 'This result has no probability heatmap.', { hint: 'Ask the question again.' });
+      return heatmap;
     },
     cancelAll() {
       for (const job of jobs.values()) job.controller.abort(new SegEarthError('CANCELLED', 'The app is closing.'));

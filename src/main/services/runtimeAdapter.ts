@@ -1,35 +1,55 @@
 /**
  * @module main/services/runtimeAdapter
- * The real {@link InferenceRuntime}: `src/inference` (SegEarth-R1 on onnxruntime-node) behind the narrow
- * interface of the inference service. The model runs in the runtime's worker thread (the server's event loop
- * stays free for tiles and other calls); one worker per (model folder, execution provider) is kept loaded,
- * so follow-up questions reuse the cached image features. The model folder is the one in the settings, else
- * `SEGEARTH_MODEL_DIR`, else the default bundle of the model manager.
+ * The real {@link InferenceBackend}: the answer pipeline of `src/inference` (`InferenceRuntime.ask`, the one
+ * `segearth ask` and `segearth batch` run) behind the narrow interface of the backend services. The model runs
+ * in the runtime's worker thread (the server's event loop stays free for tiles and other calls); one worker per
+ * (model folder, execution provider) is kept loaded, shared by questions and batches, so follow-up questions
+ * reuse the cached image features. The model folder is the one in the settings, else `defaultModelDir`
+ * (`SEGEARTH_MODEL_DIR`, `serve --model`), else the model manager's default (`ModelStore.resolveDefault`, the
+ * CLI's rule) of the injected store.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { ringsExtent } from '../../geo/aoiMask.js';
-import { ManifestSchema } from '../../inference/bundle/manifest.js';
 import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
-import { defaultSceneDeps, InferenceRuntime as SceneRuntime } from '../../inference/runtime/runtime.js';
+import { defaultSceneDeps, InferenceRuntime } from '../../inference/runtime/runtime.js';
 import { workerSceneProcessor } from '../../inference/batch/workerProcessor.js';
-import { annotateFeatures } from '../../inference/scene/result.js';
-import { askScene, type Strategy } from '../../inference/scene/scene.js';
+import { answerPolygons } from '../../inference/scene/result.js';
+import type { SceneAoi } from '../../inference/scene/scene.js';
 import { InferenceWorker } from '../../inference/worker/client.js';
-import { ModelStore } from '../../inference/models/ModelStore.js';
-import type { ModelLoad, ModelStatus } from '../../shared/api/dto.js';
-import { SegEarthError } from '../../shared/errors.js';
-import type { EpStatus, InferenceRuntime } from './backends.js';
+import { readBundleFacts } from '../../inference/models/bundleFacts.js';
+import type { ModelStore } from '../../inference/models/ModelStore.js';
+import { gridExtent } from '../../geo/geoTransform.js';
+import type { Aoi, ModelLoad, ModelStatus } from '../../shared/api/dto.js';
+import { isSegEarthError, SegEarthError } from '../../shared/errors.js';
+import type { EpStatus, InferenceBackend } from './backends.js';
 
-const STRATEGY: Record<string, Strategy> = { auto: 'auto', 'single-pass': 'view', tiled: 'tiled', 'coarse-to-fine': 'coarse-to-fine' };
+/** Side of the heatmap the app keeps per answer. */
+const HEATMAP_SIZE = 1024;
+
+/** The app's area of interest → the runtime's (undefined = the whole scene). */
+function sceneAoi(aoi: Aoi): SceneAoi | undefined {
+  switch (aoi.kind) {
+    case 'scene':
+      return undefined;
+    case 'polygon':
+      return { polygons: [[aoi.ring]] };
+    default:
+      return aoi.extent;
+  }
+}
 
 function describeFallback(choice: EpChoice, requested: string): string | null {
   if (requested !== 'auto' || choice.skipped.length === 0) return null;
   return choice.skipped.map((s) => `${EP_LABEL[s.provider]}: ${s.reason}`).join('; ');
 }
 
-export function createRuntimeAdapter(options: { defaultModelDir?: string | null } = {}): InferenceRuntime {
+export interface RuntimeAdapterOptions {
+  /** The model manager (the same instance as the Model & device dialog's). */
+  store: ModelStore;
+  /** A bundle folder used when the settings name none (`SEGEARTH_MODEL_DIR`, `serve --model`). */
+  defaultModelDir?: string | null;
+}
+
+export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceBackend {
   const workers = new Map<string, Promise<InferenceWorker>>();
   /** Load state per worker key (absent: not loaded). */
   const loads = new Map<string, ModelLoad>();
@@ -45,49 +65,28 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
     return choice;
   };
 
-  const resolveDir = async (modelDir: string | null): Promise<string | null> => {
-    if (modelDir) return modelDir;
-    if (options.defaultModelDir) return options.defaultModelDir;
-    if (process.env.SEGEARTH_MODEL_DIR) return process.env.SEGEARTH_MODEL_DIR;
-    try {
-      const { models } = await new ModelStore().list();
-      // A real model before the tiny test fixture; the default of its variant first.
-      const ok = models.filter((m) => m.verify.state !== 'failed').sort((a, b) => Number(a.variant === 'tiny-test') - Number(b.variant === 'tiny-test'));
-      const usable = ok.find((m) => m.isDefault && m.variant !== 'tiny-test') ?? ok[0];
-      return usable?.dir ?? null;
-    } catch {
-      return null;
-    }
-  };
-
   const status = async (modelDir: string | null): Promise<ModelStatus> => {
-    const dir = await resolveDir(modelDir);
-    const none: ModelStatus = { state: 'missing', dir, id: null, name: null, variant: null, examples: [], problem: null };
-    if (!dir) return { ...none, problem: 'No SegEarth-R1 model bundle is installed.' };
-    let text: string;
-    try {
-      text = await readFile(join(dir, 'manifest.json'), 'utf8');
-    } catch {
-      return { ...none, problem: `${dir} holds no model bundle (manifest.json is missing).` };
+    const none: ModelStatus = { state: 'missing', dir: null, id: null, name: null, variant: null, examples: [], problem: null };
+    const dir = modelDir ?? options.defaultModelDir ?? null;
+    let facts: { id: string; name: string; variant: string; testFixture: boolean; dir: string };
+    if (dir) {
+      try {
+        facts = { ...(await readBundleFacts(dir)), dir };
+      } catch (err) {
+        if (isSegEarthError(err, 'MODEL_NOT_FOUND')) return { ...none, dir, problem: `${dir} holds no model bundle (manifest.json is missing).` };
+        return { ...none, dir, state: 'invalid', problem: isSegEarthError(err) ? err.describe() : String(err) };
+      }
+    } else {
+      const found = await options.store.resolveDefault().catch(() => null);
+      if (!found) return { ...none, problem: 'No SegEarth-R1 model bundle is installed.' };
+      facts = found;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return { ...none, state: 'invalid', problem: `${join(dir, 'manifest.json')} is not valid JSON.` };
-    }
-    const parsed = ManifestSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return { ...none, state: 'invalid', problem: `The bundle in ${dir} has an invalid manifest (${issue?.path.join('.')}: ${issue?.message}). Re-export it with tools/export.` };
-    }
-    const m = parsed.data;
     return {
       state: 'ready',
-      dir,
-      id: m.id,
-      name: m.testFixture && !/test fixture/i.test(m.name) ? `${m.name} (test fixture, random weights)` : m.name,
-      variant: m.variant,
+      dir: facts.dir,
+      id: facts.id,
+      name: facts.testFixture && !/test fixture/i.test(facts.name) ? `${facts.name} (test fixture, random weights)` : facts.name,
+      variant: facts.variant,
       examples: [],
       problem: null,
     };
@@ -132,6 +131,17 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
     return st.state === 'ready' && st.dir ? keyOf(st.dir, settings.executionProvider) : null;
   };
 
+  /** The loaded runtime of the settings' model (not disposed by its users: the worker stays loaded). */
+  const runtimeFor = async (settings: { modelDir: string | null; executionProvider: string }): Promise<InferenceRuntime> => {
+    const st = await status(settings.modelDir);
+    if (st.state !== 'ready' || !st.dir) {
+      throw new SegEarthError(st.state === 'invalid' ? 'MODEL_INVALID' : 'MODEL_NOT_FOUND', st.problem ?? 'No model is installed.');
+    }
+    const worker = await workerFor(st.dir, settings.executionProvider);
+    epChoices.set(settings.executionProvider, Promise.resolve(worker.executionProvider));
+    return InferenceRuntime.fromWorker(worker);
+  };
+
   return {
     modelStatus: status,
     async prepare(settings) {
@@ -160,55 +170,43 @@ export function createRuntimeAdapter(options: { defaultModelDir?: string | null 
         return { active: null, fallbackReason: err instanceof Error ? err.message : String(err), notes: [] };
       }
     },
-    async run(request, settings) {
-      const st = await status(settings.modelDir);
-      if (st.state !== 'ready' || !st.dir) {
-        throw new SegEarthError(st.state === 'invalid' ? 'MODEL_INVALID' : 'MODEL_NOT_FOUND', st.problem ?? 'No model is installed.');
-      }
-      const dir = st.dir;
+    async ask(request, settings) {
       request.onProgress({ stage: 'loading-model', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
-      const worker = await workerFor(dir, settings.executionProvider);
-      const epChoice = worker.executionProvider;
-      epChoices.set(settings.executionProvider, Promise.resolve(epChoice));
-      const aoi = request.aoi;
-      const extent =
-        aoi.kind === 'scene'
-          ? undefined
-          : aoi.kind === 'polygon'
-            ? ringsExtent([aoi.ring])
-            : aoi.extent;
-      await askScene(
-        worker,
+      const runtime = await runtimeFor(settings);
+      const aoi = sceneAoi(request.aoi);
+      const answer = await runtime.ask(
         {
           rasterPath: request.rasterPath,
           question: request.question,
-          ...(extent ? { aoi: extent } : {}),
-          strategy: STRATEGY[request.strategy] ?? 'auto',
+          ...(aoi ? { aoi } : {}),
+          strategy: request.strategy,
           probabilityPath: request.probabilityPath,
-          skipPolygons: true,
-          signal: request.signal,
-          onProgress: (p) => request.onProgress({ ...p }),
+          threshold: request.threshold,
+          minAreaM2: request.minAreaM2,
+          previewMaxSize: HEATMAP_SIZE,
         },
-        defaultSceneDeps,
+        { signal: request.signal, onProgress: (p) => request.onProgress({ ...p }) },
       );
-      return { modelId: worker.model.id, bundleSha256: worker.model.bundleSha256, executionProvider: EP_LABEL[epChoice.provider] };
-    },
-    async batchModel(settings) {
-      const st = await status(settings.modelDir);
-      if (st.state !== 'ready' || !st.dir) {
-        throw new SegEarthError(st.state === 'invalid' ? 'MODEL_INVALID' : 'MODEL_NOT_FOUND', st.problem ?? 'No model is installed.');
-      }
-      const worker = await workerFor(st.dir, settings.executionProvider);
-      epChoices.set(settings.executionProvider, Promise.resolve(worker.executionProvider));
-      // Not disposed by the batch: the worker stays loaded for the question panel.
-      const runtime = SceneRuntime.fromWorker(worker);
       return {
-        key: `${worker.model.id}@${worker.model.bundleSha256.slice(0, 16)}`,
-        executionProvider: EP_LABEL[worker.executionProvider.provider],
+        features: answer.features,
+        maxProbability: answer.maxProbability,
+        probability: { extent: gridExtent(answer.grid.geoTransform, answer.grid.width, answer.grid.height), width: answer.grid.width, height: answer.grid.height },
+        preview: answer.preview,
+        modelId: answer.model.id,
+        bundleSha256: answer.model.bundleSha256,
+        executionProvider: EP_LABEL[answer.executionProvider.provider],
+        createdAt: answer.createdAt,
+      };
+    },
+    polygons: (probabilityPath, settings, provenance) => answerPolygons(probabilityPath, settings, provenance, defaultSceneDeps.maskToPolygons),
+    async batchModel(settings) {
+      const runtime = await runtimeFor(settings);
+      return {
+        key: `${runtime.model.id}@${runtime.model.bundleSha256.slice(0, 16)}`,
+        executionProvider: EP_LABEL[runtime.executionProvider.provider],
         processor: (strategy) => workerSceneProcessor(runtime, strategy),
       };
     },
-    annotate: (features, probabilityPath, provenance) => annotateFeatures(features, probabilityPath, provenance),
     async dispose() {
       const all = [...workers.values()];
       workers.clear();

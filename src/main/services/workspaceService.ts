@@ -6,11 +6,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { RasterLayer } from '../../shared/api/dto.js';
 import { SegEarthError } from '../../shared/errors.js';
 import type { GeoBackend } from './backends.js';
 import type { PathGuard } from './pathGuard.js';
+import { newId } from './newId.js';
 
 export interface WorkspaceService {
   openRaster(path: string): Promise<RasterLayer>;
@@ -43,7 +43,7 @@ export function createWorkspaceService(geo: GeoBackend, guard: PathGuard, onOpen
       const real = await guard.resolveRaster(path);
       const info = await geo.openRaster(real);
       const layer: RasterLayer = {
-        id: randomUUID().replaceAll('-', '').slice(0, 16),
+        id: newId(),
         name: basename(real),
         path: real,
         info,

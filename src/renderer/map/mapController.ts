@@ -2,7 +2,8 @@
  * @module renderer/map/mapController
  * The OpenLayers map, driven imperatively from React: raster layers in their own CRS (the view takes the CRS
  * of the first raster; others and the optional OSM basemap are reprojected on the fly), result polygons as
- * styled vector layers, probability heatmaps, AOI drawing, pointer coordinates and the feature popup.
+ * styled vector layers, probability heatmaps, pointer coordinates and the feature popup; AOI drawing is
+ * `aoiDrawing`.
  */
 import OlMap from 'ol/Map';
 import View from 'ol/View';
@@ -16,7 +17,6 @@ import OSM from 'ol/source/OSM';
 import TileGrid from 'ol/tilegrid/TileGrid';
 import GeoJSON from 'ol/format/GeoJSON';
 import Overlay from 'ol/Overlay';
-import Draw, { createBox } from 'ol/interaction/Draw';
 import ScaleLine from 'ol/control/ScaleLine';
 import Zoom from 'ol/control/Zoom';
 import Attribution from 'ol/control/Attribution';
@@ -24,12 +24,13 @@ import { Fill, Stroke, Style } from 'ol/style';
 import { transformExtent, toLonLat, type ProjectionLike } from 'ol/proj';
 import type Projection from 'ol/proj/Projection';
 import type Feature from 'ol/Feature';
-import { MultiPolygon, Polygon as PolygonGeom, type Geometry, type Polygon } from 'ol/geom';
+import { MultiPolygon, Polygon as PolygonGeom, type Geometry } from 'ol/geom';
 import type { Coordinate } from 'ol/coordinate';
 import type { Extent as OlExtent } from 'ol/extent';
 import { resourcePath } from '../../shared/api/resources';
 import type { Aoi, RasterLayer, ResultFeatures, ResultSummary } from '../../shared/api/dto';
 import { projectionFor } from './proj';
+import { AoiDrawing, flipExtent as flip } from './aoiDrawing';
 
 export interface PointerInfo {
   /** In the view's CRS (the first raster's). */
@@ -64,7 +65,6 @@ function interiorPoint(geometry: Geometry | undefined): number[] | null {
   return null;
 }
 
-const flip = (extent: [number, number, number, number]): [number, number, number, number] => [extent[0], -extent[3], extent[2], -extent[1]];
 
 function flipGeometryY<T>(coords: T): T {
   if (Array.isArray(coords) && typeof coords[0] === 'number') return [coords[0], -(coords[1] as number), ...coords.slice(2)] as T;
@@ -96,11 +96,8 @@ export class MapController {
   private readonly rasters = new Map<string, RasterEntry>();
   private readonly results = new Map<string, ResultEntry>();
   private readonly basemap: TileLayer<OSM>;
-  private readonly aoiSource = new VectorSource<Feature<Geometry>>();
   private readonly popup: Overlay;
-  private draw: Draw | null = null;
-  /** An AOI tool is selected: clicks draw, they do not open the feature popup. */
-  private aoiTool = false;
+  private readonly aoi: AoiDrawing;
   private viewProjection: Projection | null = null;
   private readonly scaleLine = new ScaleLine({ units: 'metric', bar: true, text: true, minWidth: 100 });
   tilesLoaded = 0;
@@ -120,25 +117,22 @@ export class MapController {
       properties: { name: 'OpenStreetMap' },
     });
     this.popup = new Overlay({ element: popupElement, autoPan: { animation: { duration: 0 } }, positioning: 'bottom-center', offset: [0, -8] });
-    const aoiLayer = new VectorLayer({
-      source: this.aoiSource,
-      zIndex: 5000,
-      style: new Style({ stroke: new Stroke({ color: '#ffd400', width: 2, lineDash: [8, 6] }), fill: new Fill({ color: 'rgba(255, 212, 0, 0.06)' }) }),
-    });
     this.map = new OlMap({
       target,
-      layers: [this.basemap, aoiLayer],
+      layers: [this.basemap],
       overlays: [this.popup],
       controls: [new Zoom(), new Attribution({ collapsible: true }), this.scaleLine],
       view: new View({ center: [0, 0], zoom: 2 }),
     });
+    this.aoi = new AoiDrawing(this.map);
+    this.map.addLayer(this.aoi.layer);
     this.map.on('pointermove', (evt) => {
       if (evt.dragging) return;
       this.callbacks.onPointer(this.pointerInfo(evt.coordinate));
     });
     this.map.getViewport()?.addEventListener('mouseleave', () => this.callbacks.onPointer(null));
     this.map.on('singleclick', (evt) => {
-      if (this.draw || this.aoiTool) return;
+      if (this.aoi.active) return;
       const hit = this.map.forEachFeatureAtPixel(evt.pixel, (f, layer) => (layer && layer.get('resultId') ? f : undefined));
       if (hit) {
         const props = { ...hit.getProperties() };
@@ -346,45 +340,22 @@ export class MapController {
     if (extent && Number.isFinite(extent[0])) this.map.getView().fit(extent, { size: this.map.getSize(), padding: [40, 40, 40, 40], maxZoom: 22 });
   }
 
-  /** Lets the analyst draw a rectangle or polygon; resolves with the AOI in the raster's CRS. */
+  /** Lets the analyst draw a rectangle or polygon; resolves with the AOI in the raster's CRS (`aoiDrawing`). */
   drawAoi(layerId: string, kind: 'rectangle' | 'polygon', done: (aoi: Aoi | null) => void): void {
-    this.cancelDraw();
-    this.aoiSource.clear();
-    this.aoiTool = true;
     this.closePopup();
-    const raster = this.rasters.get(layerId);
-    if (!raster || !this.viewProjection) return done(null);
-    const viewProjection = this.viewProjection;
-    const draw = new Draw({ source: this.aoiSource, type: kind === 'rectangle' ? 'Circle' : 'Polygon', geometryFunction: kind === 'rectangle' ? createBox() : undefined });
-    draw.on('drawend', (evt) => {
-      const geom = (evt.feature.getGeometry() as Polygon).clone().transform(viewProjection, raster.projection) as Polygon;
-      this.cancelDraw();
-      if (kind === 'rectangle') {
-        const e = geom.getExtent();
-        const extent: [number, number, number, number] = [e[0]!, e[1]!, e[2]!, e[3]!];
-        done({ kind: 'rectangle', extent: raster.flipY ? flip(extent) : extent });
-      } else {
-        const ring = geom.getCoordinates()[0]!.map((c) => [c[0]!, raster.flipY ? -c[1]! : c[1]!] as [number, number]);
-        done({ kind: 'polygon', ring });
-      }
-    });
-    this.draw = draw;
-    this.map.addInteraction(draw);
+    this.aoi.start(kind, this.viewProjection, this.rasters.get(layerId), done);
   }
 
   cancelDraw(): void {
-    if (this.draw) this.map.removeInteraction(this.draw);
-    this.draw = null;
+    this.aoi.cancel();
   }
 
   clearAoi(): void {
-    this.aoiTool = false;
-    this.cancelDraw();
-    this.aoiSource.clear();
+    this.aoi.clear();
   }
 
   /** Snapshot for the end-to-end test hook. */
-  ciState(): Record<string, unknown> {
+  testState(): Record<string, unknown> {
     const view = this.map.getView();
     const size = this.map.getSize() ?? [0, 0];
     const results: Record<string, unknown> = {};

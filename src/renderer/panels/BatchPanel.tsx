@@ -5,14 +5,17 @@
  * and formats, threshold and minimum area; then follows overall and per-scene progress with an ETA, can
  * pause, resume or cancel, and gets a per-scene table (done / failed with the error) with totals and where
  * the outputs are. The panel floats over the map and does not block the workspace: it can be closed while
- * the batch runs and reopened (it reattaches to the running batch).
+ * the batch runs and reopened (it reattaches to the running batch). The run itself (status, report, actions)
+ * is `useBatch`; this module is the form and the views.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import type { ApiClient } from '../../shared/api/contract';
-import type { BatchFinished, BatchFormat, BatchStartRequest, BatchStatus, BatchStrategy } from '../../shared/api/batchDto';
+import type { BatchFinished, BatchFormat, BatchStartRequest, BatchStrategy } from '../../shared/api/batchDto';
 import { formatArea, formatDuration, formatPercent } from '../format';
 import { FolderPicker } from './FolderPicker';
 import './batch.css';
+import { errorPayloadOf } from '../errorPayload';
+import { useBatch } from './useBatch';
 
 const FORMATS: Array<{ id: BatchFormat; label: string; note: string }> = [
   { id: 'gpkg', label: 'GeoPackage', note: 'scene CRS' },
@@ -33,16 +36,6 @@ const STAGES: Record<string, string> = {
   vectorize: 'drawing polygons',
 };
 
-interface Problem {
-  code: string;
-  message: string;
-  hint?: string;
-}
-
-function problemOf(err: unknown): Problem {
-  const e = err as { code?: string; message?: string; hint?: string };
-  return { code: e.code ?? 'INTERNAL', message: e.message ?? String(err), ...(e.hint ? { hint: e.hint } : {}) };
-}
 
 const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
 
@@ -55,9 +48,9 @@ export function BatchPanel(props: {
   defaultMinAreaM2: number;
   onClose(): void;
   /** Test hook events ('batch-started', 'batch-progress', 'batch-finished', 'batch-error'). */
-  onCiEvent(name: string): void;
+  onTestEvent(name: string): void;
 }) {
-  const { client, onCiEvent } = props;
+  const { client, onTestEvent } = props;
   const [inputFolder, setInputFolder] = useState(props.defaultFolder);
   const [include, setInclude] = useState('');
   const [exclude, setExclude] = useState('');
@@ -70,81 +63,29 @@ export function BatchPanel(props: {
   const [minArea, setMinArea] = useState(props.defaultMinAreaM2);
   const [resume, setResume] = useState(false);
   const [picking, setPicking] = useState<'input' | 'output' | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState<BatchStatus | null>(null);
-  const [finished, setFinished] = useState<BatchFinished | null>(null);
-  const [showForm, setShowForm] = useState(true);
 
-  // Reattach to the running (or last) batch of this session.
-  useEffect(() => {
-    void client.batch.list({}).then((records) => {
-      const last = records[0];
-      if (!last) return;
-      setStatus(last.status);
-      setFinished(last.finished);
-      setShowForm(last.finished !== null && last.finished.outcome === 'failed');
-    });
-  }, [client]);
-
-  useEffect(() => {
-    const offProgress = client.on('batch.progress', (s) => {
-      // One batch runs at a time: every event is about the batch this panel shows (or a newer one).
-      setStatus(s);
-      onCiEvent(s.paused ? 'batch-paused' : 'batch-progress');
-    });
-    const offFinished = client.on('batch.finished', (f) => {
-      setFinished(f);
-      if (f.outcome === 'failed') {
-        setShowForm(true);
-        if (f.error) setProblem({ code: f.error.code, message: `The batch could not run: ${f.error.message}`, ...(f.error.hint ? { hint: f.error.hint } : {}) });
-      }
-      onCiEvent('batch-finished');
-    });
-    return () => {
-      offProgress();
-      offFinished();
-    };
-  }, [client, onCiEvent]);
-
-  const running = status !== null && finished?.batchId !== status.batchId && !['finished', 'cancelled', 'failed'].includes(status.state);
+  const { status, finished, running, showForm, setShowForm, problem, setProblem, busy, start: startBatch, control } = useBatch(client, onTestEvent);
   const validQuestions = questions.map((q) => q.trim()).filter(Boolean);
   const canStart = !running && !busy && inputFolder.trim() !== '' && outputFolder.trim() !== '' && validQuestions.length > 0 && (formats.length > 0 || merged);
 
+  /** Starts a batch with the form's settings (`override` replaces some, e.g. those of a batch being resumed). */
   const start = useCallback(
-    async (override?: Partial<BatchStartRequest>) => {
-      setBusy(true);
-      setProblem(null);
-      try {
-        const { batchId } = await client.batch.start({
-          inputFolder: inputFolder.trim(),
-          outputFolder: outputFolder.trim(),
-          questions: validQuestions,
-          strategy,
-          formats,
-          merged,
-          threshold,
-          minAreaM2: minArea,
-          include: lines(include),
-          exclude: lines(exclude),
-          resume,
-          ...override,
-        });
-        setFinished(null);
-        setStatus((s) => (s?.batchId === batchId ? s : null));
-        const record = await client.batch.status({ batchId });
-        setStatus(record.status);
-        setFinished(record.finished);
-        setShowForm(false);
-        onCiEvent('batch-started');
-      } catch (err) {
-        setProblem(problemOf(err));
-        onCiEvent('batch-error');
-      } finally {
-        setBusy(false);
-      }
-    },
-    [client, inputFolder, outputFolder, validQuestions, strategy, formats, merged, threshold, minArea, include, exclude, resume, onCiEvent],
+    (override?: Partial<BatchStartRequest>) =>
+      startBatch({
+        inputFolder: inputFolder.trim(),
+        outputFolder: outputFolder.trim(),
+        questions: validQuestions,
+        strategy,
+        formats,
+        merged,
+        threshold,
+        minAreaM2: minArea,
+        include: lines(include),
+        exclude: lines(exclude),
+        resume,
+        ...override,
+      }),
+    [startBatch, inputFolder, outputFolder, validQuestions, strategy, formats, merged, threshold, minArea, include, exclude, resume],
   );
 
   /** Continues the batch in `folder` with the settings it was started with (its batch.json). */
@@ -180,19 +121,12 @@ export function BatchPanel(props: {
         const { questions: q, strategy: st, formats: fm, merged: mg, threshold: th, minAreaM2, include: inc, exclude: exc } = plan;
         await start({ inputFolder: plan.inputFolder, outputFolder: info.outputFolder, questions: q, strategy: st, formats: fm, merged: mg, threshold: th, minAreaM2, include: inc, exclude: exc, resume: true });
       } catch (err) {
-        setProblem(problemOf(err));
-        onCiEvent('batch-error');
+        setProblem(errorPayloadOf(err));
+        onTestEvent('batch-error');
       }
     },
-    [client, start, onCiEvent],
+    [client, start, onTestEvent, setProblem],
   );
-
-  const control = (action: 'pause' | 'resume' | 'cancel'): void => {
-    if (!status) return;
-    void client.batch[action]({ batchId: status.batchId })
-      .then(setStatus)
-      .catch((err: unknown) => setProblem(problemOf(err)));
-  };
 
   const pick = (which: 'input' | 'output'): void => {
     if (props.canPickNative) {
@@ -410,7 +344,7 @@ export function BatchPanel(props: {
             <div className="error-text batch-problem" role="alert" data-testid="batch-error">
               <strong>{problem.message}</strong>
               {problem.hint ? <p className="hint">{problem.hint}</p> : null}
-              {problem.code === 'OUTPUT_EXISTS' && /already holds a batch/.test(problem.message) ? (
+              {problem.code === 'BATCH_EXISTS' ? (
                 <button type="button" className="small" onClick={() => void resumeFolder(outputFolder.trim())}>
                   Resume that batch with its settings
                 </button>

@@ -12,7 +12,7 @@ import { Dialog } from './Dialog';
 const FORMATS: Array<{ id: ExportFormat; label: string; ext: string; note: string }> = [
   { id: 'geojson', label: 'GeoJSON', ext: '.geojson', note: 'RFC 7946: longitude/latitude (EPSG:4326).' },
   { id: 'gpkg', label: 'GeoPackage', ext: '.gpkg', note: 'Raster CRS; one layer per result, all in one file.' },
-  { id: 'shapefile', label: 'ESRI Shapefile', ext: '.shp', note: 'Raster CRS; field names cut to 10 characters.' },
+  { id: 'shp', label: 'ESRI Shapefile', ext: '.shp', note: 'Raster CRS; field names cut to 10 characters.' },
   { id: 'mask-geotiff', label: 'Mask GeoTIFF', ext: '.tif', note: 'One result as a 0/1 mask on the raster grid.' },
 ];
 

@@ -14,11 +14,12 @@ import type { FirstRunGuide } from '../../shared/api/modelDto';
 import { FirstRunGuideView } from './FirstRunGuide';
 
 export type AoiMode = 'scene' | 'view' | 'rectangle' | 'polygon';
-export type Strategy = 'auto' | 'single-pass' | 'tiled' | 'coarse-to-fine';
+export type { Strategy } from '../../shared/strategies';
+import type { Strategy } from '../../shared/strategies';
 
 const STRATEGIES: ReadonlyArray<readonly [Strategy, string]> = [
   ['auto', 'Automatic'],
-  ['single-pass', 'One pass over the area (fast, coarser on large areas)'],
+  ['view', 'One pass over the area (fast, coarser on large areas)'],
   ['tiled', 'Full resolution, tile by tile (slow, sharpest)'],
   ['coarse-to-fine', 'Coarse pass, then full resolution where something was found'],
 ];

@@ -8,18 +8,17 @@
 import { z } from 'zod';
 import { ErrorPayloadSchema } from '../errors.js';
 import { IdSchema, MinAreaSchema, PathSchema, ThresholdSchema } from './dto.js';
+import { BatchStrategySchema } from '../strategies.js';
+import { BatchFormatSchema } from '../formats.js';
 
 /** Per-scene output formats (mask = the float32 probability GeoTIFF on the scene grid). */
-export const BATCH_FORMATS = ['gpkg', 'geojson', 'shp', 'mask'] as const;
-export const BatchFormatSchema = z.enum(BATCH_FORMATS);
-export type BatchFormat = z.infer<typeof BatchFormatSchema>;
+export { BATCH_FORMATS, BatchFormatSchema, type BatchFormat } from '../formats.js';
 
 /**
  * Tiled: full resolution everywhere; coarse-to-fine: full resolution only where a coarse pass finds something;
  * view: one resampled pass per scene (coarse, fastest).
  */
-export const BatchStrategySchema = z.enum(['tiled', 'coarse-to-fine', 'view']);
-export type BatchStrategy = z.infer<typeof BatchStrategySchema>;
+export { BatchStrategySchema, type BatchStrategy } from '../strategies.js';
 
 const GlobSchema = z.string().trim().min(1, 'an empty glob matches nothing').max(500);
 

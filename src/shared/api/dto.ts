@@ -9,6 +9,8 @@ import { ErrorPayloadSchema } from '../errors.js';
 import { FeatureSetSchema, type FeatureSet } from '../featureSet.js';
 import { ExtentSchema, RasterInfoSchema } from '../rasterInfo.js';
 import { TileGridSpecSchema, type TileGridSpec } from '../tileGrid.js';
+import { StrategySchema } from '../strategies.js';
+import { ExportFormatSchema } from '../formats.js';
 
 /** Opaque identifiers handed out by the backend. Short, URL-safe (they appear in tile URLs). */
 export const IdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected an id made of letters, digits, _ and -');
@@ -62,8 +64,8 @@ export type Aoi = z.infer<typeof AoiSchema>;
 export const ThresholdSchema = z.number().gt(0).lt(1);
 export const MinAreaSchema = z.number().min(0);
 
-/** How a scene is run: one resampled pass, full-resolution tiles, or a coarse pass refined where needed. */
-export const StrategySchema = z.enum(['auto', 'single-pass', 'tiled', 'coarse-to-fine']);
+/** How a scene is run (shared/strategies): one resampled pass, full-resolution tiles, or a coarse pass refined where needed. */
+export { StrategySchema } from '../strategies.js';
 
 export const AskRequestSchema = z.object({
   layerId: IdSchema,
@@ -131,9 +133,7 @@ export const JobEventSchema = z.discriminatedUnion('type', [
 ]);
 export type JobEvent = z.infer<typeof JobEventSchema>;
 
-export const EXPORT_FORMATS = ['geojson', 'shapefile', 'gpkg', 'mask-geotiff'] as const;
-export const ExportFormatSchema = z.enum(EXPORT_FORMATS);
-export type ExportFormat = z.infer<typeof ExportFormatSchema>;
+export { EXPORT_FORMATS, ExportFormatSchema, type ExportFormat } from '../formats.js';
 
 export const ExportRequestSchema = z.object({
   resultIds: z.array(IdSchema).min(1, 'choose at least one result to export'),
@@ -150,8 +150,9 @@ export const ExportReportSchema = z.object({
 });
 export type ExportReport = z.infer<typeof ExportReportSchema>;
 
-export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
-export const ExecutionProviderSchema = z.enum(EXECUTION_PROVIDERS);
+/** What settings may ask for (`auto` or one provider; shared/executionProviders). */
+import { EpRequestSchema as ExecutionProviderSchema } from '../executionProviders.js';
+export { EP_REQUESTS as EXECUTION_PROVIDERS, EpRequestSchema as ExecutionProviderSchema } from '../executionProviders.js';
 
 export const SettingsSchema = z.object({
   /** Folder of the model bundle; null = the default `models/` folder next to the app. */
@@ -211,7 +212,7 @@ export const SystemInfoSchema = z.object({
   /** Folders the backend may read and write (server mode); empty = unrestricted (desktop). */
   roots: z.array(z.string()),
   logsDir: z.string().nullable(),
-  /** The renderer exposes `window.SegEarthCI` (end-to-end tests only). */
+  /** The renderer exposes `window.SegEarthTestHooks` (end-to-end tests only). */
   testHooks: z.boolean(),
 });
 export type SystemInfo = z.infer<typeof SystemInfoSchema>;
