@@ -119,7 +119,7 @@ describe.skipIf(reason !== undefined)('Get SegEarth-R1 in the app (browser, loca
     await s.page.getByTestId('question-input').fill('where could flood water spread?');
     await s.page.getByTestId('ask').click();
     await waitForEvent(s.page, 'result');
-    const state = await s.page.evaluate(() => window.SegEarthCI!.state());
+    const state = await s.page.evaluate(() => window.SegEarthTestHooks!.state());
     expect(state.error).toBeNull();
     expect(state.results).toHaveLength(1);
     expect(state.results[0]!.summary.question).toBe('where could flood water spread?');
