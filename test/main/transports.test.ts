@@ -20,6 +20,7 @@ import { createBackend, type Backend } from '../../src/main/services/createApi.j
 import type { InferenceBackend } from '../../src/main/services/backends.js';
 import { probeDevices } from '../../src/main/services/deviceProbe.js';
 import { startServer, type RunningServer } from '../../src/main/transport/server.js';
+import { SegEarthError } from '../../src/shared/errors.js';
 import { ModelStore } from '../../src/inference/models/ModelStore.js';
 import { resolveModelLocations } from '../../src/inference/models/locations.js';
 import { fakeAnswer, fakeGeo, fakePolygons } from './fakes.js';
@@ -63,6 +64,20 @@ async function setup(): Promise<Setup> {
     geo: fakeGeo(),
     runtime: inferenceBackend(),
     modelStore: new ModelStore({ locations }),
+    modelSources: {
+      // The hub and the converter are scripted here (test/main/modelGet.test.ts runs the real ones against a local hub).
+      hub: {
+        downloadBytes: async () => 3_000_000_000,
+        recommendedPrecision: async () => ({ precision: 'cpu', reason: 'no GPU execution provider works here' }),
+        get: async () => {
+          throw new SegEarthError('DOWNLOAD_FAILED', 'The model hub cannot be reached.', { hint: 'Check the network or set HF_ENDPOINT.' });
+        },
+        discard: async () => {},
+      },
+      convert: async (checkpointDir) => {
+        throw new SegEarthError('MODEL_INVALID', `${checkpointDir} is not a checkpoint folder (no config.json).`);
+      },
+    },
     probeDevices: () => probeDevices(async () => ({ provider: 'cpu', reason: 'asked for (CPU)', skipped: [], threads: { intraOp: 2, interOp: 1 } })),
   });
   cleanups.push(async () => {
@@ -164,6 +179,12 @@ async function scenario(client: ApiClient, { dir, backend }: Setup): Promise<Rec
   await call('models.cancel', () => client.models.cancel({ taskId: 'task-999' }));
   await call('models.remove', () => client.models.remove({ id: 'not-installed' }));
   await call('models.setDefault', () => client.models.setDefault({ id: 'not-installed' }));
+  await call('models.releases', () => client.models.releases({}));
+  await call('models.get', () => client.models.get({ repo: 'earth-insights/SegEarth-R1-EarthReason' }));
+  await backend.models.idle();
+  await call('models.pauseGet', () => client.models.pauseGet({ repo: 'earth-insights/SegEarth-R1-EarthReason' }));
+  await call('models.cancelGet', () => client.models.cancelGet({ repo: 'earth-insights/SegEarth-R1-EarthReason' }));
+  await call('models.convert', () => client.models.convert({ checkpointDir: join(root, 'scenes') }));
   await backend.models.idle();
   await call('workspace.removeLayer', () => client.workspace.removeLayer({ layerId: ids.get('layer')! }));
   return out;
