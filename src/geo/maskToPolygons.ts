@@ -16,7 +16,8 @@
 import gdal from 'gdal-async';
 import type { Dataset, Geometry, Layer, LinearRing } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
-import type { AreaGeometry, FeatureSet, VectorFeature } from '../shared/featureSet.js';
+import type { FeatureSet, VectorFeature } from '../shared/featureSet.js';
+import { areaGeometryFromWkb } from './areaGeometryFromWkb.js';
 import { configureGdalEnvironment } from './env.js';
 import { classifyReadError } from './rasterErrors.js';
 import { crsCodeOf } from './gisOrderTransform.js';
@@ -110,10 +111,6 @@ function fillSmallHoles(geometry: Geometry, limitM2: number, measurer: GroundMea
   return out;
 }
 
-function toAreaGeometry(geometry: Geometry): AreaGeometry {
-  return JSON.parse(geometry.toJSON()) as AreaGeometry;
-}
-
 /** Vectorizes a mask or probability raster (see the module comment for the pipeline). */
 export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOptions = {}): Promise<FeatureSet> {
   configureGdalEnvironment();
@@ -188,7 +185,7 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
       const size = measurer ? measurer.measure(geometry) : null;
       return {
         id,
-        geometry: toAreaGeometry(geometry),
+        geometry: areaGeometryFromWkb(geometry),
         properties: { id, area_m2: size ? size.areaM2 : null, perimeter_m: size ? size.perimeterM : null },
       };
     });
