@@ -17,7 +17,7 @@ import gdal from 'gdal-async';
 import type { Dataset, Geometry, Layer, LinearRing } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
 import type { FeatureSet, VectorFeature } from '../shared/featureSet.js';
-import { areaGeometryFromWkb } from './areaGeometryFromWkb.js';
+import { areaGeometryFromWkb } from './areaGeometryWkb.js';
 import { configureGdalEnvironment } from './env.js';
 import { classifyReadError } from './rasterErrors.js';
 import { crsCodeOf } from './gisOrderTransform.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
-import { areaGeometryFromWkb } from '../../src/geo/areaGeometryFromWkb.js';
+import { areaGeometryFromWkb, areaGeometryToOgr } from '../../src/geo/areaGeometryWkb.js';
+import type { AreaGeometry } from '../../src/shared/featureSet.js';
 
 /** What maskToPolygons used to do, and what areaGeometryFromWkb must equal exactly. */
 const viaJson = (g: gdal.Geometry): unknown => JSON.parse(g.toJSON());
@@ -61,5 +62,41 @@ describe('areaGeometryFromWkb', () => {
       const g = polygon([values]);
       expect(areaGeometryFromWkb(g)).toStrictEqual(viaJson(g));
     }
+  });
+});
+
+describe('areaGeometryToOgr', () => {
+  const wkbOf = (g: gdal.Geometry): string => g.toWKB('LSB').toString('hex');
+  const viaGeoJson = (dto: AreaGeometry, asMulti: boolean): gdal.Geometry => {
+    const g = gdal.Geometry.fromGeoJson(dto);
+    if (!asMulti || !(g instanceof gdal.Polygon)) return g;
+    return multi(g);
+  };
+
+  it('gives the same geometry as gdal.Geometry.fromGeoJson, bit for bit, for any doubles', () => {
+    const rnd = lcg(11);
+    for (let n = 0; n < 200; n++) {
+      const ring = () => {
+        const values: number[] = [];
+        for (let i = 0; i < 20; i++) values.push((rnd() - 0.4) * 10 ** Math.floor(rnd() * 24 - 12));
+        return values;
+      };
+      const polygonDto = viaJson(polygon([ring(), ring()])) as AreaGeometry;
+      // Full-precision doubles (toJSON rounds; put the raw ones back).
+      const raw = polygon([ring(), ring()]);
+      const rawDto: AreaGeometry = { type: 'Polygon', coordinates: raw.rings.map((r) => r.points.toArray().map((p) => [p.x, p.y])) as never };
+      const multiDto: AreaGeometry = { type: 'MultiPolygon', coordinates: [rawDto.coordinates, polygonDto.coordinates as never] };
+      for (const dto of [polygonDto, rawDto, multiDto]) {
+        for (const asMulti of [false, true]) expect(wkbOf(areaGeometryToOgr(dto, asMulti))).toBe(wkbOf(viaGeoJson(dto, asMulti)));
+      }
+    }
+  });
+
+  it('keeps Z coordinates as fromGeoJson does, and refuses an empty polygon as it does', () => {
+    const withZ: AreaGeometry = { type: 'Polygon', coordinates: [[[0, 0, 5], [1, 0, 5], [1, 1, 6], [0, 0, 5]]] };
+    for (const asMulti of [false, true]) expect(wkbOf(areaGeometryToOgr(withZ, asMulti))).toBe(wkbOf(viaGeoJson(withZ, asMulti)));
+    const empty = { type: 'Polygon', coordinates: [] } as unknown as AreaGeometry;
+    expect(() => gdal.Geometry.fromGeoJson(empty)).toThrow();
+    expect(() => areaGeometryToOgr(empty)).toThrow();
   });
 });
