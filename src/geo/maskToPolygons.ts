@@ -23,7 +23,7 @@ import { classifyReadError } from './rasterErrors.js';
 import { crsCodeOf } from './gisOrderTransform.js';
 import { loadBinaryMask, openDirectMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
-import { repairPolygon } from './repairPolygon.js';
+import { isCleanPixelPolygon, repairPolygon } from './repairPolygon.js';
 import { simplifyTogether, toleranceInMapUnits, type SimplifyTolerance } from './simplify.js';
 
 export type { MaskInput } from './maskSource.js';
@@ -163,7 +163,8 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
     const fillBelow = options.fillHolesM2 ?? 0;
     for (const feature of polygons.layer.features) {
       const raw = feature.getGeometry();
-      let geometry = raw ? repairPolygon(raw) : null;
+      // Most polygons are clean by construction: GEOS's validity check only for those that may not be.
+      let geometry = raw ? (isCleanPixelPolygon(raw, mask.geoTransform, mask.width, mask.height) ? raw : repairPolygon(raw)) : null;
       if (!geometry) continue;
       if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
       if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;
