@@ -6,7 +6,10 @@
  *   simplification of 1 px, area_m2/perimeter_m) + `writeFeatures` to GeoPackage,
  * - `gdal_polygonize.py -8 -mask <mask>` to GeoPackage, then `ogr2ogr -simplify <1 px>` (the same work: the
  *   CLI simplifies each polygon on its own and computes no areas),
- * - `gdal_polygonize.py` alone (the CLI floor, no simplification),
+ * - `gdal_polygonize.py` alone (the CLI floor, no simplification: self-touching rings left invalid, no areas),
+ * - `gdal_polygonize.py` then `ogr2ogr -makevalid` with `ST_Area`/`ST_Perimeter` columns (SQLite dialect): GDAL's
+ *   tools giving our full unsimplified answer (valid MultiPolygons, `area_m2`, `perimeter_m`), the like-for-like
+ *   row for `segearth vectorize` without simplification,
  * - `segearth vectorize` as the user runs it (`bin/segearth.js`, process start-up included: the compiled CLI
  *   when `npm ci`/`npm run build` made it, else tsx — the header says which), with `--simplify 1px` against
  *   the CLI pipeline, and without simplification against `gdal_polygonize.py` alone.
@@ -44,6 +47,9 @@ export interface VectorizeBenchRow {
   /** Wall and CPU time relative to `gdal_polygonize.py` alone (the goal for `segearth vectorize`: ≤ 1.2). */
   ratioToPolygonize: number;
   cpuRatioToPolygonize: number;
+  /** Wall and CPU time relative to GDAL's tools giving our full unsimplified answer (like for like). */
+  ratioToFullAnswer: number;
+  cpuRatioToFullAnswer: number;
 }
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -166,6 +172,18 @@ export async function run(opts: { size?: number; blobs?: number; repeat?: number
       runTool('ogr2ogr', ['-f', 'GPKG', '-simplify', String(PIXEL), simple, raw]);
       return ogrFeatureCount(simple);
     };
+    const fullAnswerOnce = async () => {
+      const raw = path.join(outDir, 'cli-raw.gpkg');
+      const full = path.join(outDir, 'cli-full.gpkg');
+      polygonize(raw);
+      fs.rmSync(full, { force: true });
+      runTool('ogr2ogr', [
+        '-f', 'GPKG', '-makevalid', '-nlt', 'MULTIPOLYGON', '-nln', 'blobs', '-dialect', 'SQLite',
+        '-sql', 'SELECT geom, ST_Area(geom) AS area_m2, ST_Perimeter(geom) AS perimeter_m FROM blobs',
+        full, raw,
+      ]);
+      return ogrFeatureCount(full);
+    };
     const polygonizeOnce = async () => {
       const raw = path.join(outDir, 'cli-raw.gpkg');
       polygonize(raw);
@@ -177,13 +195,13 @@ export async function run(opts: { size?: number; blobs?: number; repeat?: number
       runTool(process.execPath, [path.join(REPO, 'bin', 'segearth.js'), 'vectorize', mask, '-o', out, ...extra]);
       return ogrFeatureCount(out);
     };
-    // Interleaved (ours, CLI, CLI floor, segearth ×2) × repeat, so changes in machine load hit all alike.
-    const methods = [oursOnce, cliOnce, polygonizeOnce, segearthOnce(['--simplify', '1px']), segearthOnce([])];
+    // Interleaved (ours, CLI, CLI floor, CLI full answer, segearth ×2) × repeat, so changes in machine load hit all alike.
+    const methods = [oursOnce, cliOnce, polygonizeOnce, fullAnswerOnce, segearthOnce(['--simplify', '1px']), segearthOnce([])];
     const runs: Timing[][] = methods.map(() => []);
     for (let i = 0; i < repeat; i++) {
       for (const [m, once] of methods.entries()) runs[m].push(await measureOnce(once));
     }
-    const [ours, cli, cliPolygonizeOnly, segearthSimplified, segearthRaw] = runs.map(best);
+    const [ours, cli, cliPolygonizeOnly, cliFullAnswer, segearthSimplified, segearthRaw] = runs.map(best);
 
     const row = (method: string, r: Timing): VectorizeBenchRow => ({
       method,
@@ -195,11 +213,14 @@ export async function run(opts: { size?: number; blobs?: number; repeat?: number
       cpuRatioToCli: r.cpuSeconds / cli.cpuSeconds,
       ratioToPolygonize: r.seconds / cliPolygonizeOnly.seconds,
       cpuRatioToPolygonize: r.cpuSeconds / cliPolygonizeOnly.cpuSeconds,
+      ratioToFullAnswer: r.seconds / cliFullAnswer.seconds,
+      cpuRatioToFullAnswer: r.cpuSeconds / cliFullAnswer.cpuSeconds,
     });
     return [
       row('maskToPolygons (simplify 1 px, joint) + writeFeatures GPKG', ours),
       row('gdal_polygonize.py -8 + ogr2ogr -simplify 1 px (CLI)', cli),
-      row('gdal_polygonize.py -8 only (no simplification)', cliPolygonizeOnly),
+      row('gdal_polygonize.py -8 only (no simplification; invalid rings kept, no areas)', cliPolygonizeOnly),
+      row('gdal_polygonize.py -8 + ogr2ogr -makevalid + ST_Area/ST_Perimeter (GDAL giving our full answer)', cliFullAnswer),
       row('`segearth vectorize --simplify 1px` (process, start-up included)', segearthSimplified),
       row('`segearth vectorize` (process, start-up included; no simplification)', segearthRaw),
     ];
@@ -210,12 +231,12 @@ export async function run(opts: { size?: number; blobs?: number; repeat?: number
 
 export function formatTable(rows: VectorizeBenchRow[]): string {
   const head =
-    '| method | mask | features | wall s | wall ÷ CLI | CPU s | CPU ÷ CLI | wall ÷ polygonize | CPU ÷ polygonize |\n' +
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+    '| method | mask | features | wall s | wall ÷ CLI | CPU s | CPU ÷ CLI | wall ÷ polygonize | CPU ÷ polygonize | wall ÷ full | CPU ÷ full |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows
     .map(
       (r) =>
-        `| ${r.method} | ${r.size}² | ${r.features} | ${r.seconds.toFixed(2)} | ${r.ratioToCli.toFixed(3)} | ${r.cpuSeconds.toFixed(2)} | ${r.cpuRatioToCli.toFixed(3)} | ${r.ratioToPolygonize.toFixed(3)} | ${r.cpuRatioToPolygonize.toFixed(3)} |`,
+        `| ${r.method} | ${r.size}² | ${r.features} | ${r.seconds.toFixed(2)} | ${r.ratioToCli.toFixed(3)} | ${r.cpuSeconds.toFixed(2)} | ${r.cpuRatioToCli.toFixed(3)} | ${r.ratioToPolygonize.toFixed(3)} | ${r.cpuRatioToPolygonize.toFixed(3)} | ${r.ratioToFullAnswer.toFixed(3)} | ${r.cpuRatioToFullAnswer.toFixed(3)} |`,
     )
     .join('\n');
   return `${head}\n${body}`;

@@ -16,13 +16,14 @@
 import gdal from 'gdal-async';
 import type { Dataset, Geometry, Layer, LinearRing } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
-import type { AreaGeometry, FeatureSet, VectorFeature } from '../shared/featureSet.js';
+import type { FeatureSet, VectorFeature } from '../shared/featureSet.js';
+import { areaGeometryFromWkb } from './areaGeometryWkb.js';
 import { configureGdalEnvironment } from './env.js';
 import { classifyReadError } from './rasterErrors.js';
 import { crsCodeOf } from './gisOrderTransform.js';
 import { loadBinaryMask, openDirectMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
-import { repairPolygon } from './repairPolygon.js';
+import { isCleanPixelPolygon, repairPolygon } from './repairPolygon.js';
 import { simplifyTogether, toleranceInMapUnits, type SimplifyTolerance } from './simplify.js';
 
 export type { MaskInput } from './maskSource.js';
@@ -110,10 +111,6 @@ function fillSmallHoles(geometry: Geometry, limitM2: number, measurer: GroundMea
   return out;
 }
 
-function toAreaGeometry(geometry: Geometry): AreaGeometry {
-  return JSON.parse(geometry.toJSON()) as AreaGeometry;
-}
-
 /** Vectorizes a mask or probability raster (see the module comment for the pipeline). */
 export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOptions = {}): Promise<FeatureSet> {
   configureGdalEnvironment();
@@ -166,7 +163,8 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
     const fillBelow = options.fillHolesM2 ?? 0;
     for (const feature of polygons.layer.features) {
       const raw = feature.getGeometry();
-      let geometry = raw ? repairPolygon(raw) : null;
+      // Most polygons are clean by construction: GEOS's validity check only for those that may not be.
+      let geometry = raw ? (isCleanPixelPolygon(raw, mask.geoTransform, mask.width, mask.height) ? raw : repairPolygon(raw)) : null;
       if (!geometry) continue;
       if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
       if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;
@@ -188,7 +186,7 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
       const size = measurer ? measurer.measure(geometry) : null;
       return {
         id,
-        geometry: toAreaGeometry(geometry),
+        geometry: areaGeometryFromWkb(geometry),
         properties: { id, area_m2: size ? size.areaM2 : null, perimeter_m: size ? size.perimeterM : null },
       };
     });

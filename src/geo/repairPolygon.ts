@@ -70,3 +70,45 @@ export function repairPolygon(geometry: Geometry): Geometry | null {
   }
   return polygonalPart(geometry.makeValid());
 }
+
+/**
+ * True when a polygon GDAL Polygonize traced on a north-up pixel grid is certainly valid, decided from its
+ * vertices alone, without GEOS: every ring closed with ≥ 4 points, every edge horizontal or vertical on the
+ * grid, and no pixel corner visited twice (within a ring or by two rings). Polygonize's rings follow pixel
+ * edges and meet only where two pixels touch diagonally, a corner where both turn, so it is a vertex of both:
+ * with no repeated vertex no ring touches itself or another ring, and the polygon is valid (the shell first,
+ * holes inside it). False means "not known": check with GEOS (`repairPolygon`).
+ */
+export function isCleanPixelPolygon(geometry: Geometry, geoTransform: readonly number[], width: number, height: number): boolean {
+  const [x0, a, b, y0, d, e] = geoTransform;
+  if (b !== 0 || d !== 0 || !(geometry instanceof gdal.Polygon)) return false;
+  const bytes = geometry.toWKB('LSB');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(1, true) !== 3) return false;
+  const ringCount = view.getUint32(5, true);
+  const keys = new Float64Array(Math.floor((bytes.byteLength - 9) / 16));
+  let used = 0;
+  let offset = 9;
+  for (let r = 0; r < ringCount; r++) {
+    const n = view.getUint32(offset, true);
+    offset += 4;
+    if (n < 4) return false;
+    let prevCol = NaN;
+    let prevRow = NaN;
+    for (let i = 0; i < n; i++) {
+      const col = (view.getFloat64(offset, true) - x0) / a;
+      const row = (view.getFloat64(offset + 8, true) - y0) / e;
+      offset += 16;
+      if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col > width || row > height) return false;
+      if (i > 0 && col !== prevCol && row !== prevRow) return false;
+      // The closing point repeats the first; every other point must be a corner not seen before.
+      if (i < n - 1) keys[used++] = row * (width + 1) + col;
+      else if (row * (width + 1) + col !== keys[used - (n - 1)]) return false;
+      prevCol = col;
+      prevRow = row;
+    }
+  }
+  const sorted = keys.subarray(0, used).sort();
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return false;
+  return true;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
-import { polygonalPart, repairPolygon } from '../../src/geo/repairPolygon.js';
+import { isCleanPixelPolygon, polygonalPart, repairPolygon } from '../../src/geo/repairPolygon.js';
 
 /** Polygonize (8-connectivity) of a pseudo-random binary mask: speckle whose rings touch themselves. */
 function speckle(size: number, density: number, seed: number): gdal.Geometry[] {
@@ -53,5 +53,41 @@ describe('repairPolygon', () => {
     const repaired = repairPolygon(bowTie)!;
     expect(repaired.isValid()).toBe(true);
     expect(area(repaired)).toBeCloseTo(2, 9);
+  });
+});
+
+describe('isCleanPixelPolygon', () => {
+  it('says "clean" only for polygons GEOS finds valid, and for most of those (Polygonize speckle)', () => {
+    for (const [size, density, seed] of [
+      [120, 0.1, 1],
+      [120, 0.3, 2],
+      [120, 0.5, 3],
+      [120, 0.6, 4],
+    ]) {
+      const polygons = speckle(size, density, seed);
+      let clean = 0;
+      let valid = 0;
+      for (const g of polygons) {
+        const isClean = isCleanPixelPolygon(g, [0, 1, 0, size, 0, -1], size, size);
+        if (isClean) {
+          clean++;
+          expect(g.isValid()).toBe(true);
+        }
+        if (g.isValid()) valid++;
+      }
+      expect(clean).toBeGreaterThan(0.9 * valid);
+    }
+  });
+
+  it('is not sure off the grid, for rotated grids and for other geometries', () => {
+    const square = gdal.Geometry.fromWKT('POLYGON((0 0,0 1,1 1,1 0,0 0))');
+    expect(isCleanPixelPolygon(square, [0, 1, 0, 1, 0, -1], 1, 1)).toBe(true);
+    expect(isCleanPixelPolygon(square, [0, 0.3, 0, 1, 0, -0.3], 4, 4)).toBe(false);
+    expect(isCleanPixelPolygon(square, [0, 1, 0.1, 1, 0.1, -1], 1, 1)).toBe(false);
+    expect(isCleanPixelPolygon(gdal.Geometry.fromWKT('POLYGON((0 0,1 1,1 0,0 0))'), [0, 1, 0, 1, 0, -1], 1, 1)).toBe(false);
+    // Two squares touching at a corner, traced as one ring: the corner is visited twice.
+    const pinched = gdal.Geometry.fromWKT('POLYGON((0 0,0 1,1 1,1 2,2 2,2 1,1 1,1 0,0 0))');
+    expect(isCleanPixelPolygon(pinched, [0, 1, 0, 2, 0, -1], 2, 2)).toBe(false);
+    expect(isCleanPixelPolygon(gdal.Geometry.fromWKT('MULTIPOLYGON(((0 0,0 1,1 1,1 0,0 0)))'), [0, 1, 0, 1, 0, -1], 1, 1)).toBe(false);
   });
 });

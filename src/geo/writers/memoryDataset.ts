@@ -5,8 +5,9 @@
  * transaction batching and driver options.
  */
 import gdal from 'gdal-async';
-import type { Dataset, Geometry } from 'gdal-async';
+import type { Dataset } from 'gdal-async';
 import type { FeatureSet } from '../../shared/featureSet.js';
+import { areaGeometryToOgr } from '../areaGeometryWkb.js';
 import { srsFromUserInput } from '../gisOrderTransform.js';
 
 export interface LayerInput {
@@ -59,13 +60,6 @@ const OGR_FIELD_TYPE: Record<FieldKind, string> = {
   string: gdal.OFTString,
 };
 
-function toMulti(geometry: Geometry): Geometry {
-  if (!(geometry instanceof gdal.Polygon)) return geometry;
-  const multi = new gdal.MultiPolygon();
-  multi.children.add(geometry);
-  return multi;
-}
-
 export function buildMemoryDataset(layers: LayerInput[], options: MemoryDatasetOptions): Dataset {
   const dataset = gdal.open('segearth-export', 'w', 'Memory');
   const rename = options.fieldName ?? ((name: string) => name);
@@ -76,8 +70,7 @@ export function buildMemoryDataset(layers: LayerInput[], options: MemoryDatasetO
     for (const [key, kind] of kinds) layer.fields.add(new gdal.FieldDefn(rename(key), OGR_FIELD_TYPE[kind]));
     for (const source of features.features) {
       const feature = new gdal.Feature(layer);
-      const geometry = gdal.Geometry.fromGeoJson(source.geometry);
-      feature.setGeometry(options.multi ? toMulti(geometry) : geometry);
+      feature.setGeometry(areaGeometryToOgr(source.geometry, options.multi));
       for (const [key, value] of Object.entries(source.properties)) {
         if (value !== null) feature.fields.set(rename(key), value);
       }
