@@ -8,7 +8,8 @@
 import { useCallback, useEffect, useRef, type Dispatch, type MutableRefObject } from 'react';
 import type { ApiClient } from '../shared/api/contract';
 import type { AskRequest, JobEvent } from '../shared/api/dto';
-import { resultColor, type MapController } from './map/mapController';
+import type { MapController } from './map/mapController';
+import { resultColor } from './map/resultLayers';
 import type { Action, WorkspaceState } from './state';
 
 export interface QuestionJobsDeps {
