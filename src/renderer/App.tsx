@@ -1,97 +1,50 @@
 /**
  * @module renderer/App
- * The workspace: toolbar, layers panel and question panel on the left, the map in the middle, status bar at
- * the bottom. Talks to the backend only through the typed API client of {@link Connection}.
+ * The workspace layout: toolbar, layers panel and question panel on the left, the map in the middle, status bar
+ * at the bottom, and the dialogs. Talks to the backend only through the typed API client of {@link Connection};
+ * the map set-up is `useMapSetup`, the map following the workspace state `useMapFollowsState`, the AOI
+ * `useAoi`, opening rasters and menu commands `useAppCommands`.
  */
 import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from 'react';
-import { createPortal } from 'react-dom';
-import type { Aoi, AppCommand, RasterLayer } from '../shared/api/dto';
+import type { Aoi } from '../shared/api/dto';
 import type { Connection } from './api';
-import { MapController, type PointerInfo } from './map/mapController';
+import type { MapController } from './map/mapController';
 import { crsLabel } from './map/proj';
 import { LayersPanel } from './panels/LayersPanel';
-import { QuestionPanel, type AoiMode, type Strategy } from './panels/QuestionPanel';
+import { QuestionPanel, type Strategy } from './panels/QuestionPanel';
 import { FilePicker } from './panels/FilePicker';
 import { ExportDialog } from './panels/ExportDialog';
 import { ModelDialog } from './panels/ModelDialog';
 import { Dialog } from './panels/Dialog';
 import { BatchPanel } from './panels/BatchPanel';
 import { StatusBar } from './StatusBar';
+import { FeaturePopup } from './FeaturePopup';
 import { initialState, reducer, type ResultView } from './state';
-import { installTestHooks } from './testHooks';
 import { useFirstRunGuide } from './useFirstRunGuide';
-import { formatArea } from './format';
 import { errorPayloadOf } from './errorPayload';
 import { useQuestionJobs } from './useQuestionJobs';
-
-/** Calls `apply` for each entry of a look key (`"id a b,id a b"`: what the map must show of each layer). */
-function forEachLook(look: string, apply: (id: string, a: string, b: string) => void): void {
-  if (!look) return;
-  for (const entry of look.split(',')) {
-    const [id, a, b] = entry.split(' ') as [string, string, string];
-    apply(id, a, b);
-  }
-}
-
-/** Attribute values as an analyst reads them: areas and lengths with units, probabilities in %. */
-function formatAttribute(key: string, value: unknown): string {
-  if (typeof value !== 'number') return value === null || value === undefined ? '–' : String(value);
-  if (key === 'area_m2') return `${formatArea(value)} (${Math.round(value).toLocaleString('en')} m²)`;
-  if (key === 'perimeter_m') return value >= 1000 ? `${(value / 1000).toFixed(2)} km` : `${Math.round(value)} m`;
-  if (key === 'threshold' || key.startsWith('mean_prob') || key === 'probability') return `${Math.round(value * 100)} %`;
-  return Number.isInteger(value) ? String(value) : value.toFixed(3);
-}
-
-function baseName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
-}
+import { useMapSetup } from './useMapSetup';
+import { useMapFollowsState } from './useMapFollowsState';
+import { useAoi } from './useAoi';
+import { useAppCommands } from './useAppCommands';
 
 export function App({ connection }: { connection: Connection }) {
   const { client } = connection;
   const [state, dispatch] = useReducer(reducer, initialState);
   const stateRef = useRef(state);
   stateRef.current = state;
-  const mapElement = useRef<HTMLDivElement>(null);
-  const [popupHost, setPopupHost] = useState<HTMLElement | null>(null);
   const controllerRef = useRef<MapController | null>(null);
   const testEvent = useRef<(name: string) => void>(() => {});
-  const [pointer, setPointer] = useState<PointerInfo | null>(null);
-  const [popup, setPopup] = useState<Record<string, unknown> | null>(null);
-  const [aoiMode, setAoiMode] = useState<AoiMode>('scene');
-  const [drawnAoi, setDrawnAoi] = useState<Aoi | null>(null);
   const [dragging, setDragging] = useState(false);
   const [batchOpen, setBatchOpen] = useState(false);
+  const openBatch = useCallback(() => setBatchOpen(true), []);
   const onBatchTestEvent = useCallback((name: string) => testEvent.current(name), []);
   const guide = useFirstRunGuide(client, state.system?.model.state ?? null);
-
-  const controller = (): MapController => {
-    if (!controllerRef.current) throw new Error('map not ready');
-    return controllerRef.current;
-  };
 
   const showError = useCallback((err: unknown, title: string) => {
     dispatch({ type: 'error', error: { ...errorPayloadOf(err), title } });
     testEvent.current('error');
   }, []);
-
-  const addLayerToMap = useCallback((layer: RasterLayer) => {
-    controller().addRaster(layer);
-    dispatch({ type: 'layer-opened', layer });
-  }, []);
-
-  const openPath = useCallback(
-    async (path: string) => {
-      try {
-        const layer = await client.workspace.openRaster({ path });
-        addLayerToMap(layer);
-        dispatch({ type: 'dialog', dialog: null });
-        testEvent.current('layer-opened');
-      } catch (err) {
-        showError(err, `Could not open ${baseName(path)}`);
-      }
-    },
-    [client, addLayerToMap, showError],
-  );
 
   const { submit, revectorize } = useQuestionJobs({ client, dispatch, stateRef, controllerRef, testEvent, showError });
 
@@ -107,125 +60,25 @@ export function App({ connection }: { connection: Connection }) {
     return () => clearTimeout(timer);
   }, [modelLoad, state.system, refreshSystem]);
 
-  // Map, first data, events.
-  useEffect(() => {
-    if (!mapElement.current) return;
-    const c = new MapController(mapElement.current, {
-      resourceUrl: connection.resourceUrl,
-      onPointer: setPointer,
-      onFeatureClick: (props) => setPopup(props),
-      onTileError: () => testEvent.current('tile-error'),
-    });
-    controllerRef.current = c;
-    setPopupHost(c.popupElement);
-    const offSettings = client.on('settings.changed', (settings) => {
-      dispatch({ type: 'settings', settings });
-      c.setBasemap(settings.basemap);
-      refreshSystem();
-    });
-    void (async () => {
-      try {
-        const [system, settings, layers] = await Promise.all([client.system.info({}), client.settings.get({}), client.workspace.listLayers({})]);
-        dispatch({ type: 'system', system });
-        dispatch({ type: 'settings', settings });
-        c.setBasemap(settings.basemap);
-        if (system.testHooks) testEvent.current = installTestHooks(c, () => stateRef.current);
-        for (const layer of [...layers].reverse()) addLayerToMap(layer);
-        testEvent.current('app-loaded');
-      } catch (err) {
-        showError(err, 'Cannot reach the SegEarth backend');
-      }
-    })();
-    return () => {
-      offSettings();
-      c.dispose();
-      controllerRef.current = null;
-    };
-  }, [client, connection, addLayerToMap, refreshSystem, showError]);
-
-  const pickAndOpen = useCallback(() => {
-    if (connection.kind === 'ipc') {
-      void client.files.pickPath({ purpose: 'open-raster' }).then((r) => {
-        if (r.path) void openPath(r.path);
-      });
-    } else dispatch({ type: 'dialog', dialog: 'open' });
-  }, [client, connection.kind, openPath]);
-
-  // Menu commands (desktop).
-  useEffect(() => {
-    return client.on('workspace.command', (cmd: AppCommand) => {
-      switch (cmd.command) {
-        case 'open-raster':
-          void openPath(cmd.path);
-          break;
-        case 'export-results':
-          dispatch({ type: 'dialog', dialog: 'export' });
-          break;
-        case 'batch':
-          setBatchOpen(true);
-          break;
-        case 'zoom-to-layer':
-          if (stateRef.current.activeLayerId) controllerRef.current?.zoomToRaster(stateRef.current.activeLayerId);
-          break;
-        case 'toggle-basemap':
-          void client.settings.update({ basemap: !(stateRef.current.settings?.basemap ?? false) });
-          break;
-        case 'model-settings':
-          dispatch({ type: 'dialog', dialog: 'model' });
-          break;
-        case 'about':
-          dispatch({ type: 'dialog', dialog: 'about' });
-          break;
-      }
-    });
-  }, [client, openPath]);
-
-  // Layer order on the map follows the panel.
-  const layerOrder = state.layers.map((l) => l.layer.id).join(',');
-  useEffect(() => {
-    controllerRef.current?.setRasterOrder(layerOrder ? layerOrder.split(',') : []);
-  }, [layerOrder]);
-
-  // The workspace state is the one source of truth for what the map shows: raster visibility and opacity,
-  // result visibility and heatmaps follow it (the panels only dispatch).
-  const rasterLook = state.layers.map((l) => `${l.layer.id} ${l.visible ? 1 : 0} ${l.opacity}`).join(',');
-  useEffect(() => {
-    forEachLook(rasterLook, (id, visible, opacity) => {
-      controllerRef.current?.setRasterVisible(id, visible === '1');
-      controllerRef.current?.setRasterOpacity(id, Number(opacity));
-    });
-  }, [rasterLook]);
-  const resultLook = state.results.map((r) => `${r.summary.id} ${r.visible ? 1 : 0} ${r.heatmap ? 1 : 0}`).join(',');
-  useEffect(() => {
-    forEachLook(resultLook, (id, visible, heatmap) => {
-      controllerRef.current?.setResultVisible(id, visible === '1');
-      controllerRef.current?.setHeatmap(id, heatmap === '1');
-    });
-  }, [resultLook]);
-
-  // AOI drawing follows the chosen tool.
-  useEffect(() => {
-    const c = controllerRef.current;
-    if (!c) return;
-    setDrawnAoi(null);
-    if ((aoiMode === 'rectangle' || aoiMode === 'polygon') && state.activeLayerId) {
-      c.drawAoi(state.activeLayerId, aoiMode, (aoi) => setDrawnAoi(aoi));
-    } else c.clearAoi();
-  }, [aoiMode, state.activeLayerId]);
+  const { mapElement, popupHost, pointer, popup, closePopup, addLayerToMap } = useMapSetup({
+    connection,
+    dispatch,
+    stateRef,
+    controllerRef,
+    testEvent,
+    showError,
+    refreshSystem,
+  });
+  const { openPath, pickAndOpen } = useAppCommands({ connection, dispatch, stateRef, controllerRef, testEvent, showError, addLayerToMap, openBatch });
+  useMapFollowsState(state, controllerRef);
+  const { aoiMode, setAoiMode, drawnAoi, aoiFor } = useAoi(state.activeLayerId, controllerRef);
 
   const ask = useCallback(
     async (question: string, strategy: Strategy, aoiOverride?: Aoi, threshold?: number, minAreaM2?: number) => {
       const s = stateRef.current;
       const layerId = s.activeLayerId;
       if (!layerId) return;
-      let aoi: Aoi | null = aoiOverride ?? null;
-      if (!aoi) {
-        if (aoiMode === 'scene') aoi = { kind: 'scene' };
-        else if (aoiMode === 'view') {
-          const extent = controller().viewExtentIn(layerId);
-          aoi = extent ? { kind: 'view', extent } : { kind: 'scene' };
-        } else aoi = drawnAoi;
-      }
+      const aoi = aoiOverride ?? aoiFor(layerId);
       if (!aoi) return;
       await submit({
         layerId,
@@ -236,7 +89,7 @@ export function App({ connection }: { connection: Connection }) {
         strategy,
       });
     },
-    [submit, aoiMode, drawnAoi],
+    [submit, aoiFor],
   );
 
   const onDrop = (e: DragEvent<HTMLDivElement>): void => {
@@ -388,34 +241,7 @@ export function App({ connection }: { connection: Connection }) {
             </button>
           </div>
         ) : null}
-        {popupHost && popup
-          ? createPortal(
-              <div className="popup" data-testid="popup">
-                <button
-                  type="button"
-                  className="icon popup-close"
-                  onClick={() => {
-                    controllerRef.current?.closePopup();
-                    setPopup(null);
-                  }}
-                  aria-label="Close"
-                >
-                  ✕
-                </button>
-                <table>
-                  <tbody>
-                    {Object.entries(popup).map(([k, v]) => (
-                      <tr key={k}>
-                        <th>{k}</th>
-                        <td>{formatAttribute(k, v)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>,
-              popupHost,
-            )
-          : null}
+        <FeaturePopup host={popupHost} properties={popup} onClose={closePopup} />
       </main>
       <StatusBar
         pointer={pointer}
