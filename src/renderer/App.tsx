@@ -46,7 +46,8 @@ export function App({ connection }: { connection: Connection }) {
     testEvent.current('error');
   }, []);
 
-  const { submit, revectorize } = useQuestionJobs({ client, dispatch, stateRef, controllerRef, testEvent, showError });
+  const handles = { dispatch, stateRef, controllerRef, testEvent, showError };
+  const { submit, revectorize } = useQuestionJobs({ client, ...handles });
 
   const refreshSystem = useCallback(() => {
     void client.system.info({}).then((system) => dispatch({ type: 'system', system }));
@@ -60,16 +61,8 @@ export function App({ connection }: { connection: Connection }) {
     return () => clearTimeout(timer);
   }, [modelLoad, state.system, refreshSystem]);
 
-  const { mapElement, popupHost, pointer, popup, closePopup, addLayerToMap } = useMapSetup({
-    connection,
-    dispatch,
-    stateRef,
-    controllerRef,
-    testEvent,
-    showError,
-    refreshSystem,
-  });
-  const { openPath, pickAndOpen } = useAppCommands({ connection, dispatch, stateRef, controllerRef, testEvent, showError, addLayerToMap, openBatch });
+  const { mapElement, popupHost, pointer, popup, closePopup, addLayerToMap } = useMapSetup({ connection, ...handles, refreshSystem });
+  const { openPath, pickAndOpen } = useAppCommands({ connection, ...handles, addLayerToMap, openBatch });
   useMapFollowsState(state, controllerRef);
   const { aoiMode, setAoiMode, drawnAoi, aoiFor } = useAoi(state.activeLayerId, controllerRef);
 

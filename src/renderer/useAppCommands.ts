@@ -3,19 +3,13 @@
  * Opening rasters (by path, through the native picker on the desktop or the server's file picker) and the
  * desktop menu commands (`workspace.command`).
  */
-import { useCallback, useEffect, type Dispatch, type MutableRefObject } from 'react';
+import { useCallback, useEffect } from 'react';
 import type { AppCommand, RasterLayer } from '../shared/api/dto';
 import type { Connection } from './api';
-import type { MapController } from './map/mapController';
-import type { Action, WorkspaceState } from './state';
+import type { WorkspaceHandles } from './workspaceHandles';
 
-export interface AppCommandOptions {
+export interface AppCommandOptions extends WorkspaceHandles {
   connection: Connection;
-  dispatch: Dispatch<Action>;
-  stateRef: MutableRefObject<WorkspaceState>;
-  controllerRef: MutableRefObject<MapController | null>;
-  testEvent: MutableRefObject<(name: string) => void>;
-  showError(err: unknown, title: string): void;
   addLayerToMap(layer: RasterLayer): void;
   openBatch(): void;
 }

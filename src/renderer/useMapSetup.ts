@@ -4,20 +4,15 @@
  * backend already has open), follows settings changes (basemap), installs the end-to-end test hooks when the
  * backend asks for them, and tears it all down on unmount.
  */
-import { useCallback, useEffect, useRef, useState, type Dispatch, type MutableRefObject } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RasterLayer } from '../shared/api/dto';
 import type { Connection } from './api';
 import { MapController, type PointerInfo } from './map/mapController';
-import type { Action, WorkspaceState } from './state';
+import type { WorkspaceHandles } from './workspaceHandles';
 import { installTestHooks } from './testHooks';
 
-export interface MapSetupOptions {
+export interface MapSetupOptions extends WorkspaceHandles {
   connection: Connection;
-  dispatch: Dispatch<Action>;
-  stateRef: MutableRefObject<WorkspaceState>;
-  controllerRef: MutableRefObject<MapController | null>;
-  testEvent: MutableRefObject<(name: string) => void>;
-  showError(err: unknown, title: string): void;
   refreshSystem(): void;
 }
 

@@ -5,20 +5,14 @@
  * the workspace state, drawing the answer's polygons on the map, and re-drawing them when the threshold or
  * minimum area moves (`inference.revectorize`; the model does not run again).
  */
-import { useCallback, useEffect, useRef, type Dispatch, type MutableRefObject } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import type { ApiClient } from '../shared/api/contract';
 import type { AskRequest, JobEvent } from '../shared/api/dto';
-import type { MapController } from './map/mapController';
 import { resultColor } from './map/resultLayers';
-import type { Action, WorkspaceState } from './state';
+import type { WorkspaceHandles } from './workspaceHandles';
 
-export interface QuestionJobsDeps {
+export interface QuestionJobsDeps extends WorkspaceHandles {
   client: ApiClient;
-  dispatch: Dispatch<Action>;
-  stateRef: MutableRefObject<WorkspaceState>;
-  controllerRef: MutableRefObject<MapController | null>;
-  testEvent: MutableRefObject<(name: string) => void>;
-  showError(err: unknown, title: string): void;
 }
 
 export interface QuestionJobs {
