@@ -5,15 +5,21 @@
  */
 import { EXECUTION_PROVIDERS, type Settings } from '../../shared/api/dto';
 import type { DeviceReport } from '../../shared/api/modelDto';
+import { EP_LABEL, EXECUTION_PROVIDERS as PROVIDER_ORDER, type EpRequest } from '../../shared/executionProviders';
 
-const EP_LABELS: Record<string, string> = {
-  auto: 'Automatic (CUDA → WebGPU → DirectML → CoreML → CPU)',
-  cpu: 'CPU',
-  webgpu: 'WebGPU (Vulkan / D3D12 / Metal)',
-  cuda: 'CUDA (NVIDIA, needs the CUDA libraries)',
-  dml: 'DirectML (Windows)',
-  coreml: 'CoreML (macOS)',
+/** What each choice needs or runs on, beside its shared display name (`shared/executionProviders`). */
+const EP_DETAIL: Partial<Record<EpRequest, string>> = {
+  webgpu: 'Vulkan / D3D12 / Metal',
+  cuda: 'NVIDIA, needs the CUDA libraries',
+  dml: 'Windows',
+  coreml: 'macOS',
 };
+
+function choiceLabel(id: EpRequest): string {
+  if (id === 'auto') return `Automatic (${PROVIDER_ORDER.map((p) => EP_LABEL[p]).join(' → ')})`;
+  const detail = EP_DETAIL[id];
+  return detail ? `${EP_LABEL[id]} (${detail})` : EP_LABEL[id];
+}
 
 export function DeviceSection(props: { devices: DeviceReport | null; provider: Settings['executionProvider']; onProvider(p: Settings['executionProvider']): void }) {
   const { devices } = props;
@@ -39,7 +45,7 @@ export function DeviceSection(props: { devices: DeviceReport | null; provider: S
         <select value={props.provider} onChange={(e) => props.onProvider(e.target.value as Settings['executionProvider'])}>
           {EXECUTION_PROVIDERS.map((id) => (
             <option key={id} value={id}>
-              {EP_LABELS[id]}
+              {choiceLabel(id)}
             </option>
           ))}
         </select>
