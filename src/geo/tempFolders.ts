@@ -17,7 +17,8 @@ const GRACE_MS = 60 * 1000;
 
 const HOST = hostname().replace(/[^A-Za-z0-9]+/g, '').slice(0, 16) || 'host';
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this id exists (EPERM: it exists but belongs to another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -32,7 +33,7 @@ function isStale(name: string, prefix: string, ageMs: number): boolean {
   const m = /^([A-Za-z0-9]+)-(\d+)-/.exec(name.slice(prefix.length));
   if (!m || m[1] !== HOST || ageMs < GRACE_MS) return false;
   const pid = Number(m[2]);
-  return pid !== process.pid && !processAlive(pid);
+  return pid !== process.pid && !isProcessAlive(pid);
 }
 
 /** Removes the stale `<prefix>*` folders in `parent` (see the module comment). Never throws. */

@@ -21,7 +21,7 @@ import { SegEarthError } from '../../shared/errors.js';
 import { type ConversionPrecision, convertCheckpoint, defaultBundleId, estimateBundleBytes, guessVariant } from '../conversion/convertCheckpoint.js';
 import { readGraphTemplate, templateDirFor } from '../conversion/graphTemplate.js';
 import { formatBytes, type FreeSpaceProbe } from '../models/diskSpace.js';
-import { CHECKPOINTS } from '../models/firstRun.js';
+import { CHECKPOINTS, findCheckpoint } from '../models/firstRun.js';
 import { ModelStore } from '../models/ModelStore.js';
 import type { InstalledModel } from '../models/types.js';
 import { fetchRepoSnapshot, RepoIdSchema } from './hubApi.js';
@@ -80,7 +80,7 @@ export interface GotModel {
 /** A shortcut or repository id → the repository and the variant its prompts use. */
 export function resolveModelSource(source: string): { repo: string; variant: 'earthreason' | 'rrsis-d' | 'refsegrs' } {
   const s = source.trim();
-  const known = CHECKPOINTS.find((c) => c.variant === s.toLowerCase() || c.repo.toLowerCase() === s.toLowerCase());
+  const known = findCheckpoint(s);
   if (known) return { repo: known.repo, variant: known.variant === 'rrsis-d' ? 'rrsis-d' : known.variant === 'refsegrs' ? 'refsegrs' : 'earthreason' };
   const parsed = RepoIdSchema.safeParse(s);
   if (!parsed.success) {

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { SegEarthError } from '../../shared/errors.js';
+import { isProcessAlive } from '../../geo/tempFolders.js';
 
 /** Takes the lock or throws DOWNLOAD_FAILED naming the owner; returns the release function. */
 export function acquireProcessLock(lockFile: string, what: string): () => void {
@@ -52,12 +53,3 @@ function safeRead(file: string): string {
   }
 }
 
-/** Whether a process with this id exists (EPERM: it exists but belongs to another user). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
