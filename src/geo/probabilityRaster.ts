@@ -55,7 +55,15 @@ export interface WriteProbabilityOptions {
   inside?: readonly PolygonRings[];
   /** Also return a copy decimated to at most this many pixels per side (nearest pixel). */
   previewMaxSize?: number;
+  /**
+   * Compression of the written GeoTIFF: `deflate` (default; DEFLATE with the floating-point predictor, the
+   * most compact — files an analyst keeps), `zstd` (ZSTD level 1: several times faster to write and to read
+   * back, a little larger — rasters the app keeps for itself), or `none`.
+   */
+  compression?: ProbabilityCompression;
 }
+
+export type ProbabilityCompression = 'deflate' | 'zstd' | 'none';
 
 /** A probability grid in memory (row-major float32), e.g. the decimated preview of a written raster. */
 export interface ProbabilityPreview {
@@ -123,6 +131,72 @@ function georeference(ds: Dataset, grid: RasterGrid): void {
   if (grid.crsWkt) ds.srs = gdal.SpatialReference.fromWKT(grid.crsWkt);
 }
 
+/** GeoTIFF creation options of the final raster for a compression choice (see `WriteProbabilityOptions.compression`). */
+function compressionOptions(compression: ProbabilityCompression): string[] {
+  switch (compression) {
+    case 'zstd':
+      return ['COMPRESS=ZSTD', 'ZSTD_LEVEL=1'];
+    case 'none':
+      return [];
+    default:
+      return ['COMPRESS=DEFLATE', 'PREDICTOR=3'];
+  }
+}
+
+/** Σ w·logit and Σ w of a block of the grid (row-major). */
+type BlockSums = (block: PixelBlock) => Promise<{ s: Float32Array; w: Float32Array }>;
+
+/**
+ * The final pass: `sigmoid(Σ w·logit / Σ w)` block by block into the tiled GeoTIFF at `path`, the AOI applied,
+ * the highest probability and the preview collected on the way.
+ */
+async function writeFinal(
+  path: string,
+  grid: RasterGrid,
+  options: WriteProbabilityOptions,
+  sums: BlockSums,
+  preview: PreviewCollector | null,
+): Promise<number> {
+  const blockSize = options.blockSize ?? 512;
+  const { signal } = options;
+  let maxProbability = 0;
+  const out = await gdal.openAsync(path, 'w', 'GTiff', grid.width, grid.height, 1, gdal.GDT_Float32, [
+    'TILED=YES',
+    `BLOCKXSIZE=${blockSize}`,
+    `BLOCKYSIZE=${blockSize}`,
+    ...compressionOptions(options.compression ?? 'deflate'),
+    'BIGTIFF=IF_SAFER',
+  ]);
+  try {
+    georeference(out, grid);
+    const band = out.bands.get(1);
+    if (options.metadata) out.setMetadata(options.metadata);
+    for (let y = 0; y < grid.height; y += blockSize) {
+      for (let x = 0; x < grid.width; x += blockSize) {
+        if (signal?.aborted) throw cancelled();
+        const width = Math.min(blockSize, grid.width - x);
+        const height = Math.min(blockSize, grid.height - y);
+        const { s, w } = await sums({ x, y, width, height });
+        const inside = options.inside
+          ? await insidePolygons(options.inside, windowGeoTransform(grid.geoTransform, { x, y, width, height }, width, height), width, height)
+          : null;
+        const p = new Float32Array(width * height);
+        for (let i = 0; i < p.length; i++) {
+          const wi = w[i]!;
+          p[i] = wi > 0 && (!inside || inside[i]) ? 1 / (1 + Math.exp(-s[i]! / wi)) : 0;
+          if (p[i]! > maxProbability) maxProbability = p[i]!;
+        }
+        preview?.add({ x, y, width, height }, p);
+        await band.pixels.writeAsync(x, y, width, height, p);
+      }
+    }
+    await out.flushAsync();
+  } finally {
+    out.close();
+  }
+  return maxProbability;
+}
+
 /**
  * Creates the probability GeoTIFF at `target`: `produce` receives a sink and adds every tile; then the
  * probabilities are written (see the module header for `inside` and the preview).
@@ -134,7 +208,6 @@ export async function writeProbabilityRaster(
   produce: (sink: ProbabilitySink) => Promise<void>,
 ): Promise<WrittenProbability> {
   configureGdalEnvironment();
-  const blockSize = options.blockSize ?? 512;
   const { signal } = options;
   let maxProbability = 0;
   const preview = options.previewMaxSize ? new PreviewCollector(grid, options.previewMaxSize) : null;
@@ -171,47 +244,45 @@ export async function writeProbabilityRaster(
       await produce(sink);
       if (signal?.aborted) throw cancelled();
       await acc.flushAsync();
-
-      const out = await gdal.openAsync(tempPath, 'w', 'GTiff', grid.width, grid.height, 1, gdal.GDT_Float32, [
-        'TILED=YES',
-        `BLOCKXSIZE=${blockSize}`,
-        `BLOCKYSIZE=${blockSize}`,
-        'COMPRESS=DEFLATE',
-        'PREDICTOR=3',
-        'BIGTIFF=IF_SAFER',
-      ]);
-      try {
-        georeference(out, grid);
-        const band = out.bands.get(1);
-        if (options.metadata) out.setMetadata(options.metadata);
-        for (let y = 0; y < grid.height; y += blockSize) {
-          for (let x = 0; x < grid.width; x += blockSize) {
-            if (signal?.aborted) throw cancelled();
-            const width = Math.min(blockSize, grid.width - x);
-            const height = Math.min(blockSize, grid.height - y);
-            const s = (await sum.pixels.readAsync(x, y, width, height, new Float32Array(width * height))) as Float32Array;
-            const w = (await wsum.pixels.readAsync(x, y, width, height, new Float32Array(width * height))) as Float32Array;
-            const inside = options.inside
-              ? await insidePolygons(options.inside, windowGeoTransform(grid.geoTransform, { x, y, width, height }, width, height), width, height)
-              : null;
-            const p = new Float32Array(width * height);
-            for (let i = 0; i < p.length; i++) {
-              const wi = w[i]!;
-              p[i] = wi > 0 && (!inside || inside[i]) ? 1 / (1 + Math.exp(-s[i]! / wi)) : 0;
-              if (p[i]! > maxProbability) maxProbability = p[i]!;
-            }
-            preview?.add({ x, y, width, height }, p);
-            await band.pixels.writeAsync(x, y, width, height, p);
-          }
-        }
-        await out.flushAsync();
-      } finally {
-        out.close();
-      }
+      maxProbability = await writeFinal(tempPath, grid, options, async ({ x, y, width, height }) => ({
+        s: (await sum.pixels.readAsync(x, y, width, height, new Float32Array(width * height))) as Float32Array,
+        w: (await wsum.pixels.readAsync(x, y, width, height, new Float32Array(width * height))) as Float32Array,
+      }), preview);
     } finally {
       acc.close();
       await rm(accPath, { force: true });
     }
+  });
+  return { path: written[0]!, maxProbability, preview: preview?.preview ?? null };
+}
+
+/**
+ * The same raster from logits already on the whole grid (a single pass, e.g. the `view` strategy): pixels
+ * where `covered` is positive get `sigmoid(logit)`, the others 0 — what `writeProbabilityRaster` writes when
+ * one tile adds these logits with weight 1 where covered, without its accumulator file.
+ */
+export async function writeProbabilityGrid(
+  target: string,
+  grid: RasterGrid,
+  options: WriteProbabilityOptions,
+  logits: Float32Array,
+  covered: Float32Array | Uint8Array,
+): Promise<WrittenProbability> {
+  configureGdalEnvironment();
+  checkBlock(grid, { x: 0, y: 0, width: grid.width, height: grid.height }, logits.length, covered.length);
+  const preview = options.previewMaxSize ? new PreviewCollector(grid, options.previewMaxSize) : null;
+  let maxProbability = 0;
+  const written = await writeAtomically(target, { overwrite: options.overwrite ?? false }, async (tempPath) => {
+    maxProbability = await writeFinal(tempPath, grid, options, async ({ x, y, width, height }) => {
+      const s = new Float32Array(width * height);
+      const w = new Float32Array(width * height);
+      for (let j = 0; j < height; j++) {
+        const from = (y + j) * grid.width + x;
+        s.set(logits.subarray(from, from + width), j * width);
+        for (let i = 0; i < width; i++) w[j * width + i] = covered[from + i]! > 0 ? 1 : 0;
+      }
+      return { s, w };
+    }, preview);
   });
   return { path: written[0]!, maxProbability, preview: preview?.preview ?? null };
 }

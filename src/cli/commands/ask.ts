@@ -5,6 +5,7 @@
  * runs in the inference worker thread, so the progress bar on stderr keeps moving and Ctrl-C cancels between
  * two graph runs, leaving no partial output. `--json` prints one JSON document on stdout and progress as JSON
  * lines on stderr (`cli/jsonProgress`). `--aoi` is an extent or a polygon file (`geo/readAoiPolygons`).
+ * `--view-output` sets the largest side of a `view` run's probability raster (`scene/viewStrategy`).
  */
 import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../..
 import { ModelStore } from '../../inference/models/ModelStore.js';
 import { STRATEGIES, type SceneAoi, type SceneProgress, type Strategy } from '../../inference/scene/scene.js';
 import { InferenceRuntime } from '../../inference/runtime/runtime.js';
+import { DEFAULT_MAX_VIEW_OUTPUT, MAX_VIEW_OUTPUT } from '../../inference/scene/viewStrategy.js';
 import { validateQuestion } from '../../inference/preprocessing/prompt.js';
 import type { CliContext } from '../context.js';
 import { jsonProgressWriter } from '../jsonProgress.js';
@@ -37,6 +39,7 @@ interface AskOptions {
   overlap: string;
   bands?: string;
   probability?: string;
+  viewOutput: string;
   overwrite?: boolean;
   json?: boolean;
 }
@@ -123,6 +126,10 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   const threshold = parseNumber('--threshold', options.threshold, (n) => n > 0 && n < 1, 'The threshold is a probability in (0, 1); 0.5 is the model\'s own boundary.');
   const minAreaM2 = parseNumber('--min-area', options.minArea, (n) => n >= 0, 'Give the minimum polygon area in m², e.g. 100.');
   const overlap = parseNumber('--overlap', options.overlap, (n) => Number.isInteger(n) && n >= 0 && n < 512, 'Give the tile overlap in pixels, 0 to 511 (default 128).');
+  const maxViewOutput =
+    options.viewOutput === 'full'
+      ? MAX_VIEW_OUTPUT
+      : parseNumber('--view-output', options.viewOutput, (n) => Number.isInteger(n) && n >= 16 && n <= MAX_VIEW_OUTPUT, `Give the largest side of the view raster in pixels, 16 to ${MAX_VIEW_OUTPUT}, or full (the source grid).`);
   const threads = options.threads === undefined ? undefined : parseNumber('--threads', options.threads, (n) => Number.isInteger(n) && n >= 1, 'Give a number of threads ≥ 1.');
   const ep = EpRequestSchema.safeParse(options.ep);
   if (!ep.success) throw badArgument(`--ep ${options.ep} is not an execution provider.`, 'Use auto, cpu, webgpu, cuda, dml or coreml.');
@@ -165,6 +172,9 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
         threshold,
         minAreaM2,
         overlap,
+        maxViewOutput,
+        // A raster only this run reads back is written with the fast compression; the kept one is compact.
+        probabilityCompression: options.probability ? 'deflate' : 'zstd',
         ...(bands ? { bands } : {}),
       },
       { signal: context.signal, onProgress: (p) => progress.update(p) },
@@ -225,7 +235,8 @@ export function register(program: Command, context: CliContext): void {
     .option('--min-area <m2>', 'drop polygons smaller than this many m²', '0')
     .option('--overlap <px>', 'tile overlap in pixels (tiled, coarse-to-fine)', '128')
     .option('--bands <list>', 'band mapping, 1 or 3 bands, e.g. 4,3,2')
-    .option('--probability <path.tif>', 'also keep the probability GeoTIFF (float32, the source grid)')
+    .option('--probability <path.tif>', 'also keep the probability GeoTIFF (float32; the source grid, or for the view strategy see --view-output)')
+    .option('--view-output <px|full>', `view strategy: largest side of the probability raster, which the polygons are traced on; the default is the resolution of the model's answer (its 256² mask is resized to 1024² and thresholded); full = the source grid of the scene or AOI (up to ${MAX_VIEW_OUTPUT} px)`, String(DEFAULT_MAX_VIEW_OUTPUT))
     .option('--overwrite', 'replace existing outputs')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (raster: string, question: string, options: AskOptions) => runAsk(raster, question, options, context));

@@ -25,6 +25,8 @@ export function workerSceneProcessor(runtime: InferenceRuntime, strategy: 'tiled
           cacheViews: task.cacheViews,
           threshold: task.threshold,
           minAreaM2: task.minAreaM2,
+          // A temporary raster only this run reads: the fast compression.
+          ...(task.maskPath ? {} : { probabilityCompression: 'zstd' as const }),
         },
         { signal: task.signal, onProgress: (p) => task.onProgress(p.fraction, p.stage) },
       );

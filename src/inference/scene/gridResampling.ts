@@ -1,10 +1,8 @@
 /**
  * @module inference/scene/gridResampling
  * Moving model outputs between grids: bilinear samples of a coarse logit grid at a tile's pixels (coarse to
- * fine keeps the coarse answer where it does not refine), nearest-neighbour resampling of a valid mask, and
- * handing a whole grid to the probability writer in strips.
+ * fine keeps the coarse answer where it does not refine) and nearest-neighbour resampling of a valid mask.
  */
-import type { ProbabilitySink } from '../../geo/probabilityRaster.js';
 import type { PixelRect } from './tiling.js';
 
 /**
@@ -44,13 +42,4 @@ export function resampleMask(valid: Uint8Array, sw: number, sh: number, dw: numb
     }
   }
   return out;
-}
-
-/** Adds a full-grid array to the sink in strips (bounded GDAL buffers). */
-export async function addInStrips(sink: ProbabilitySink, logits: Float32Array, weights: Float32Array, width: number, height: number): Promise<void> {
-  const rows = Math.max(1, Math.floor((1 << 20) / width));
-  for (let y = 0; y < height; y += rows) {
-    const h = Math.min(rows, height - y);
-    await sink.add({ x: 0, y, width, height: h }, logits.subarray(y * width, (y + h) * width), weights.subarray(y * width, (y + h) * width));
-  }
 }

@@ -19,7 +19,7 @@ import { SegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import type { RasterInfo } from '../../shared/rasterInfo.js';
 import type { Strategy } from '../../shared/strategies.js';
-import type { ProbabilityPreview, RasterGrid } from '../../geo/probabilityRaster.js';
+import type { ProbabilityCompression, ProbabilityPreview, RasterGrid } from '../../geo/probabilityRaster.js';
 import type { WindowPredictor } from '../pipeline/pipeline.js';
 import { ProgressClock, type SceneProgress } from './progressClock.js';
 import { aoiExtent, aoiPolygons, extentToWindow, type SceneAoi } from './sceneWindow.js';
@@ -70,8 +70,16 @@ export interface SceneRequest {
   bands?: readonly number[];
   /** Tile overlap in px (tiled / coarse-to-fine). Default 128. */
   overlap?: number;
-  /** Largest side of the probability raster of a `view` run. Default 4096. */
+  /**
+   * Largest side of the probability raster of a `view` run (the window's own grid when smaller). Default
+   * 1024, the resolution of the model's answer (`viewStrategy.DEFAULT_MAX_VIEW_OUTPUT`).
+   */
   maxViewOutput?: number;
+  /**
+   * Compression of the probability GeoTIFF: `deflate` (default: the most compact, for a file the user keeps)
+   * or `zstd` (several times faster to write and read back: a raster only the app or the CLI reads).
+   */
+  probabilityCompression?: ProbabilityCompression;
   /** Coarse probability from which a tile gets a full-resolution pass. Default 0.25. */
   refineAbove?: number;
   /**
@@ -140,6 +148,7 @@ export async function askScene(pipeline: WindowPredictor, request: SceneRequest,
       ...(request.signal ? { signal: request.signal } : {}),
       ...(polygons ? { inside: polygons } : {}),
       ...(request.previewMaxSize ? { previewMaxSize: request.previewMaxSize } : {}),
+      ...(request.probabilityCompression ? { compression: request.probabilityCompression } : {}),
       metadata: {
         SEGEARTH_QUESTION: request.question,
         SEGEARTH_MODEL: pipeline.info.modelId,

@@ -184,6 +184,8 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
           threshold: request.threshold,
           minAreaM2: request.minAreaM2,
           previewMaxSize: HEATMAP_SIZE,
+          // The app's own copy (its exports write new files): the fast compression.
+          probabilityCompression: 'zstd',
         },
         { signal: request.signal, onProgress: (p) => request.onProgress({ ...p }) },
       );
