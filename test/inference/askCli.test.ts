@@ -66,6 +66,40 @@ describe('segearth ask', () => {
   });
 });
 
+describe('segearth ask --view-output', () => {
+  it('the view raster is at most 1024 px per side by default, the source grid with full, exactly over the scene', () => {
+    // 1300 × 1000 px of 10 m: the view strategy (auto), larger than the model's answer.
+    const big = join(dir, 'big.tif');
+    const ds = gdal.open(big, 'w', 'GTiff', 1300, 1000, 3, gdal.GDT_Byte);
+    ds.geoTransform = [300000, 10, 0, 5000000, 0, -10];
+    ds.srs = gdal.SpatialReference.fromEPSG(32633);
+    for (let b = 1; b <= 3; b++) ds.bands.get(b).pixels.write(0, 0, 1300, 1000, new Uint8Array(1300 * 1000).map((_, i) => ((i % 1300) * b + Math.floor(i / 1300) * 2) % 220));
+    ds.close();
+    const grid = (args: string[], name: string): { size: number[]; gt: number[]; lowerRight: number[] } => {
+      const prob = join(dir, `${name}.tif`);
+      const r = segearth('ask', big, 'where are the fields?', '--model', tiny, '--ep', 'cpu', '--probability', prob, '-o', join(dir, `${name}.gpkg`), ...args);
+      expect(r.stderr).not.toMatch(/^error/m);
+      expect(r.status).toBe(0);
+      const info = JSON.parse(spawnSync('gdalinfo', ['-json', prob], { encoding: 'utf8' }).stdout) as {
+        size: number[];
+        geoTransform: number[];
+        cornerCoordinates: { lowerRight: number[] };
+      };
+      return { size: info.size, gt: info.geoTransform, lowerRight: info.cornerCoordinates.lowerRight };
+    };
+    const byDefault = grid([], 'view-default');
+    expect(byDefault.size).toEqual([1024, 788]); // 1000 / (1300 / 1024) = 787.7
+    [300000, 13000 / 1024, 0, 5000000, 0, -10000 / 788].forEach((v, i) => expect(byDefault.gt[i]).toBeCloseTo(v, 6));
+    [313000, 4990000].forEach((v, i) => expect(byDefault.lowerRight[i]).toBeCloseTo(v, 6));
+    const full = grid(['--view-output', 'full'], 'view-full');
+    expect(full.size).toEqual([1300, 1000]);
+    expect(full.gt).toEqual([300000, 10, 0, 5000000, 0, -10]);
+    const bad = segearth('ask', big, 'roads', '--model', tiny, '--view-output', '0', '-o', join(dir, 'view-bad.gpkg'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--view-output 0 is not valid/);
+  });
+});
+
 /** Band 1 of a raster as numbers, with its grid. */
 function readBand(path: string): { values: Float64Array; width: number; height: number; gt: number[] } {
   const ds = gdal.open(path);

@@ -9,28 +9,11 @@ import { SEGEARTH_NORMALIZE } from '../../src/inference/preprocessing/preprocess
 import { isSegEarthError } from '../../src/shared/errors.js';
 import { ensureTinyBundle } from '../support/tinyBundle.js';
 import { refreshFileEntries, standInBundle, variantBundle } from './support/bundles.js';
+import { writeScene } from './support/scenes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'segearth-runtime-'));
 let tiny: string;
 let runtime: InferenceRuntime;
-
-/** A 3-band Byte GeoTIFF in UTM 18N, 2 m pixels, with smooth structure. */
-function writeScene(path: string, width: number, height: number): void {
-  const ds = gdal.open(path, 'w', 'GTiff', width, height, 3, gdal.GDT_Byte);
-  ds.geoTransform = [500000, 2, 0, 4000000, 0, -2];
-  ds.srs = gdal.SpatialReference.fromEPSG(32618);
-  for (let b = 1; b <= 3; b++) {
-    const data = new Uint8Array(width * height);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const v = 128 + 100 * Math.sin((x + 40 * b) / (23 + 7 * b)) * Math.cos((y - 17 * b) / 31) + ((x * 7 + y * 13 + b) % 11) - 5;
-        data[y * width + x] = Math.max(0, Math.min(255, Math.round(v)));
-      }
-    }
-    ds.bands.get(b).pixels.write(0, 0, width, height, data);
-  }
-  ds.close();
-}
 
 function readProbability(path: string): { data: Float32Array; width: number; height: number; gt: number[] } {
   const ds = gdal.open(path);

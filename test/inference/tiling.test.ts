@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeProbabilityRaster } from '../../src/geo/probabilityRaster.js';
+import { writeProbabilityGrid, writeProbabilityRaster } from '../../src/geo/probabilityRaster.js';
+import type { PolygonRings } from '../../src/geo/polygonMask.js';
+import { gdalinfoJson } from '../support/syntheticRaster.js';
 import { axisStarts, planTiles, tileWeights } from '../../src/inference/scene/tiling.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 
@@ -103,5 +105,52 @@ describe('writeProbabilityRaster', () => {
     const target = join(dir, 'prob.tif');
     const err = await writeProbabilityRaster(target, grid, {}, async () => {}).catch((e: unknown) => e);
     expect(isSegEarthError(err, 'OUTPUT_EXISTS')).toBe(true);
+  });
+});
+
+describe('writeProbabilityGrid', () => {
+  const grid = { width: 300, height: 200, geoTransform: [500000, 2, 0, 4000000, 0, -2] as [number, number, number, number, number, number], crsWkt: UTM_WKT };
+  const field = (x: number, y: number): number => Math.sin(x / 13) * 4 - Math.cos(y / 7);
+  const logits = Float32Array.from({ length: 300 * 200 }, (_, i) => field(i % 300, Math.floor(i / 300)));
+  // A band of uncovered pixels (nodata in the source) and a triangle AOI.
+  const covered = Uint8Array.from({ length: 300 * 200 }, (_, i) => (i % 300 >= 70 && i % 300 < 90 ? 0 : 1));
+  const inside: PolygonRings[] = [[[[500100, 4000000], [500600, 4000000], [500100, 3999600], [500100, 4000000]]]];
+
+  function read(path: string): Float32Array {
+    const ds = gdal.open(path);
+    const p = ds.bands.get(1).pixels.read(0, 0, 300, 200) as Float32Array;
+    ds.close();
+    return p;
+  }
+
+  it('writes what the accumulating writer writes for one tile of weight 1 (bit for bit), preview and maximum included', async () => {
+    const options = { blockSize: 64, inside, previewMaxSize: 100 };
+    const direct = await writeProbabilityGrid(join(dir, 'grid.tif'), grid, options, logits, covered);
+    const tiled = await writeProbabilityRaster(join(dir, 'tiled.tif'), grid, options, (sink) =>
+      sink.add({ x: 0, y: 0, width: 300, height: 200 }, logits, Float32Array.from(covered)),
+    );
+    const a = read(direct.path);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(read(tiled.path).buffer))).toBe(true);
+    expect(direct.maxProbability).toBe(tiled.maxProbability);
+    expect(direct.preview).toEqual(tiled.preview);
+    // Independent of either writer: sigmoid inside the AOI where covered, 0 elsewhere.
+    const x = 60;
+    const y = 20; // world (500120, 3999960): inside the triangle
+    expect(a[y * 300 + x]).toBeCloseTo(1 / (1 + Math.exp(-field(x, y))), 6);
+    expect(a[20 * 300 + 80]).toBe(0); // inside the AOI, not covered
+    expect(a[150 * 300 + 250]).toBe(0); // outside the AOI
+  });
+
+  it('DEFLATE by default, ZSTD when asked (gdalinfo), the same values', async () => {
+    const deflate = await writeProbabilityGrid(join(dir, 'deflate.tif'), grid, {}, logits, covered);
+    const zstd = await writeProbabilityGrid(join(dir, 'zstd.tif'), grid, { compression: 'zstd' }, logits, covered);
+    const compression = (path: string): unknown => (gdalinfoJson(path).metadata as { IMAGE_STRUCTURE: { COMPRESSION: string } }).IMAGE_STRUCTURE.COMPRESSION;
+    expect(compression(deflate.path)).toBe('DEFLATE');
+    expect(compression(zstd.path)).toBe('ZSTD');
+    expect(Buffer.from(read(zstd.path).buffer).equals(Buffer.from(read(deflate.path).buffer))).toBe(true);
+  });
+
+  it('refuses arrays that do not match the grid', async () => {
+    await expect(writeProbabilityGrid(join(dir, 'bad.tif'), grid, {}, logits.subarray(1), covered)).rejects.toThrow(/got 59999 logits/);
   });
 });
