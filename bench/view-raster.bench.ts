@@ -9,8 +9,8 @@
  * Writer variants (`--variants`): `accumulator` (the tiled strategies' writer: the logits go through its
  * two-band accumulator file) or `grid` (`writeProbabilityGrid`, what a view run uses), each with a compression
  * (`deflate`, the kept file's; `zstd`, the app's own copy; `none`). Then the polygons of every size are burnt
- * on the scene's 4096² grid with `gdal_rasterize` and compared with those of the largest: IoU, area, and how
- * far from the reference's edges they disagree.
+ * on the scene's 4096² grid with `gdal_rasterize` and compared with those of the 4096² raster: IoU, area, and
+ * how undecided the model is (|p − 0.5|) where they disagree.
  *
  * Run: `node --import tsx bench/view-raster.bench.ts [--sizes 4096,2048,1024] [--variants grid:zstd,...]
  * [--repeat 3]` (also `npm run bench:view`). The fastest of `--repeat` rounds counts (the machine is shared).
@@ -94,11 +94,14 @@ async function once(size: number, variant: Variant, logits: Float32Array, dir: s
   await annotateFeatures(raw, path, { question: 'q', modelId: 'm', bundleSha256: 's', source: 'x', threshold: 0.5, createdAt: 'now' });
   lap('zonal');
   polygonsBySize.set(size, raw);
+  if (size === SCENE) sceneLogits = grid2;
   return { size, variant, bytes, stages, features: raw.features.length };
 }
 
 /** The polygons of the last run per output size (the agreement check rasterizes them). */
 const polygonsBySize = new Map<number, FeatureSet>();
+/** The logits on the scene's own grid (the run at the scene's size), for the agreement check. */
+let sceneLogits: Float32Array | null = null;
 
 /**
  * Burns polygons onto the scene's full grid with `gdal_rasterize` (pixel centres inside → 1) and returns the
@@ -119,27 +122,16 @@ async function burn(features: FeatureSet, dir: string, name: string): Promise<Ui
   }
 }
 
-/** Whether a pixel of the reference has a pixel of the other class within `d` px (Chebyshev): near its edge. */
-function nearEdge(reference: Uint8Array, i: number, d: number): boolean {
-  const x = i % SCENE;
-  const y = Math.floor(i / SCENE);
-  const v = reference[i];
-  for (let yy = Math.max(0, y - d); yy <= Math.min(SCENE - 1, y + d); yy++) {
-    for (let xx = Math.max(0, x - d); xx <= Math.min(SCENE - 1, x + d); xx++) if (reference[yy * SCENE + xx] !== v) return true;
-  }
-  return false;
-}
-
 /**
- * IoU and area ratio of polygons against a reference, both burnt on the scene's grid, and the largest
- * distance (scene px, Chebyshev) from a disagreeing pixel to the reference's edge.
+ * IoU and area ratio of polygons against a reference, both burnt on the scene's grid, and how undecided the
+ * model is where they disagree: the largest and the 99th-percentile |p − 0.5| of the reference raster there.
  */
-function agreement(mask: Uint8Array, reference: Uint8Array): { iou: number; areaRatio: number; edgeDistance: number } {
+function agreement(mask: Uint8Array, reference: Uint8Array, referenceLogits: Float32Array): { iou: number; areaRatio: number; margin: number; margin99: number } {
   let both = 0;
   let either = 0;
   let area = 0;
   let refArea = 0;
-  let edgeDistance = 0;
+  const margins: number[] = [];
   for (let i = 0; i < mask.length; i++) {
     const m = mask[i]!;
     const r = reference[i]!;
@@ -147,13 +139,15 @@ function agreement(mask: Uint8Array, reference: Uint8Array): { iou: number; area
     if (m || r) either++;
     area += m;
     refArea += r;
-    if (m !== r) {
-      let d = Math.max(1, edgeDistance);
-      while (!nearEdge(reference, i, d) && d < 64) d++;
-      edgeDistance = d;
-    }
+    if (m !== r) margins.push(Math.abs(1 / (1 + Math.exp(-referenceLogits[i]!)) - 0.5));
   }
-  return { iou: either ? both / either : 1, areaRatio: refArea ? area / refArea : 1, edgeDistance };
+  const sorted = Float64Array.from(margins).sort();
+  return {
+    iou: either ? both / either : 1,
+    areaRatio: refArea ? area / refArea : 1,
+    margin: sorted.length ? sorted[sorted.length - 1]! : 0,
+    margin99: sorted.length ? sorted[Math.floor(sorted.length * 0.99)]! : 0,
+  };
 }
 
 const { logits, source } = await logits256();
@@ -181,14 +175,15 @@ try {
     const cells = names.map((n) => r.stages[n]!.toFixed(0)).join(' | ');
     console.log(`| ${r.size}² | ${r.variant.writer} | ${r.variant.compression} | ${(r.bytes / 1e6).toFixed(1)} | ${cells} | ${total(r).toFixed(0)} | ${r.features} |`);
   }
-  const largest = Math.max(...polygonsBySize.keys());
-  const reference = await burn(polygonsBySize.get(largest)!, dir, `burn${largest}`);
-  console.log(`\npolygons against those of the ${largest}² raster (both burnt on the ${SCENE}² scene grid with gdal_rasterize):`);
-  console.log('| output px | features | IoU | area ÷ reference | disagreement within px of the reference edge |');
-  console.log('|---:|---:|---:|---:|---:|');
+  const full = polygonsBySize.get(SCENE);
+  if (!full || !sceneLogits) throw new Error(`the agreement check needs ${SCENE} among --sizes`);
+  const reference = await burn(full, dir, `burn${SCENE}`);
+  console.log(`\npolygons against those of the ${SCENE}² raster (both burnt on the scene grid with gdal_rasterize); |p − 0.5| of the ${SCENE}² raster where they disagree:`);
+  console.log('| output px | features | IoU | area ÷ reference | max \\|p − 0.5\\| | 99th pct \\|p − 0.5\\| |');
+  console.log('|---:|---:|---:|---:|---:|---:|');
   for (const [size, features] of polygonsBySize) {
-    const { iou, areaRatio, edgeDistance } = agreement(await burn(features, dir, `burn${size}`), reference);
-    console.log(`| ${size}² | ${features.features.length} | ${iou.toFixed(4)} | ${areaRatio.toFixed(4)} | ${edgeDistance} |`);
+    const { iou, areaRatio, margin, margin99 } = agreement(await burn(features, dir, `burn${size}`), reference, sceneLogits);
+    console.log(`| ${size}² | ${features.features.length} | ${iou.toFixed(4)} | ${areaRatio.toFixed(4)} | ${margin.toFixed(3)} | ${margin99.toFixed(3)} |`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
