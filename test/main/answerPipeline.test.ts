@@ -164,7 +164,8 @@ describe.skipIf(!haveScene)('one answer pipeline (tiny bundle, Landsat scene)', 
     copyFileSync(LARGE_SCENE, large);
     const layer = await backend.api.workspace.openRaster({ path: large }, { transport: 'direct' });
     const { jobId } = await backend.api.inference.ask(
-      { layerId: layer.id, question: QUESTION, aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'view' },
+      // Tiled: the source grid (1300²), larger than the heatmap (a view run's raster is at most 1024 px).
+      { layerId: layer.id, question: QUESTION, aoi: { kind: 'scene' }, threshold: 0.5, minAreaM2: 0, strategy: 'tiled' },
       { transport: 'direct' },
     );
     await backend.inference.idle();
