@@ -8,6 +8,8 @@
  * `minAreaM2` dropped (both measured on the unsimplified pixel outlines) → all polygons simplified together
  * with GEOS topology preservation (`geo/simplify`) → `id`, `area_m2`, `perimeter_m` measured on the final
  * geometry (`geo/measure`). Features are numbered 1..n in raster scan order of their first pixel.
+ * `vectorizeMask` returns them as OGR geometries (`geo/polygonLayer`, what the writers copy to a file);
+ * `maskToPolygons` as the JSON-safe `FeatureSet` DTO made from that.
  *
  * @example
  * const fs = await maskToPolygons({ kind: 'file', path: 'roads.tif' }, { simplify: { value: 1, unit: 'px' } });
@@ -16,13 +18,12 @@
 import gdal from 'gdal-async';
 import type { Dataset, Geometry, Layer, LinearRing } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
-import type { FeatureSet, VectorFeature } from '../shared/featureSet.js';
-import { areaGeometryFromWkb } from './areaGeometryWkb.js';
+import type { FeatureSet } from '../shared/featureSet.js';
 import { configureGdalEnvironment } from './env.js';
 import { classifyReadError } from './rasterErrors.js';
-import { crsCodeOf } from './gisOrderTransform.js';
 import { loadBinaryMask, openDirectMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
+import { PolygonLayer } from './polygonLayer.js';
 import { isCleanPixelPolygon, repairPolygon } from './repairPolygon.js';
 import { simplifyTogether, toleranceInMapUnits, type SimplifyTolerance } from './simplify.js';
 
@@ -111,8 +112,21 @@ function fillSmallHoles(geometry: Geometry, limitM2: number, measurer: GroundMea
   return out;
 }
 
-/** Vectorizes a mask or probability raster (see the module comment for the pipeline). */
+/** Vectorizes a mask or probability raster into the JSON-safe DTO (see the module comment for the pipeline). */
 export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOptions = {}): Promise<FeatureSet> {
+  const polygons = await vectorizeMask(input, options);
+  try {
+    return polygons.toFeatureSet();
+  } finally {
+    polygons.close();
+  }
+}
+
+/**
+ * Vectorizes a mask or probability raster into OGR geometries (`geo/polygonLayer`), for callers that write
+ * them straight to a file (`geo/writers`); the caller closes the result.
+ */
+export async function vectorizeMask(input: MaskInput, options: MaskToPolygonsOptions = {}): Promise<PolygonLayer> {
   configureGdalEnvironment();
   const { signal, onProgress } = options;
   checkArea('The minimum area', options.minAreaM2);
@@ -181,21 +195,15 @@ export async function maskToPolygons(input: MaskInput, options: MaskToPolygonsOp
     }
 
     onProgress?.(0, 'measure');
-    const features: VectorFeature[] = finals.map((geometry, index) => {
-      const id = index + 1;
-      const size = measurer ? measurer.measure(geometry) : null;
-      return {
-        id,
-        geometry: areaGeometryFromWkb(geometry),
-        properties: { id, area_m2: size ? size.areaM2 : null, perimeter_m: size ? size.perimeterM : null },
-      };
-    });
+    const result = new PolygonLayer(mask.srs);
+    try {
+      for (const geometry of finals) result.add(geometry, measurer ? measurer.measure(geometry) : null);
+    } catch (err) {
+      result.close();
+      throw err;
+    }
     onProgress?.(1, 'measure');
-    return {
-      crsWkt: mask.srs ? mask.srs.toWKT() : null,
-      crsCode: mask.srs ? crsCodeOf(mask.srs) : null,
-      features,
-    };
+    return result;
   } finally {
     polygons?.memory.close();
     mask.dataset.close();

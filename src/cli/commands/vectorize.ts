@@ -7,7 +7,7 @@
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { checkOutputTargets, refuseInputAsOutput } from '../../geo/atomicWrite.js';
-import { maskToPolygons } from '../../geo/maskToPolygons.js';
+import { vectorizeMask } from '../../geo/maskToPolygons.js';
 import type { SimplifyTolerance } from '../../geo/simplify.js';
 import { SHAPEFILE_PARTS } from '../../geo/writers/shapefile.js';
 import { vectorFormatFor, writeFeatures } from '../../geo/writers/writeFeatures.js';
@@ -55,9 +55,9 @@ export function register(program: Command, context: CliContext): void {
       // Replacing the raster being read would lose it (a GeoPackage can hold both: --append adds a layer instead).
       if (!(options.append === true && format === 'gpkg')) await refuseInputAsOutput([options.output], [raster]);
       const progress = options.json ? jsonProgress(context.err) : process.stderr.isTTY ? terminalProgress(context.err) : undefined;
-      let features;
+      let polygons;
       try {
-        features = await maskToPolygons(
+        polygons = await vectorizeMask(
           { kind: 'file', path: raster, ...(options.band !== undefined ? { band: options.band } : {}) },
           {
             signal: context.signal,
@@ -72,12 +72,18 @@ export function register(program: Command, context: CliContext): void {
         progress?.done();
       }
       const layer = options.layer ?? basename(raster, extname(raster));
-      const result = await writeFeatures([{ name: layer, features }], options.output, {
-        overwrite: options.overwrite === true,
-        append: options.append === true,
-        ...(options.precision !== undefined ? { precision: options.precision } : {}),
-      });
-      const totalAreaM2 = features.features.reduce((sum, f) => sum + (typeof f.properties.area_m2 === 'number' ? f.properties.area_m2 : 0), 0);
+      let result;
+      try {
+        // The OGR geometries are copied to the file as they are (no GeoJSON-style DTO: `geo/polygonLayer`).
+        result = await writeFeatures([{ name: layer, features: polygons }], options.output, {
+          overwrite: options.overwrite === true,
+          append: options.append === true,
+          ...(options.precision !== undefined ? { precision: options.precision } : {}),
+        });
+      } finally {
+        polygons.close();
+      }
+      const { totalAreaM2, crsCode } = polygons;
       if (options.json) {
         const summary = {
           output: options.output,
@@ -85,14 +91,14 @@ export function register(program: Command, context: CliContext): void {
           format: result.format,
           layer,
           featureCount: result.featureCount,
-          totalAreaM2: features.crsWkt === null ? null : totalAreaM2,
-          crs: features.crsCode,
+          totalAreaM2,
+          crs: crsCode,
         };
         context.out(`${JSON.stringify(summary, null, 2)}\n`);
       } else {
-        const area = features.crsWkt === null ? 'no CRS: areas unknown' : `${totalAreaM2.toFixed(2)} m² in total`;
+        const area = totalAreaM2 === null ? 'no CRS: areas unknown' : `${totalAreaM2.toFixed(2)} m² in total`;
         context.out(
-          `wrote ${result.featureCount} polygon${result.featureCount === 1 ? '' : 's'} (${area}) to ${options.output}, layer "${layer}"${features.crsCode ? `, ${features.crsCode}` : ''}\n`,
+          `wrote ${result.featureCount} polygon${result.featureCount === 1 ? '' : 's'} (${area}) to ${options.output}, layer "${layer}"${crsCode ? `, ${crsCode}` : ''}\n`,
         );
       }
     });

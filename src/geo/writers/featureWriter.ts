@@ -3,7 +3,7 @@
  * What every vector writer takes and returns.
  */
 import { SegEarthError } from '../../shared/errors.js';
-import type { LayerInput } from './memoryDataset.js';
+import { featureCountOf, type LayerInput } from './memoryDataset.js';
 
 export type { LayerInput } from './memoryDataset.js';
 
@@ -50,5 +50,5 @@ export function checkLayers(layers: LayerInput[]): void {
 }
 
 export function countFeatures(layers: LayerInput[]): number {
-  return layers.reduce((sum, layer) => sum + layer.features.features.length, 0);
+  return layers.reduce((sum, layer) => sum + featureCountOf(layer.features), 0);
 }

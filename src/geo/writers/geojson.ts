@@ -11,7 +11,7 @@ import type { FeatureSet } from '../../shared/featureSet.js';
 import { writeAtomically } from '../atomicWrite.js';
 import { reprojectFeatureSet } from '../reproject.js';
 import { checkLayers, countFeatures, type FeatureWriter } from './featureWriter.js';
-import { buildMemoryDataset } from './memoryDataset.js';
+import { buildMemoryDataset, featureSetOf } from './memoryDataset.js';
 
 export const DEFAULT_GEOJSON_PRECISION = 7;
 
@@ -32,7 +32,7 @@ export const writeGeoJson: FeatureWriter = async (layers, outPath, options) => {
   }
   const merged: FeatureSet = { crsWkt: gdal.SpatialReference.fromEPSG(4326).toWKT(), crsCode: 'EPSG:4326', features: [] };
   for (const { name, features } of layers) {
-    const lonLat = reprojectFeatureSet(features, 'EPSG:4326');
+    const lonLat = reprojectFeatureSet(featureSetOf(features), 'EPSG:4326');
     for (const feature of lonLat.features) {
       merged.features.push(layers.length > 1 ? { ...feature, properties: { ...feature.properties, layer: name } } : feature);
     }

@@ -10,7 +10,7 @@ import gdal from 'gdal-async';
 import { SegEarthError } from '../../shared/errors.js';
 import { writeAtomically } from '../atomicWrite.js';
 import { checkLayers, countFeatures, type FeatureWriter } from './featureWriter.js';
-import { buildMemoryDataset } from './memoryDataset.js';
+import { vectorSource } from './memoryDataset.js';
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -51,15 +51,18 @@ export const writeGeoPackage: FeatureWriter = async (layers, outPath, options) =
     }
   }
   const paths = await writeAtomically(outPath, { overwrite: overwrite || appending }, async (tempPath) => {
-    const memory = buildMemoryDataset(layers, { multi: true });
-    const args = ['-f', 'GPKG', '-nlt', 'MULTIPOLYGON'];
+    const source = vectorSource(layers, { multi: true });
+    const args = ['-f', 'GPKG', '-nlt', 'MULTIPOLYGON', ...source.args];
     if (appending) {
       await copyFile(outPath, tempPath);
       args.push('-update', ...(overwrite ? ['-overwrite'] : []));
     }
-    const out = await gdal.vectorTranslateAsync(tempPath, memory, args);
-    out.close();
-    memory.close();
+    try {
+      const out = await gdal.vectorTranslateAsync(tempPath, source.dataset, args);
+      out.close();
+    } finally {
+      source.release();
+    }
   });
   return { format: 'gpkg', paths, featureCount: countFeatures(layers) };
 };

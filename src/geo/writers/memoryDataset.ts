@@ -1,18 +1,75 @@
 /**
  * @module geo/writers/memoryDataset
- * Builds an OGR Memory dataset (one layer per result) from FeatureSets, so every vector writer hands GDAL a
- * real dataset and lets `ogr2ogr` (gdal.vectorTranslate) do the format work: one code path, GDAL's own
- * transaction batching and driver options.
+ * What every vector writer hands `ogr2ogr` (gdal.vectorTranslate), so that GDAL does the format work: one
+ * code path, GDAL's own transaction batching and driver options. The source is an OGR Memory dataset, one
+ * layer per result: a result already vectorized into OGR geometries (`geo/polygonLayer`) is given to GDAL
+ * as it is (renamed and its fields mapped by ogr2ogr's own options), FeatureSets (the DTO) are built into a
+ * Memory dataset first (`buildMemoryDataset`).
  */
 import gdal from 'gdal-async';
 import type { Dataset } from 'gdal-async';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import { areaGeometryToOgr } from '../areaGeometryWkb.js';
 import { srsFromUserInput } from '../gisOrderTransform.js';
+import { PolygonLayer } from '../polygonLayer.js';
 
 export interface LayerInput {
   name: string;
-  features: FeatureSet;
+  /** The DTO, or polygons still in OGR (`geo/polygonLayer`, left open: the caller closes it). */
+  features: FeatureSet | PolygonLayer;
+}
+
+/** A layer's features as the DTO (made from the OGR geometries where they are still in OGR). */
+export function featureSetOf(features: FeatureSet | PolygonLayer): FeatureSet {
+  return features instanceof PolygonLayer ? features.toFeatureSet() : features;
+}
+
+/** Number of features of a layer, without making the DTO. */
+export function featureCountOf(features: FeatureSet | PolygonLayer): number {
+  return features instanceof PolygonLayer ? features.featureCount : features.features.length;
+}
+
+/** Property (attribute) names of a layer, in first-seen order. */
+export function propertyNamesOf(features: FeatureSet | PolygonLayer): string[] {
+  if (features instanceof PolygonLayer) return [...features.layer.fields.getNames()];
+  return [...new Set(features.features.flatMap((feature) => Object.keys(feature.properties)))];
+}
+
+export interface VectorSource {
+  dataset: Dataset;
+  /** ogr2ogr options selecting, naming and typing the layer (add the format's own). */
+  args: string[];
+  /** Closes what was built for this write (never the caller's PolygonLayer). */
+  release(): void;
+}
+
+function sqlName(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The source to translate: one result in OGR geometries is copied as it is (`-nln` names the layer, a
+ * `SELECT … AS` maps renamed fields, `-nlt MULTIPOLYGON` promotes with `multi`); anything else is built
+ * into a Memory dataset (`buildMemoryDataset`).
+ */
+export function vectorSource(layers: LayerInput[], options: MemoryDatasetOptions): VectorSource {
+  const [only] = layers;
+  if (layers.length === 1 && only.features instanceof PolygonLayer) {
+    const polygons = only.features;
+    const rename = options.fieldName ?? ((name: string) => name);
+    const fields = propertyNamesOf(polygons);
+    const args = ['-nln', only.name, ...(options.multi ? ['-nlt', 'MULTIPOLYGON'] : [])];
+    if (fields.some((field) => rename(field) !== field)) {
+      const columns = fields.map((field) => (rename(field) === field ? sqlName(field) : `${sqlName(field)} AS ${sqlName(rename(field))}`));
+      args.push('-sql', `SELECT ${columns.join(', ')} FROM ${sqlName(polygons.layer.name)}`);
+    }
+    return { dataset: polygons.dataset, args, release: () => {} };
+  }
+  const dataset = buildMemoryDataset(
+    layers.map(({ name, features }) => ({ name, features: featureSetOf(features) })),
+    options,
+  );
+  return { dataset, args: [], release: () => dataset.close() };
 }
 
 export interface MemoryDatasetOptions {
@@ -60,7 +117,8 @@ const OGR_FIELD_TYPE: Record<FieldKind, string> = {
   string: gdal.OFTString,
 };
 
-export function buildMemoryDataset(layers: LayerInput[], options: MemoryDatasetOptions): Dataset {
+/** One Memory layer per FeatureSet: fields typed from the property values (see `fieldKinds`). */
+export function buildMemoryDataset(layers: { name: string; features: FeatureSet }[], options: MemoryDatasetOptions): Dataset {
   const dataset = gdal.open('segearth-export', 'w', 'Memory');
   const rename = options.fieldName ?? ((name: string) => name);
   for (const { name, features } of layers) {

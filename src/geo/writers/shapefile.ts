@@ -9,7 +9,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import gdal from 'gdal-async';
 import { writeAtomically } from '../atomicWrite.js';
 import { checkLayers, countFeatures, type FeatureWriter } from './featureWriter.js';
-import { buildMemoryDataset, type LayerInput } from './memoryDataset.js';
+import { propertyNamesOf, vectorSource, type LayerInput } from './memoryDataset.js';
 import { shapefileFieldNamer } from './shapefileFieldNames.js';
 
 export const SHAPEFILE_PARTS = ['.shp', '.shx', '.dbf', '.prj', '.cpg'] as const;
@@ -35,18 +35,21 @@ export const writeShapefile: FeatureWriter = async (layers, outPath, options) =>
     async (tempPath) => {
       const tempDir = dirname(tempPath);
       for (const [index, layer] of layers.entries()) {
-        const properties = layer.features.features.flatMap((feature) => Object.keys(feature.properties));
-        const memory = buildMemoryDataset([layer], { multi: true, fieldName: shapefileFieldNamer(properties) });
-        const out = await gdal.vectorTranslateAsync(join(tempDir, shpNames[index]), memory, [
-          '-f',
-          'ESRI Shapefile',
-          '-lco',
-          'ENCODING=UTF-8',
-          '-nln',
-          basename(shpNames[index], '.shp'),
-        ]);
-        out.close();
-        memory.close();
+        const source = vectorSource([layer], { multi: true, fieldName: shapefileFieldNamer(propertyNamesOf(layer.features)) });
+        try {
+          const out = await gdal.vectorTranslateAsync(join(tempDir, shpNames[index]), source.dataset, [
+            '-f',
+            'ESRI Shapefile',
+            '-lco',
+            'ENCODING=UTF-8',
+            ...source.args,
+            '-nln',
+            basename(shpNames[index], '.shp'),
+          ]);
+          out.close();
+        } finally {
+          source.release();
+        }
       }
     },
   );
