@@ -50,12 +50,9 @@ export class PolygonLayer {
   add(geometry: Geometry, measure: PolygonMeasure | null): void {
     const feature = new gdal.Feature(this.layer);
     feature.setGeometry(geometry);
-    feature.fields.set(0, ++this.#count);
-    if (measure) {
-      feature.fields.set(1, measure.areaM2);
-      feature.fields.set(2, measure.perimeterM);
-      this.#totalAreaM2 += measure.areaM2;
-    }
+    // One call for the three fields (unset, i.e. null, without a measure).
+    feature.fields.set(measure ? [++this.#count, measure.areaM2, measure.perimeterM] : [++this.#count]);
+    if (measure) this.#totalAreaM2 += measure.areaM2;
     this.layer.features.add(feature);
   }
 
