@@ -2,9 +2,10 @@
  * @module shared/errors
  * Typed, serialisable errors. Every error that reaches an analyst carries a stable `code`, a message that
  * says what was wrong, and a `hint` that says what to do. They cross process boundaries as plain objects
- * (see `toErrorPayload` / `fromErrorPayload`) and are rebuilt on the other side.
+ * (see `toErrorPayload` / `fromErrorPayload`) and are rebuilt on the other side; their zod schema, for the
+ * messages that carry them, is `shared/errorPayloadSchema` (kept apart so that a process that only throws
+ * errors, such as the CLI, does not load zod at start-up).
  */
-import { z } from 'zod';
 
 export const ERROR_CODES = [
   'NOT_FOUND',
@@ -55,13 +56,13 @@ export class SegEarthError extends Error {
   }
 }
 
-export const ErrorPayloadSchema = z.object({
-  code: z.enum(ERROR_CODES),
-  message: z.string(),
-  hint: z.string().optional(),
-  path: z.string().optional(),
-});
-export type ErrorPayload = z.infer<typeof ErrorPayloadSchema>;
+/** An error as a plain object (validated by `ErrorPayloadSchema` in `shared/errorPayloadSchema`). */
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+  hint?: string | undefined;
+  path?: string | undefined;
+}
 
 export function toErrorPayload(err: unknown): ErrorPayload {
   if (err instanceof SegEarthError) {

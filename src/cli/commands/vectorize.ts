@@ -12,7 +12,6 @@ import type { SimplifyTolerance } from '../../geo/simplify.js';
 import { SHAPEFILE_PARTS } from '../../geo/writers/shapefile.js';
 import { vectorFormatFor, writeFeatures } from '../../geo/writers/writeFeatures.js';
 import type { CliContext } from '../context.js';
-import { jsonProgressWriter } from '../jsonProgress.js';
 import { parseNonNegative, parseNumber, parsePositiveInteger, parseToleranceOption } from '../optionParsers.js';
 
 interface VectorizeOptions {
@@ -54,7 +53,7 @@ export function register(program: Command, context: CliContext): void {
       });
       // Replacing the raster being read would lose it (a GeoPackage can hold both: --append adds a layer instead).
       if (!(options.append === true && format === 'gpkg')) await refuseInputAsOutput([options.output], [raster]);
-      const progress = options.json ? jsonProgress(context.err) : process.stderr.isTTY ? terminalProgress(context.err) : undefined;
+      const progress = options.json ? await jsonProgress(context.err) : process.stderr.isTTY ? terminalProgress(context.err) : undefined;
       let polygons;
       try {
         polygons = await vectorizeMask(
@@ -122,8 +121,9 @@ function terminalProgress(write: (text: string) => void) {
   };
 }
 
-/** `--json`: progress as JSON lines on stderr (`cli/jsonProgress`). */
-function jsonProgress(write: (text: string) => void) {
+/** `--json`: progress as JSON lines on stderr (`cli/jsonProgress`, loaded only then: it holds a zod schema). */
+async function jsonProgress(write: (text: string) => void) {
+  const { jsonProgressWriter } = await import('../jsonProgress.js');
   const line = jsonProgressWriter(write);
   return {
     update(fraction: number, stage: string) {

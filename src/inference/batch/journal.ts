@@ -14,7 +14,7 @@
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ErrorPayloadSchema } from '../../shared/errors.js';
+import { ErrorPayloadSchema } from '../../shared/errorPayloadSchema.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 const SHARD_JOURNAL = /^journal\.shard-(\d+)-of-(\d+)\.jsonl$/;

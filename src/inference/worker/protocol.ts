@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import type { SegEarthPipeline } from '../pipeline/pipeline.js';
-import { ErrorPayloadSchema } from '../../shared/errors.js';
+import { ErrorPayloadSchema } from '../../shared/errorPayloadSchema.js';
 import { EpChoiceSchema, EpRequestSchema, ThreadSettingsSchema } from '../providers/executionProvider.js';
 
 const u8 = z.instanceof(Uint8Array);

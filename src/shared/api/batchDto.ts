@@ -6,7 +6,7 @@
  * the same one `segearth batch` runs, so the output folder is the same (and resumable from either).
  */
 import { z } from 'zod';
-import { ErrorPayloadSchema } from '../errors.js';
+import { ErrorPayloadSchema } from '../errorPayloadSchema.js';
 import { IdSchema, MinAreaSchema, PathSchema, ThresholdSchema } from './dto.js';
 import { BatchStrategySchema } from '../strategies.js';
 import { BatchFormatSchema } from '../formats.js';

@@ -5,7 +5,7 @@
  * unless a name says otherwise (`...LonLat`).
  */
 import { z } from 'zod';
-import { ErrorPayloadSchema } from '../errors.js';
+import { ErrorPayloadSchema } from '../errorPayloadSchema.js';
 import { FeatureSetSchema, type FeatureSet } from '../featureSet.js';
 import { ExtentSchema, RasterInfoSchema } from '../rasterInfo.js';
 import { TileGridSpecSchema, type TileGridSpec } from '../tileGrid.js';

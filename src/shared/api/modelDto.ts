@@ -7,7 +7,7 @@
  * without pulling in any runtime code. The released checkpoints and the Get flow are in `modelReleaseDto`.
  */
 import { z } from 'zod';
-import { ErrorPayloadSchema } from '../errors.js';
+import { ErrorPayloadSchema } from '../errorPayloadSchema.js';
 
 /** Bundle variants, as manifest.json spells them (the manifest schema takes them from here). */
 export const VariantSchema = z.enum(['earthreason', 'rrsis-d', 'refsegrs', 'tiny-test']);

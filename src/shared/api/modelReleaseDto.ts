@@ -7,7 +7,7 @@
  * Progress and the end of each arrive as `models.task` events (kinds `get` and `convert`, `modelDto`).
  */
 import { z } from 'zod';
-import { ErrorPayloadSchema } from '../errors.js';
+import { ErrorPayloadSchema } from '../errorPayloadSchema.js';
 import { BundleIdSchema, ModelTaskIdSchema, VariantSchema } from './modelDto.js';
 
 /** The converter's precision profiles (docs/MODEL_BUNDLE.md "Precision"): `cpu` = int8 image + int8 LLM. */

@@ -6,7 +6,7 @@
  * inside.
  */
 import { z } from 'zod';
-import { ErrorPayloadSchema } from '../errors.js';
+import { ErrorPayloadSchema } from '../errorPayloadSchema.js';
 
 export const RpcRequestSchema = z.object({
   id: z.number().int().nonnegative(),
