@@ -35,7 +35,9 @@ export const writeShapefile: FeatureWriter = async (layers, outPath, options) =>
     async (tempPath) => {
       const tempDir = dirname(tempPath);
       for (const [index, layer] of layers.entries()) {
-        const source = vectorSource([layer], { multi: true, fieldName: shapefileFieldNamer(propertyNamesOf(layer.features)) });
+        // The layer is named for its file (vectorSource passes the name to ogr2ogr or to the Memory layer).
+        const named = { name: basename(shpNames[index], '.shp'), features: layer.features };
+        const source = vectorSource([named], { multi: true, fieldName: shapefileFieldNamer(propertyNamesOf(layer.features)) });
         try {
           const out = await gdal.vectorTranslateAsync(join(tempDir, shpNames[index]), source.dataset, [
             '-f',
@@ -43,8 +45,6 @@ export const writeShapefile: FeatureWriter = async (layers, outPath, options) =>
             '-lco',
             'ENCODING=UTF-8',
             ...source.args,
-            '-nln',
-            basename(shpNames[index], '.shp'),
           ]);
           out.close();
         } finally {
