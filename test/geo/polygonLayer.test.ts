@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vectorizeMask } from '../../src/geo/maskToPolygons.js';
 import type { PolygonLayer } from '../../src/geo/polygonLayer.js';
 import { writeFeatures } from '../../src/geo/writers/writeFeatures.js';
-import { GRIDS, countPixels, disk, rasterize, rectangle, squareRing, wktOf, type PixelShape } from '../support/syntheticMask.js';
+import { GRIDS, countPixels, disk, maskArrayInput, rasterize, rectangle, squareRing, type PixelShape } from '../support/syntheticMask.js';
 import { readBackLayer } from '../support/vectorReadBack.js';
 
 const W = 240;
@@ -28,14 +28,7 @@ const pixels = countPixels(W, H, (c, r) => shapes.some((shape) => shape(c, r)));
 
 let polygons: PolygonLayer;
 beforeAll(async () => {
-  polygons = await vectorizeMask({
-    kind: 'array',
-    data: rasterize(W, H, shapes),
-    width: W,
-    height: H,
-    geoTransform: GRIDS.utm.geoTransform,
-    crsWkt: wktOf(GRIDS.utm.crs),
-  });
+  polygons = await vectorizeMask(maskArrayInput(W, H, shapes, GRIDS.utm));
 });
 afterAll(() => polygons.close());
 

@@ -9,7 +9,7 @@ import { SHAPEFILE_FIELD_NAMES, shapefileFieldNamer } from '../../src/geo/writer
 import { writeFeatures } from '../../src/geo/writers/writeFeatures.js';
 import type { FeatureSet } from '../../src/shared/featureSet.js';
 import { geodesicAvailable, geodesicMeasure } from '../support/geodesic.js';
-import { GRIDS, diagonalStrip, rasterize, rectangle, squareRing, wktOf } from '../support/syntheticMask.js';
+import { GRIDS, diagonalStrip, maskArrayInput, rasterize, rectangle, squareRing, wktOf } from '../support/syntheticMask.js';
 import { layerNames, qgisAvailable, qgisValidity, readBackLayer } from '../support/vectorReadBack.js';
 
 const W = 200;
@@ -28,26 +28,12 @@ const LABEL = 'Straße über Brücke — 東京';
 
 beforeAll(async () => {
   const shapes = [rectangle(10, 20, 100, 50), squareRing(120, 40, 60, 20)];
-  const base = await maskToPolygons({
-    kind: 'array',
-    data: rasterize(W, H, shapes),
-    width: W,
-    height: H,
-    geoTransform: GRIDS.utm.geoTransform,
-    crsWkt: wktOf(GRIDS.utm.crs),
-  });
+  const base = await maskToPolygons(maskArrayInput(W, H, shapes, GRIDS.utm));
   utm = {
     ...base,
     features: base.features.map((f) => ({ ...f, properties: { ...f.properties, description_text: LABEL } })),
   };
-  wgs84 = await maskToPolygons({
-    kind: 'array',
-    data: rasterize(W, H, [rectangle(10, 20, 100, 50), diagonalStrip(20, 100, 30)]),
-    width: W,
-    height: H,
-    geoTransform: GRIDS.wgs84.geoTransform,
-    crsWkt: wktOf(GRIDS.wgs84.crs),
-  });
+  wgs84 = await maskToPolygons(maskArrayInput(W, H, [rectangle(10, 20, 100, 50), diagonalStrip(20, 100, 30)], GRIDS.wgs84));
 });
 
 const sum = (values: unknown[]) => values.reduce<number>((s, v) => s + Number(v), 0);

@@ -72,6 +72,18 @@ export const GRIDS = {
   },
 } as const;
 
+/** An in-memory mask input (`MaskInput` of kind 'array') of `shapes` on one of `GRIDS`. */
+export function maskArrayInput(width: number, height: number, shapes: PixelShape[], grid: { crs: string; geoTransform: GeoTransform }) {
+  return {
+    kind: 'array' as const,
+    data: rasterize(width, height, shapes),
+    width,
+    height,
+    geoTransform: grid.geoTransform,
+    crsWkt: wktOf(grid.crs),
+  };
+}
+
 export interface MaskFileSpec {
   data: ArrayLike<number>;
   width: number;
