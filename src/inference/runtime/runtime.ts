@@ -14,7 +14,7 @@ import { readRegion } from '../../geo/readRegion.js';
 import { maskToPolygons } from '../../geo/maskToPolygons.js';
 import { SegEarthPipeline, type PipelineOptions } from '../pipeline/pipeline.js';
 import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from '../scene/scene.js';
-import { answerPolygons } from '../scene/result.js';
+import { answerPolygons, type PolygonSettings, type Provenance } from '../scene/result.js';
 import { rm } from 'node:fs/promises';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import type { EpChoice } from '../providers/executionProvider.js';
@@ -37,6 +37,12 @@ export const defaultSceneDeps: SceneDeps = {
 };
 
 export type { ModelInfo } from '../worker/protocol.js';
+
+/**
+ * The polygon step, `scene/result.answerPolygons` with its vectorizer bound: in this thread by default; the app
+ * passes the geo process's (`worker/geoClient.GeoWorker.answerPolygons`), so that its event loop stays free.
+ */
+export type PolygonStep = (probabilityPath: string, settings: PolygonSettings, provenance: Omit<Provenance, 'threshold'>) => Promise<FeatureSet>;
 
 export interface AskResult extends SceneResult {
   /** Polygons with provenance (empty when `skipPolygons`). */
@@ -65,6 +71,7 @@ export class InferenceRuntime {
     readonly model: ModelInfo,
     readonly executionProvider: EpChoice,
     private readonly deps: SceneDeps,
+    private readonly polygonStep: PolygonStep = (path, settings, provenance) => answerPolygons(path, settings, provenance, deps.maskToPolygons),
   ) {}
 
   static async open(modelDir: string, options: RuntimeOptions = {}, deps: SceneDeps = defaultSceneDeps): Promise<InferenceRuntime> {
@@ -86,15 +93,15 @@ export class InferenceRuntime {
   /**
    * A runtime over a worker that is already loaded (the app shares one worker between the question panel and
    * batches, so the model is in memory once). Disposing this runtime stops the worker: owners of a shared
-   * worker must not.
+   * worker must not. `polygonStep`: where the polygons are made (default: in this thread).
    */
-  static fromWorker(worker: InferenceWorker, deps: SceneDeps = defaultSceneDeps): InferenceRuntime {
-    return new InferenceRuntime(worker, worker.model, worker.executionProvider, deps);
+  static fromWorker(worker: InferenceWorker, deps: SceneDeps = defaultSceneDeps, polygonStep?: PolygonStep): InferenceRuntime {
+    return new InferenceRuntime(worker, worker.model, worker.executionProvider, deps, polygonStep);
   }
 
   /** The polygons of a probability raster this runtime wrote, at other settings (threshold, minimum area). */
   polygons(probabilityPath: string, settings: { threshold: number; minAreaM2: number; signal?: AbortSignal }, provenance: { question: string; source: string; createdAt: string }): Promise<FeatureSet> {
-    return answerPolygons(probabilityPath, settings, { ...provenance, modelId: this.model.id, bundleSha256: this.model.bundleSha256 }, this.deps.maskToPolygons);
+    return this.polygonStep(probabilityPath, settings, { ...provenance, modelId: this.model.id, bundleSha256: this.model.bundleSha256 });
   }
 
   /**

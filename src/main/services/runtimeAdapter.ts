@@ -6,15 +6,17 @@
  * (model folder, execution provider) is kept loaded, shared by questions and batches, so follow-up questions
  * reuse the cached image features. The model folder is the one in the settings, else `defaultModelDir`
  * (`SEGEARTH_MODEL_DIR`, `serve --model`), else the model manager's default (`ModelStore.resolveDefault`, the
- * CLI's rule) of the injected store.
+ * CLI's rule) of the injected store. The polygon step (`answerPolygons`, also behind the threshold and
+ * minimum-area sliders) runs in the geo process (`inference/worker/geoClient`): vectorizing a large answer is
+ * seconds of synchronous work that would otherwise stop every other request.
  */
 import { createRequire } from 'node:module';
 import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
-import { defaultSceneDeps, InferenceRuntime } from '../../inference/runtime/runtime.js';
+import { defaultSceneDeps, InferenceRuntime, type PolygonStep } from '../../inference/runtime/runtime.js';
 import { workerSceneProcessor } from '../../inference/batch/workerProcessor.js';
-import { answerPolygons } from '../../inference/scene/result.js';
 import type { SceneAoi } from '../../inference/scene/scene.js';
 import { InferenceWorker } from '../../inference/worker/client.js';
+import { GeoWorker } from '../../inference/worker/geoClient.js';
 import { readBundleFacts } from '../../inference/models/bundleFacts.js';
 import type { ModelStore } from '../../inference/models/ModelStore.js';
 import { gridExtent } from '../../geo/geoTransform.js';
@@ -54,6 +56,9 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
   /** Load state per worker key (absent: not loaded). */
   const loads = new Map<string, ModelLoad>();
   const epChoices = new Map<string, Promise<EpChoice>>();
+  /** The geo process: started with the first polygons asked for, shared by questions, sliders and batches. */
+  const geo = new GeoWorker();
+  const polygonStep: PolygonStep = (path, settings, provenance) => geo.answerPolygons(path, settings, provenance);
 
   const chooseEp = (requested: string): Promise<EpChoice> => {
     let choice = epChoices.get(requested);
@@ -139,7 +144,7 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
     }
     const worker = await workerFor(st.dir, settings.executionProvider);
     epChoices.set(settings.executionProvider, Promise.resolve(worker.executionProvider));
-    return InferenceRuntime.fromWorker(worker);
+    return InferenceRuntime.fromWorker(worker, defaultSceneDeps, polygonStep);
   };
 
   return {
@@ -200,7 +205,7 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
         createdAt: answer.createdAt,
       };
     },
-    polygons: (probabilityPath, settings, provenance) => answerPolygons(probabilityPath, settings, provenance, defaultSceneDeps.maskToPolygons),
+    polygons: polygonStep,
     async batchModel(settings) {
       const runtime = await runtimeFor(settings);
       return {
@@ -213,7 +218,7 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
       const all = [...workers.values()];
       workers.clear();
       loads.clear();
-      await Promise.all(all.map((w) => w.then((x) => x.dispose()).catch(() => undefined)));
+      await Promise.all([...all.map((w) => w.then((x) => x.dispose()).catch(() => undefined)), geo.dispose()]);
     },
     version() {
       try {

@@ -1,0 +1,161 @@
+/**
+ * @module inference/worker/geoClient
+ * `GeoWorker`: the app's handle of the geo process (`geo.process.ts`), a long-lived child process that runs
+ * the polygon step of an answer (`scene/result.answerPolygons`) off the thread that answers requests. It is
+ * started on first use and reused; when it dies (killed, out of memory) the requests in flight fail with
+ * INFERENCE_FAILED and the next one starts a new process; `dispose` stops it. Messages are validated with zod
+ * both ways; errors come back as `SegEarthError`s with their codes; aborting a request's signal sends
+ * `cancel` and rejects at once (the process stops the request between two stages).
+ *
+ * A child process rather than a worker thread, because gdal-async cannot be loaded in a second thread.
+ * `child_process.fork` runs the compiled `geo.process.js` next to this file, or — from sources — the `.ts` file
+ * through tsx; in Electron's main process `ELECTRON_RUN_AS_NODE=1` makes the Electron binary run it as Node
+ * (with the gdal-async built for Electron's ABI).
+ */
+import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SegEarthError, fromErrorPayload, isSegEarthError } from '../../shared/errors.js';
+import type { FeatureSet, VectorFeature } from '../../shared/featureSet.js';
+import type { PolygonSettings, Provenance } from '../scene/result.js';
+import { FromGeoSchema, type FromGeo, type ToGeo } from './geoProtocol.js';
+
+interface Pending {
+  features: VectorFeature[];
+  resolve(answer: FeatureSet): void;
+  reject(error: Error): void;
+}
+
+/** Forks the geo process: the compiled `.js` when there is one next to this file, else the `.ts` through tsx. */
+function spawnGeoProcess(): ChildProcess {
+  const env = { ...process.env, ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) };
+  const options: ForkOptions = { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
+  const js = fileURLToPath(new URL('./geo.process.js', import.meta.url));
+  if (existsSync(js)) return fork(js, [], { ...options, execArgv: [] });
+  const ts = fileURLToPath(new URL('./geo.process.ts', import.meta.url));
+  return fork(ts, [], { ...options, execArgv: ['--import', import.meta.resolve('tsx')] });
+}
+
+function cancelled(signal: AbortSignal): SegEarthError {
+  return isSegEarthError(signal.reason) ? signal.reason : new SegEarthError('CANCELLED', 'Vectorizing was cancelled.', { hint: 'Run it again when needed.' });
+}
+
+export class GeoWorker {
+  private child: ChildProcess | null = null;
+  private started: Promise<void> | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  /** The process id of the running geo process, if any (tests). */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /** Starts the geo process unless it runs; resolves once it is ready to take requests. */
+  start(): Promise<void> {
+    if (this.started) return this.started;
+    const child = spawnGeoProcess();
+    this.child = child;
+    this.started = new Promise<void>((resolve, reject) => {
+      child.on('message', (raw: unknown) => {
+        const parsed = FromGeoSchema.safeParse(raw);
+        if (!parsed.success) {
+          this.stop(child, new SegEarthError('INTERNAL', `Bad message from the geo process: ${parsed.error.message}`));
+          return;
+        }
+        if (parsed.data.type === 'ready') resolve();
+        else this.onMessage(parsed.data);
+      });
+      child.on('error', (err) => {
+        reject(new SegEarthError('INFERENCE_FAILED', `The geo process could not be started: ${err.message}`));
+        this.stop(child, new SegEarthError('INFERENCE_FAILED', `The geo process failed: ${err.message}`));
+      });
+      child.on('exit', (code, signal) => {
+        const how = signal ? `was stopped (${signal})` : `exited (code ${code})`;
+        const error = new SegEarthError('INFERENCE_FAILED', `The process that turns probabilities into polygons ${how}.`, {
+          hint: 'Try again: it is restarted. If it keeps happening, the answer may need more memory than this machine has — try a smaller area of interest.',
+        });
+        reject(error);
+        this.stop(child, error);
+      });
+    });
+    // A failed start is reported by the request that waited for it; the next request starts a new process.
+    this.started.catch(() => undefined);
+    return this.started;
+  }
+
+  /** `scene/result.answerPolygons` (the same function), run in the geo process. */
+  async answerPolygons(probabilityPath: string, settings: PolygonSettings, provenance: Omit<Provenance, 'threshold'>): Promise<FeatureSet> {
+    const { signal } = settings;
+    if (signal?.aborted) throw cancelled(signal);
+    await this.start();
+    if (signal?.aborted) throw cancelled(signal);
+    const id = this.nextId++;
+    return new Promise<FeatureSet>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.pending.delete(id);
+        this.post({ type: 'cancel', id });
+        reject(cancelled(signal!));
+      };
+      const settle = <T>(fn: (value: T) => void) => (value: T): void => {
+        signal?.removeEventListener('abort', onAbort);
+        fn(value);
+      };
+      this.pending.set(id, { features: [], resolve: settle(resolve), reject: settle(reject) });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const { question, modelId, bundleSha256, source, createdAt } = provenance;
+      this.post({ type: 'polygons', id, probabilityPath, threshold: settings.threshold, minAreaM2: settings.minAreaM2, provenance: { question, modelId, bundleSha256, source, createdAt } });
+    });
+  }
+
+  /** Stops the geo process; requests in flight fail with CANCELLED. */
+  async dispose(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.stop(child, new SegEarthError('CANCELLED', 'The app is closing.'));
+    await exited;
+  }
+
+  /** Sends a raw message (tests: a message the geo process must refuse). */
+  post(message: ToGeo | Record<string, unknown>): void {
+    if (this.child?.connected) this.child.send(message);
+  }
+
+  private onMessage(m: Exclude<FromGeo, { type: 'ready' }>): void {
+    if (m.id === null) {
+      if (m.type === 'error') this.failAll(fromErrorPayload(m.error));
+      return;
+    }
+    // Messages for a request that is no longer waiting (cancelled) are dropped.
+    const pending = this.pending.get(m.id);
+    if (!pending) return;
+    switch (m.type) {
+      case 'features':
+        for (const f of m.features) pending.features.push(f);
+        return;
+      case 'done':
+        this.pending.delete(m.id);
+        pending.resolve({ crsWkt: m.crsWkt, crsCode: m.crsCode, features: pending.features });
+        return;
+      case 'error':
+        this.pending.delete(m.id);
+        pending.reject(fromErrorPayload(m.error));
+    }
+  }
+
+  /** Forgets `child` (the next request starts a new process), kills it if it runs, and fails what waited on it. */
+  private stop(child: ChildProcess, error: Error): void {
+    if (this.child === child) {
+      this.child = null;
+      this.started = null;
+      this.failAll(error);
+    }
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  }
+
+  private failAll(error: Error): void {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The geo process (`inference/worker/geoClient` + `geo.process`): the polygon step run in a child process
+ * gives the same FeatureSet as in this process, and the polygons GDAL's own tools make (`gdal_calc.py` +
+ * `gdal_polygonize.py`); cancellation; a process killed with SIGKILL fails its request clearly and the next
+ * request starts a new one; a message it cannot read is refused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
+import { answerPolygons } from '../../src/inference/scene/result.js';
+import { GeoWorker } from '../../src/inference/worker/geoClient.js';
+import { FromGeoSchema } from '../../src/inference/worker/geoProtocol.js';
+import { isSegEarthError } from '../../src/shared/errors.js';
+import type { AreaGeometry, FeatureSet } from '../../src/shared/featureSet.js';
+import { gdalPolygonize } from '../../e2e/support/gdalPolygonize.js';
+import { seededRandom } from '../support/seededRandom.js';
+import { createRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
+
+const PROVENANCE = { question: 'where is the water?', modelId: 'test', bundleSha256: 'abc', source: 'scene.tif', createdAt: '2026-01-01T00:00:00Z' };
+
+/** A probability raster of `blobs` soft discs (some overlapping, some touching only at corners after the threshold). */
+function probabilityRaster(path: string, size: number, blobs: number, seed: number): string {
+  const rand = seededRandom(seed);
+  const discs = Array.from({ length: blobs }, () => ({ x: rand() * size, y: rand() * size, r: 2 + rand() * (size / 25) }));
+  const grid = new Float32Array(size * size);
+  for (const d of discs) {
+    const r = Math.ceil(d.r * 1.5);
+    for (let y = Math.max(0, Math.floor(d.y - r)); y < Math.min(size, d.y + r); y++) {
+      for (let x = Math.max(0, Math.floor(d.x - r)); x < Math.min(size, d.x + r); x++) {
+        const p = Math.exp(-(((x - d.x) ** 2 + (y - d.y) ** 2) / (d.r * d.r)) * 0.7);
+        grid[y * size + x] = Math.max(grid[y * size + x]!, p);
+      }
+    }
+  }
+  return createRaster(path, {
+    width: size, height: size, dataType: 'Float32', srs: 32631, geoTransform: [500000, 2, 0, 4000000, 0, -2],
+    value: (_b, x, y) => grid[y * size + x]!,
+  });
+}
+
+function ringArea(ring: number[][]): number {
+  let s = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) s += (ring[j]![0]! + ring[i]![0]!) * (ring[j]![1]! - ring[i]![1]!);
+  return Math.abs(s) / 2;
+}
+const planarArea = (g: AreaGeometry): number =>
+  (g.type === 'Polygon' ? [g.coordinates] : g.coordinates).reduce((n, [outer, ...holes]) => n + ringArea(outer!) - holes.reduce((h, r) => h + ringArea(r), 0), 0);
+
+const code = (err: unknown): string | null => (isSegEarthError(err) ? err.code : null);
+
+let dir: string;
+let small: string;
+let large: string;
+const geo = new GeoWorker();
+
+beforeAll(() => {
+  dir = makeTempDir('segearth-geo-worker-');
+  small = probabilityRaster(join(dir, 'small.tif'), 400, 60, 7);
+  large = probabilityRaster(join(dir, 'large.tif'), 2500, 6000, 11);
+});
+
+afterAll(async () => {
+  await geo.dispose();
+  removeDir(dir);
+});
+
+describe('geo process', () => {
+  it('gives the same FeatureSet as in-process answerPolygons, and the polygons of gdal_polygonize.py', async () => {
+    const settings = { threshold: 0.5, minAreaM2: 0 };
+    const inProcess = await answerPolygons(small, settings, PROVENANCE, (input, options) => maskToPolygons(input, options));
+    const child: FeatureSet = await geo.answerPolygons(small, settings, PROVENANCE);
+    expect(child).toEqual(inProcess);
+    const reference = gdalPolygonize(small, 0.5);
+    expect(child.features.length).toBe(reference.extents.length);
+    expect(child.features.length).toBeGreaterThan(10);
+    const area = child.features.reduce((n, f) => n + planarArea(f.geometry), 0);
+    expect(Math.abs(area - reference.area) / reference.area).toBeLessThan(1e-9);
+    expect(child.crsCode).toBe('EPSG:32631');
+    for (const f of child.features) {
+      expect(f.properties.question).toBe(PROVENANCE.question);
+      expect(f.properties.mean_prob).toBeGreaterThanOrEqual(0.5);
+    }
+  }, 120_000);
+
+  it('keeps the error codes of the polygon step (a raster that is not there, a negative minimum area)', async () => {
+    const missing = await geo.answerPolygons(join(dir, 'missing.tif'), { threshold: 0.5, minAreaM2: 0 }, PROVENANCE).catch((e: unknown) => e);
+    expect(code(missing)).toBe('NOT_FOUND');
+    const negative = await geo.answerPolygons(small, { threshold: 0.5, minAreaM2: -1 }, PROVENANCE).catch((e: unknown) => e);
+    expect(code(negative)).toBe('BAD_ARGUMENT');
+  }, 120_000);
+
+  it('cancels: an aborted request rejects with CANCELLED, and the next one answers', async () => {
+    await geo.start();
+    const controller = new AbortController();
+    const running = geo.answerPolygons(large, { threshold: 0.5, minAreaM2: 0, signal: controller.signal }, PROVENANCE);
+    await new Promise((r) => setImmediate(r)); // the request is on its way: aborting sends `cancel`
+    controller.abort();
+    expect(code(await running.catch((e: unknown) => e))).toBe('CANCELLED');
+    const before = new AbortController();
+    before.abort();
+    expect(code(await geo.answerPolygons(small, { threshold: 0.5, minAreaM2: 0, signal: before.signal }, PROVENANCE).catch((e: unknown) => e))).toBe('CANCELLED');
+    expect((await geo.answerPolygons(small, { threshold: 0.5, minAreaM2: 0 }, PROVENANCE)).features.length).toBeGreaterThan(10);
+  }, 120_000);
+
+  it('a geo process killed with SIGKILL fails its request with a clear error; the next request starts a new one', async () => {
+    await geo.start();
+    const pid = geo.pid!;
+    const running = geo.answerPolygons(large, { threshold: 0.5, minAreaM2: 0 }, PROVENANCE);
+    await new Promise((r) => setImmediate(r)); // the request is on its way
+    process.kill(pid, 'SIGKILL');
+    const err = await running.catch((e: unknown) => e);
+    expect(code(err)).toBe('INFERENCE_FAILED');
+    expect((err as Error).message).toMatch(/polygons .*(SIGKILL)|geo process/);
+    const again = await geo.answerPolygons(small, { threshold: 0.5, minAreaM2: 0 }, PROVENANCE);
+    expect(again.features.length).toBe(gdalPolygonize(small, 0.5).extents.length);
+    expect(geo.pid).not.toBe(pid);
+  }, 120_000);
+
+  it('refuses a message it cannot read (the request fails, the process keeps answering)', async () => {
+    // NaN does not survive the IPC channel's JSON (it arrives as null): the geo process refuses the message.
+    const bad = await geo.answerPolygons(small, { threshold: Number.NaN, minAreaM2: 0 }, PROVENANCE).catch((e: unknown) => e);
+    expect(code(bad)).toBe('INTERNAL');
+    expect((bad as Error).message).toMatch(/Bad message to the geo process.*threshold/s);
+    expect((await geo.answerPolygons(small, { threshold: 0.5, minAreaM2: 0 }, PROVENANCE)).features.length).toBeGreaterThan(10);
+    // And this side refuses what the geo process could not have sent (a ring of two positions).
+    expect(FromGeoSchema.safeParse({ type: 'features', id: 1, features: [{ id: 1, properties: {}, geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 1]]] } }] }).success).toBe(false);
+  }, 120_000);
+});
