@@ -13,30 +13,10 @@ import { FromGeoSchema } from '../../src/inference/worker/geoProtocol.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 import type { AreaGeometry, FeatureSet } from '../../src/shared/featureSet.js';
 import { gdalPolygonize } from '../../e2e/support/gdalPolygonize.js';
-import { seededRandom } from '../support/seededRandom.js';
-import { createRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
+import { probabilityBlobs } from '../support/probabilityBlobs.js';
+import { makeTempDir, removeDir } from '../support/syntheticRaster.js';
 
 const PROVENANCE = { question: 'where is the water?', modelId: 'test', bundleSha256: 'abc', source: 'scene.tif', createdAt: '2026-01-01T00:00:00Z' };
-
-/** A probability raster of `blobs` soft discs (some overlapping, some touching only at corners after the threshold). */
-function probabilityRaster(path: string, size: number, blobs: number, seed: number): string {
-  const rand = seededRandom(seed);
-  const discs = Array.from({ length: blobs }, () => ({ x: rand() * size, y: rand() * size, r: 2 + rand() * (size / 25) }));
-  const grid = new Float32Array(size * size);
-  for (const d of discs) {
-    const r = Math.ceil(d.r * 1.5);
-    for (let y = Math.max(0, Math.floor(d.y - r)); y < Math.min(size, d.y + r); y++) {
-      for (let x = Math.max(0, Math.floor(d.x - r)); x < Math.min(size, d.x + r); x++) {
-        const p = Math.exp(-(((x - d.x) ** 2 + (y - d.y) ** 2) / (d.r * d.r)) * 0.7);
-        grid[y * size + x] = Math.max(grid[y * size + x]!, p);
-      }
-    }
-  }
-  return createRaster(path, {
-    width: size, height: size, dataType: 'Float32', srs: 32631, geoTransform: [500000, 2, 0, 4000000, 0, -2],
-    value: (_b, x, y) => grid[y * size + x]!,
-  });
-}
 
 function ringArea(ring: number[][]): number {
   let s = 0;
@@ -55,8 +35,8 @@ const geo = new GeoWorker();
 
 beforeAll(() => {
   dir = makeTempDir('segearth-geo-worker-');
-  small = probabilityRaster(join(dir, 'small.tif'), 400, 60, 7);
-  large = probabilityRaster(join(dir, 'large.tif'), 2500, 6000, 11);
+  small = probabilityBlobs(join(dir, 'small.tif'), 400, 60, 7);
+  large = probabilityBlobs(join(dir, 'large.tif'), 2500, 6000, 11);
 });
 
 afterAll(async () => {

@@ -94,12 +94,13 @@ describe('electron-builder.yml', () => {
     expect(excluded(bin('linux', 'x64'), 'mac')).toBe(true);
   });
 
-  it('packs the compiled app and renderer, unpacks the inference worker, ships models/ (graph templates included) without the test bundle', () => {
+  it('packs the compiled app and renderer, unpacks the inference worker and the geo process, ships models/ (graph templates included) without the test bundle', () => {
     const included = matcher(config.files.filter((g) => !g.startsWith('!')));
     for (const f of ['dist/main/electron/index.js', 'dist/main/electron/preload.cjs', 'dist/geo/dataPaths.js', 'dist-renderer/index.html', 'package.json']) {
       expect(included(f) && !excluded(f, 'linux'), f).toBe(true);
     }
     expect(unpacked('dist/inference/worker/inference.worker.js')).toBe(true);
+    expect(unpacked('dist/inference/worker/geo.process.js')).toBe(true);
     const models = config.extraResources.find((r) => r.to === 'models');
     expect(models?.from).toBe('models');
     const shipped = picomatch(models!.filter.filter((g) => !g.startsWith('!')), { dot: true });

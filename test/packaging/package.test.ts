@@ -64,6 +64,7 @@ describe.skipIf(standInSkip !== null)('electron-builder with a stand-in Electron
     expect(unpacked.filter((f) => f.startsWith('node_modules/onnxruntime-node/bin/napi-v6/') && f.endsWith('.node'))).toHaveLength(1);
     expect(unpacked.some((f) => f.startsWith('node_modules/gdal-async/') && f.endsWith('gdal.node'))).toBe(true);
     expect(unpacked).toContain('dist/inference/worker/inference.worker.js');
+    expect(unpacked).toContain('dist/inference/worker/geo.process.js');
     expect(unpacked.some((f) => f.startsWith('node_modules/gdal-async/deps/libhdf5/'))).toBe(false);
     expect(unpacked.some((f) => f.startsWith('node_modules/esbuild/'))).toBe(false);
     // Models shipped with the app, never the tiny test bundle.

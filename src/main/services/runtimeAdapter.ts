@@ -177,6 +177,8 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
     },
     async ask(request, settings) {
       request.onProgress({ stage: 'loading-model', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
+      // The geo process starts (once) while the model runs, so the polygon step does not wait for it.
+      void geo.start();
       const runtime = await runtimeFor(settings);
       const aoi = sceneAoi(request.aoi);
       const answer = await runtime.ask(
