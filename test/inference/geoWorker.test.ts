@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
 import { answerPolygons } from '../../src/inference/scene/result.js';
 import { GeoWorker } from '../../src/inference/worker/geoClient.js';
-import { FromGeoSchema } from '../../src/inference/worker/geoProtocol.js';
+import { FromGeoSchema, MESSAGE_LIMITS } from '../../src/inference/worker/geoProtocol.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 import type { AreaGeometry, FeatureSet } from '../../src/shared/featureSet.js';
 import { gdalPolygonize } from '../../e2e/support/gdalPolygonize.js';
@@ -61,6 +61,14 @@ describe('geo process', () => {
       expect(f.properties.mean_prob).toBeGreaterThanOrEqual(0.5);
     }
   }, 120_000);
+
+  it('gives the same FeatureSet when the answer comes in many messages (a large answer)', async () => {
+    const settings = { threshold: 0.5, minAreaM2: 0 };
+    const child = await geo.answerPolygons(large, settings, PROVENANCE);
+    const positions = child.features.reduce((n, f) => n + JSON.stringify(f.geometry.coordinates).split('],[').length, 0);
+    expect(positions).toBeGreaterThan(2 * MESSAGE_LIMITS.positions);
+    expect(child).toEqual(await answerPolygons(large, settings, PROVENANCE, (input, options) => maskToPolygons(input, options)));
+  }, 180_000);
 
   it('keeps the error codes of the polygon step (a raster that is not there, a negative minimum area)', async () => {
     const missing = await geo.answerPolygons(join(dir, 'missing.tif'), { threshold: 0.5, minAreaM2: 0 }, PROVENANCE).catch((e: unknown) => e);

@@ -36,8 +36,11 @@ export const ToGeoSchema = z.discriminatedUnion('type', [
 ]);
 export type ToGeo = z.infer<typeof ToGeoSchema>;
 
-/** Features per `features` message. */
-export const FEATURES_PER_MESSAGE = 500;
+/**
+ * At most this many features, or positions, per `features` message (one feature more when a single one is
+ * larger): each message is parsed and validated in one turn of the app's event loop, ~10 ms at these sizes.
+ */
+export const MESSAGE_LIMITS = { features: 500, positions: 20_000 } as const;
 
 export const FromGeoSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
