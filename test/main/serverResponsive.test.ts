@@ -13,7 +13,7 @@ import { startServerApp, type ServerApp } from '../../src/main/serverApp.js';
 import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
 import type { InferenceBackend } from '../../src/main/services/backends.js';
 import { gdalPolygonize } from '../../e2e/support/gdalPolygonize.js';
-import { probabilityBlobs } from '../support/probabilityBlobs.js';
+import { probabilityBlobs } from '../support/probabilityRasters.js';
 import { makeTempDir, removeDir } from '../support/syntheticRaster.js';
 
 const haveProc = existsSync('/proc/self/stat');

@@ -1,6 +1,7 @@
 /**
- * A synthetic probability raster (Float32, EPSG:32631, 2 m pixels): soft discs at seeded random places, some
- * overlapping — many polygons of varied shapes once thresholded, for vectorizing tests.
+ * Synthetic probability rasters (Float32, EPSG:32631, 2 m pixels) for vectorizing tests: soft discs at seeded
+ * random places (polygons of varied shapes, holes), or seeded white noise (above a high threshold: tens of
+ * thousands of small polygons, many touching only at corners — an answer as large as a random model's).
  */
 import { seededRandom } from './seededRandom.js';
 import { createRaster } from './syntheticRaster.js';
@@ -22,5 +23,14 @@ export function probabilityBlobs(path: string, size: number, blobs: number, seed
   return createRaster(path, {
     width: size, height: size, dataType: 'Float32', srs: 32631, geoTransform: [500000, 2, 0, 4000000, 0, -2],
     value: (_b, x, y) => grid[y * size + x]!,
+  });
+}
+
+/** `size`² of seeded white noise in [0, 1). */
+export function probabilityNoise(path: string, size: number, seed: number): string {
+  const rand = seededRandom(seed);
+  return createRaster(path, {
+    width: size, height: size, dataType: 'Float32', srs: 32631, geoTransform: [500000, 2, 0, 4000000, 0, -2],
+    value: () => rand(),
   });
 }
