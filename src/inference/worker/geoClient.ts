@@ -56,6 +56,9 @@ export class GeoWorker {
     if (this.started) return this.started;
     const child = spawnGeoProcess();
     this.child = child;
+    // Once started, an idle geo process never keeps the app's process alive (a request in flight does: see
+    // `holdWhileBusy`).
+    child.unref();
     this.started = new Promise<void>((resolve, reject) => {
       child.on('message', (raw: unknown) => {
         const parsed = FromGeoSchema.safeParse(raw);
@@ -63,7 +66,10 @@ export class GeoWorker {
           this.stop(child, new SegEarthError('INTERNAL', `Bad message from the geo process: ${parsed.error.message}`));
           return;
         }
-        if (parsed.data.type === 'ready') resolve();
+        if (parsed.data.type === 'ready') {
+          this.holdWhileBusy();
+          resolve();
+        }
         else this.onMessage(parsed.data);
       });
       child.on('error', (err) => {
@@ -96,12 +102,15 @@ export class GeoWorker {
         this.pending.delete(id);
         this.post({ type: 'cancel', id });
         reject(cancelled(signal!));
+        this.holdWhileBusy();
       };
       const settle = <T>(fn: (value: T) => void) => (value: T): void => {
         signal?.removeEventListener('abort', onAbort);
         fn(value);
+        this.holdWhileBusy();
       };
       this.pending.set(id, { features: [], resolve: settle(resolve), reject: settle(reject) });
+      this.holdWhileBusy();
       signal?.addEventListener('abort', onAbort, { once: true });
       const { question, modelId, bundleSha256, source, createdAt } = provenance;
       this.post({ type: 'polygons', id, probabilityPath, threshold: settings.threshold, minAreaM2: settings.minAreaM2, provenance: { question, modelId, bundleSha256, source, createdAt } });
@@ -154,8 +163,15 @@ export class GeoWorker {
     if (child.exitCode === null && child.signalCode === null) child.kill();
   }
 
+  /** The IPC channel keeps this process alive while requests wait for answers, and only then. */
+  private holdWhileBusy(): void {
+    if (this.pending.size > 0) this.child?.channel?.ref();
+    else this.child?.channel?.unref();
+  }
+
   private failAll(error: Error): void {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
+    this.holdWhileBusy();
   }
 }
