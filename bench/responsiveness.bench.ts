@@ -12,14 +12,15 @@
  *
  * and prints, per phase (and per job stage within the asks, e.g. `vectorizing`): files.list latency p50 / p95 /
  * p99 / max, the server loop's event-loop delay (`perf_hooks.monitorEventLoopDelay`) p99 / max, and the
- * keep-alive errors (requests that failed: connection reset, …). The scenes are made once in the OS temp
+ * longest garbage-collection pause of the server's thread, and the keep-alive errors (requests that failed:
+ * connection reset, …). The scenes are made once in the OS temp
  * folder. Set `UV_THREADPOOL_SIZE` on the command line to compare thread-pool sizes (it must be set before the
  * pool starts). Results also in bench/out/responsiveness.json.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import gdal from 'gdal-async';
 import { startServerApp } from '../src/main/serverApp.js';
@@ -128,6 +129,12 @@ const dataDir = mkdtempSync(join(os.tmpdir(), 'segearth-responsiveness-data-'));
 const runtime = createRuntimeAdapter({ store: new ModelStore(), defaultModelDir: bundle });
 const app = await startServerApp({ roots: [sceneDir], dataDir, runtime, staticDir: null });
 
+/** Garbage-collection pauses of the server's thread: [start, ms]. */
+const gcPauses: Array<[number, number]> = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push([performance.timeOrigin + e.startTime, e.duration]);
+}).observe({ entryTypes: ['gc'] });
+
 /** Spans: the phases, and each job stage within an ask (each with its own event-loop delay histogram). */
 const spans: Span[] = [];
 const open = (name: string): Span => {
@@ -211,6 +218,7 @@ const rows = spans.map((s) => {
     max: +(ms[ms.length - 1] ?? NaN).toFixed(1),
     loopP99: +(s.loop.percentile(99) / 1e6).toFixed(1),
     loopMax: +(s.loop.max / 1e6).toFixed(1),
+    gcMax: +Math.max(0, ...gcPauses.filter(([at]) => at >= s.from && at < s.to).map(([, ms]) => ms)).toFixed(1),
     errors: inside.filter((x) => x.error).length,
   };
 });
@@ -219,10 +227,10 @@ console.log(
   `\nresponsiveness${label ? ` (${label})` : ''}: files.list every ~50 ms over keep-alive while asking; bundle ${bundle}; ` +
     `UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? '(default 4)'}; ${os.cpus().length} CPU(s), load average ${os.loadavg()[0]!.toFixed(1)}\n`,
 );
-console.log('| phase / job stage | s | requests | files.list p50 ms | p95 | p99 | max | event-loop delay p99 ms | max | errors |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| phase / job stage | s | requests | files.list p50 ms | p95 | p99 | max | event-loop delay p99 ms | max | longest GC pause ms | errors |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.span} | ${r.seconds} | ${r.requests} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.max} | ${r.loopP99} | ${r.loopMax} | ${r.errors} |`);
+  console.log(`| ${r.span} | ${r.seconds} | ${r.requests} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.max} | ${r.loopP99} | ${r.loopMax} | ${r.gcMax} | ${r.errors} |`);
 }
 if (errors.length) console.log(`\nerrors: ${errors.join(', ')}`);
 mkdirSync('bench/out', { recursive: true });

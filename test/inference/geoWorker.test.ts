@@ -110,7 +110,14 @@ describe('geo process', () => {
     expect(code(bad)).toBe('INTERNAL');
     expect((bad as Error).message).toMatch(/Bad message to the geo process.*threshold/s);
     expect((await geo.answerPolygons(small, { threshold: 0.5, minAreaM2: 0 }, PROVENANCE)).features.length).toBeGreaterThan(10);
-    // And this side refuses what the geo process could not have sent (a ring of two positions).
-    expect(FromGeoSchema.safeParse({ type: 'features', id: 1, features: [{ id: 1, properties: {}, geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 1]]] } }] }).success).toBe(false);
+    // And this side refuses what the geo process could not have sent: a ring of two positions, a position that
+    // is not numbers, an empty MultiPolygon (a valid feature passes).
+    const square = [[0, 0], [1, 0], [1, 1], [0, 0]];
+    const message = (geometry: unknown) => ({ type: 'features', id: 1, features: [{ id: 1, properties: { id: 1 }, geometry }] });
+    expect(FromGeoSchema.safeParse(message({ type: 'Polygon', coordinates: [square] })).success).toBe(true);
+    expect(FromGeoSchema.safeParse(message({ type: 'MultiPolygon', coordinates: [[square], [square]] })).success).toBe(true);
+    expect(FromGeoSchema.safeParse(message({ type: 'Polygon', coordinates: [[[0, 0], [1, 1]]] })).success).toBe(false);
+    expect(FromGeoSchema.safeParse(message({ type: 'Polygon', coordinates: [[['0', 0], [1, 0], [1, 1], [0, 0]]] })).success).toBe(false);
+    expect(FromGeoSchema.safeParse(message({ type: 'MultiPolygon', coordinates: [] })).success).toBe(false);
   }, 120_000);
 });

@@ -43,6 +43,8 @@ function* messageSized(features: VectorFeature[]): Generator<VectorFeature[]> {
 
 /** Requests in progress, by id: `cancel` aborts them. */
 const controllers = new Map<number, AbortController>();
+/** Requests waiting for the app's `next`, by id. */
+const nextWanted = new Map<number, () => void>();
 
 async function polygons(request: Extract<ToGeo, { type: 'polygons' }>): Promise<void> {
   const controller = new AbortController();
@@ -55,12 +57,16 @@ async function polygons(request: Extract<ToGeo, { type: 'polygons' }>): Promise<
     for (const features of messageSized(answer.features)) {
       if (controller.signal.aborted) return;
       await send({ type: 'features', id, features });
+      // Flow control: the next chunk when the app asks for it (a `cancel` releases it too).
+      await new Promise<void>((resolve) => nextWanted.set(id, resolve));
     }
+    if (controller.signal.aborted) return;
     await send({ type: 'done', id, crsWkt: answer.crsWkt, crsCode: answer.crsCode });
   } catch (err) {
     await send({ type: 'error', id: request.id, error: toErrorPayload(err) });
   } finally {
     controllers.delete(request.id);
+    nextWanted.delete(request.id);
   }
 }
 
@@ -74,8 +80,17 @@ process.on('message', (raw: unknown) => {
     return;
   }
   const message = parsed.data;
-  if (message.type === 'cancel') controllers.get(message.id)?.abort();
-  else void polygons(message);
+  switch (message.type) {
+    case 'cancel':
+    case 'next':
+      if (message.type === 'cancel') controllers.get(message.id)?.abort();
+      // A request waiting for `next` goes on (after a cancel: to its end, at once).
+      nextWanted.get(message.id)?.();
+      nextWanted.delete(message.id);
+      return;
+    case 'polygons':
+      void polygons(message);
+  }
 });
 // The app went away (closed, crashed, killed): nothing is left to answer.
 process.on('disconnect', () => process.exit(0));

@@ -142,6 +142,10 @@ export class GeoWorker {
     switch (m.type) {
       case 'features':
         for (const f of m.features) pending.features.push(f);
+        // The next chunk after other work had a turn (see `geoProtocol`).
+        setImmediate(() => {
+          if (this.pending.has(m.id!)) this.post({ type: 'next', id: m.id! });
+        });
         return;
       case 'done':
         this.pending.delete(m.id);
