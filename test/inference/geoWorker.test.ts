@@ -5,6 +5,8 @@
  * request starts a new one; a message it cannot read is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
 import { answerPolygons } from '../../src/inference/scene/result.js';
@@ -15,6 +17,7 @@ import type { AreaGeometry, FeatureSet } from '../../src/shared/featureSet.js';
 import { gdalPolygonize } from '../../e2e/support/gdalPolygonize.js';
 import { probabilityBlobs, probabilityNoise } from '../support/probabilityRasters.js';
 import { makeTempDir, removeDir } from '../support/syntheticRaster.js';
+import { REPO_ROOT } from '../support/tinyBundle.js';
 
 const PROVENANCE = { question: 'where is the water?', modelId: 'test', bundleSha256: 'abc', source: 'scene.tif', createdAt: '2026-01-01T00:00:00Z' };
 
@@ -103,6 +106,21 @@ describe('geo process', () => {
     expect(again.features.length).toBe(gdalPolygonize(small, 0.5).extents.length);
     expect(geo.pid).not.toBe(pid);
   }, 120_000);
+
+  it('dispose waits until the geo process has exited, also when nothing else keeps this process alive', () => {
+    // In a process of its own: there, an idle geo process's handles are all that is left to wait on.
+    const script = join(dir, 'dispose.mts');
+    writeFileSync(
+      script,
+      `import { GeoWorker } from ${JSON.stringify(join(REPO_ROOT, 'src/inference/worker/geoClient.ts'))};\n` +
+        'const geo = new GeoWorker();\nawait geo.start();\nconst pid = geo.pid;\nawait geo.dispose();\n' +
+        "let alive = true;\ntry { process.kill(pid, 0); } catch { alive = false; }\nconsole.log(alive ? 'still running' : 'disposed');\n",
+    );
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('disposed');
+    expect(run.status).toBe(0);
+  }, 180_000);
 
   it('refuses a message it cannot read (the request fails, the process keeps answering)', async () => {
     // NaN does not survive the IPC channel's JSON (it arrives as null): the geo process refuses the message.

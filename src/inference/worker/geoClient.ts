@@ -122,6 +122,8 @@ export class GeoWorker {
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Held until it has exited: an unreferenced handle would let this process end first, the wait unsettled.
+    child.ref();
     this.stop(child, new SegEarthError('CANCELLED', 'The app is closing.'));
     await exited;
   }
