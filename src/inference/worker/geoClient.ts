@@ -69,8 +69,7 @@ export class GeoWorker {
         if (parsed.data.type === 'ready') {
           this.holdWhileBusy();
           resolve();
-        }
-        else this.onMessage(parsed.data);
+        } else this.onMessage(parsed.data);
       });
       child.on('error', (err) => {
         reject(new SegEarthError('INFERENCE_FAILED', `The geo process could not be started: ${err.message}`));
@@ -96,6 +95,7 @@ export class GeoWorker {
     if (signal?.aborted) throw cancelled(signal);
     await this.start();
     if (signal?.aborted) throw cancelled(signal);
+    if (!this.child?.connected) throw new SegEarthError('INFERENCE_FAILED', 'The process that turns probabilities into polygons is not running.', { hint: 'Try again: it is restarted.' });
     const id = this.nextId++;
     return new Promise<FeatureSet>((resolve, reject) => {
       const onAbort = (): void => {
