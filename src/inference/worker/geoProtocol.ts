@@ -13,7 +13,7 @@
  * error's code kept). `cancel {id}` aborts the request's AbortSignal.
  */
 import { z } from 'zod';
-import { ErrorPayloadSchema } from '../../shared/errors.js';
+import { ErrorPayloadSchema } from '../../shared/errorPayloadSchema.js';
 import { VectorFeatureSchema, type Position } from '../../shared/featureSet.js';
 
 const Id = z.number().int().nonnegative();
