@@ -43,6 +43,7 @@ export interface GeoVersions {
 
 let configured: GdalEnvironment | undefined;
 
+
 /** Rewrite a path inside `app.asar` to the matching `app.asar.unpacked` path (no-op elsewhere). */
 export function unpackedPath(p: string): string {
   return p.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
@@ -98,6 +99,17 @@ export function configureGdalEnvironment(): GdalEnvironment {
 
   configured = { gdalData, projData, gdalDataSource, projDataSource };
   return configured;
+}
+
+/**
+ * Server mode: GDAL ≥ 3.12 refuses raw-band VRTs (`VRTRawRasterBand`, raw bytes of any file as pixels) itself.
+ * Set as a configuration option (this process) and in the environment (child processes: vectorizing, batch
+ * workers). Older GDAL ignores it; `geo/filesGdalReads` refuses such VRTs in any case.
+ */
+export function forbidRawBandVrts(): void {
+  configureGdalEnvironment();
+  gdal.config.set('GDAL_VRT_ENABLE_RAWRASTERBAND', 'NO');
+  process.env.GDAL_VRT_ENABLE_RAWRASTERBAND = 'NO';
 }
 
 /** gdal-async's typings name it `setPROJSearchPaths`, the binding exports `setPROJSearchPath`. */

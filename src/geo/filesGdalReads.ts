@@ -9,9 +9,16 @@
  * It asks GDAL itself (`GDALGetFileList` after a header-only open), so the answer is what GDAL will read,
  * not what a hand-written XML parser believes. Only drivers for local raster files are accepted: service
  * descriptions (WMS, WMTS, TMS …) and other drivers whose reads cannot be listed are refused up front.
+ *
+ * Raw-band VRTs (`VRTRawRasterBand`: any byte range of any file read as pixels) are refused at every level,
+ * even when their file lies inside the roots: a confined server serves rasters, not arbitrary bytes. The test
+ * is on GDAL's own serialization of the opened VRT (its `xml:VRT` metadata). GDAL ≥ 3.12 can also refuse them
+ * itself (`GDAL_VRT_ENABLE_RAWRASTERBAND=NO`, which server mode sets: `geo/env.forbidRawBandVrts`); its
+ * refusal at open gets the same error.
  */
 import { readFile } from 'node:fs/promises';
 import gdal from 'gdal-async';
+import type { Dataset } from 'gdal-async';
 import { configureGdalEnvironment } from './env.js';
 import { classifyOpenError, isGdalVirtualPath } from './rasterErrors.js';
 import { SegEarthError } from '../shared/errors.js';
@@ -44,6 +51,19 @@ function unsupported(path: string, driver: string): SegEarthError {
   });
 }
 
+function rawBandRefused(path: string): SegEarthError {
+  return new SegEarthError('FORBIDDEN_PATH', `${path} is a raw-band VRT (VRTRawRasterBand), which reads raw bytes of a file as pixels; this server does not open such VRTs.`, {
+    hint: 'Convert the raw file to a GeoTIFF inside the allowed folders (gdal_translate in.vrt out.tif) and open that, or open the VRT in the desktop app or the segearth CLI.',
+    path,
+  });
+}
+
+/** Whether GDAL's serialization of an opened VRT has a raw band (`subClass="VRTRawRasterBand"`). */
+function hasRawBand(ds: Dataset): boolean {
+  const xml = Object.entries(ds.getMetadata('xml:VRT')).map(([k, v]) => `${k}=${String(v)}`).join('');
+  return /subClass\s*=\s*"VRTRawRasterBand"/.test(xml);
+}
+
 /** The files GDAL reads for `path` (see the module comment); FORBIDDEN_PATH for a driver not in the list. */
 export async function filesGdalReads(path: string): Promise<GdalReadSet> {
   configureGdalEnvironment();
@@ -60,6 +80,8 @@ export async function filesGdalReads(path: string): Promise<GdalReadSet> {
     try {
       ds = await gdal.openAsync(file);
     } catch (err) {
+      // GDAL ≥ 3.12 with GDAL_VRT_ENABLE_RAWRASTERBAND=NO refuses the open itself.
+      if (/VRTRawRasterBand/i.test(err instanceof Error ? err.message : String(err))) throw rawBandRefused(file);
       if (depth === 0) throw classifyOpenError(file, err);
       return; // a missing source: GDAL will fail on it too, and its path is listed already
     }
@@ -67,6 +89,7 @@ export async function filesGdalReads(path: string): Promise<GdalReadSet> {
       const name = ds.driver.description;
       if (depth === 0) driver = name;
       if (!LOCAL_RASTER_DRIVERS.has(name)) throw unsupported(file, name);
+      if (name === 'VRT' && hasRawBand(ds)) throw rawBandRefused(file);
       for (const listed of ds.getFileList()) await visit(listed, depth + 1);
     } finally {
       ds.close();

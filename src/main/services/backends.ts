@@ -34,6 +34,8 @@ export interface GeoBackend {
   gdalVersion(): string | null;
   /** Every file GDAL would read to show `path` (VRT sources, side-cars …): server mode confines them to its roots. */
   filesReadBy?(path: string): Promise<{ driver: string; files: string[] }>;
+  /** Server mode with roots: GDAL options that narrow what GDAL itself may read (raw-band VRTs off). */
+  confineReads?(): void;
 }
 
 export interface InferenceProgress {

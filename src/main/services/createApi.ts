@@ -59,6 +59,7 @@ export interface Backend {
 export async function createBackend(options: BackendOptions): Promise<Backend> {
   const events = createEventBus();
   const guard = await createPathGuard(options.roots, options.geo.filesReadBy ? { filesReadBy: (p) => options.geo.filesReadBy!(p) } : {});
+  if (guard.roots.length > 0) options.geo.confineReads?.();
   const settings = createSettingsService(options.dataDir, events);
   const workspace = createWorkspaceService(options.geo, guard, (path) => {
     void settings.addRecent(path);

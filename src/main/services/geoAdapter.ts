@@ -10,6 +10,7 @@ import { writeFeatures } from '../../geo/writers/writeFeatures.js';
 import { writeRasterGeoTiff } from '../../geo/writers/maskGeoTiff.js';
 import { getTileGrid } from '../../geo/tileGrid.js';
 import { filesGdalReads } from '../../geo/filesGdalReads.js';
+import { forbidRawBandVrts } from '../../geo/env.js';
 import { renderTile } from '../../geo/renderTile.js';
 import { heatmapPng } from '../../geo/heatmap.js';
 import { readProbability, thresholdProbability } from '../../geo/probabilityRead.js';
@@ -36,5 +37,6 @@ export function createGeoAdapter(): GeoBackend {
     },
     gdalVersion: () => gdal.version,
     filesReadBy: (path) => filesGdalReads(path),
+    confineReads: () => forbidRawBandVrts(),
   };
 }
