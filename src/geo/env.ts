@@ -43,6 +43,11 @@ export interface GeoVersions {
 
 let configured: GdalEnvironment | undefined;
 
+/**
+ * GDAL block cache (MB) unless `GDAL_CACHEMAX` is set in the environment: enough for a row of 1024 px tiles
+ * across a 20000 px wide scene in the probability writer's 256 px blocks, far below GDAL's default of 5% of RAM.
+ */
+export const GDAL_CACHE_MB = 256;
 
 /** Rewrite a path inside `app.asar` to the matching `app.asar.unpacked` path (no-op elsewhere). */
 export function unpackedPath(p: string): string {
@@ -60,7 +65,7 @@ function firstExisting(candidates: Array<string | undefined>): string | undefine
 
 /**
  * Configure GDAL_DATA and the PROJ search path, plus a few GDAL options SegEarth relies on
- * (external overviews compressed). Idempotent: later calls return the first result. PAM stays enabled so
+ * (the block cache capped at {@link GDAL_CACHE_MB}, external overviews compressed). Idempotent: later calls return the first result. PAM stays enabled so
  * `.aux.xml` georeferencing is honoured; SegEarth computes its own statistics and never asks GDAL to persist any.
  */
 export function configureGdalEnvironment(): GdalEnvironment {
@@ -92,6 +97,11 @@ export function configureGdalEnvironment(): GdalEnvironment {
     projDataSource = 'bundled';
   }
   if (projData) setProjSearchPath(projData);
+
+  // GDAL's block cache defaults to 5% of the machine's memory (1.2 GB on a 24 GiB machine), which a large
+  // scene fills (tiled writes, polygonizing): a fixed cap keeps an ask's memory flat in the scene size. GDAL
+  // users' own GDAL_CACHEMAX (environment) wins. Must be set before the first raster I/O: GDAL reads it once.
+  if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', String(GDAL_CACHE_MB));
 
   // External overviews (.ovr) built on request: compressed, BigTIFF when needed.
   gdal.config.set('COMPRESS_OVERVIEW', 'DEFLATE');

@@ -1,9 +1,31 @@
 /**
- * GDAL/PROJ environment: idempotent configuration, asar path mapping, and versions that match gdal-bin.
+ * GDAL/PROJ environment: idempotent configuration, asar path mapping, versions that match gdal-bin, and the
+ * block cache cap as GDAL itself reports it (its `CPL_DEBUG` line when the cache is first used), in the CLI.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configureGdalEnvironment, geoVersions, unpackedPath } from '../../src/geo/env.js';
+import { configureGdalEnvironment, GDAL_CACHE_MB, geoVersions, unpackedPath } from '../../src/geo/env.js';
+import { createRaster } from '../support/syntheticRaster.js';
+
+/** The block cache size (MB) GDAL announces in a `segearth info` process (GDAL reads GDAL_CACHEMAX once, at first use). */
+function gdalCacheMaxOfCli(env: Record<string, string>): number {
+  const dir = mkdtempSync(join(tmpdir(), 'segearth-cachemax-'));
+  try {
+    const file = createRaster(join(dir, 'small.tif'), { width: 8, height: 8, srs: 32633, geoTransform: [500000, 10, 0, 5000000, 0, -10], value: (_b, x) => x });
+    const base = { ...process.env };
+    delete base.GDAL_CACHEMAX;
+    const run = spawnSync(process.execPath, ['bin/segearth.js', 'info', file], { env: { ...base, CPL_DEBUG: 'ON', ...env }, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const m = /GDAL_CACHEMAX = (\d+) MB/.exec(run.stderr);
+    expect(m, run.stderr).not.toBeNull();
+    return Number(m![1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('geo env', () => {
   it('configureGdalEnvironment is idempotent', () => {
@@ -29,4 +51,9 @@ describe('geo env', () => {
     expect(v.proj).toMatch(/^\d+\.\d+\.\d+$/);
     expect(v.epsg).toMatch(/^v\d+/);
   });
+
+  it(`caps GDAL's block cache at ${GDAL_CACHE_MB} MB (not 5% of the machine's memory), and GDAL_CACHEMAX in the environment wins`, () => {
+    expect(gdalCacheMaxOfCli({})).toBe(GDAL_CACHE_MB);
+    expect(gdalCacheMaxOfCli({ GDAL_CACHEMAX: '64' })).toBe(64);
+  }, 60_000);
 });
