@@ -3,8 +3,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProgressLineSchema } from '../../src/cli/jsonProgress.js';
+import { COMMANDS } from '../../src/cli/commandList.js';
+import { runCli } from '../../src/cli/run.js';
+import { InferenceRuntime } from '../../src/inference/runtime/runtime.js';
+import type { SceneRequest } from '../../src/inference/scene/scene.js';
 import { REPO_ROOT, ensureTinyBundle } from '../support/tinyBundle.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'segearth-ask-cli-'));
@@ -188,4 +192,37 @@ describe('segearth ask --json progress and --aoi <polygons file>', () => {
     expect(missing.status).toBe(3);
     expect(existsSync(out)).toBe(false);
   });
+});
+
+describe('segearth ask keeps no views (one question, then the process ends)', () => {
+  it('asks with cacheViews: false, and the worker holds 0 cached views when the runtime is disposed', async () => {
+    const requests: SceneRequest[] = [];
+    const cacheAtDispose: Array<{ views: number; bytes: number }> = [];
+    const ask = InferenceRuntime.prototype.ask;
+    const dispose = InferenceRuntime.prototype.dispose;
+    // Call-through spies: the real runtime runs; they only record the request and the cache before it goes.
+    const askSpy = vi.spyOn(InferenceRuntime.prototype, 'ask').mockImplementation(function (this: InferenceRuntime, request, options) {
+      requests.push(request);
+      return ask.call(this, request, options);
+    });
+    const disposeSpy = vi.spyOn(InferenceRuntime.prototype, 'dispose').mockImplementation(async function (this: InferenceRuntime) {
+      cacheAtDispose.push(await this.cacheInfo());
+      return dispose.call(this);
+    });
+    try {
+      let stderr = '';
+      const out = join(dir, 'no-cache.geojson');
+      const status = await runCli(['node', 'segearth', 'ask', scene, 'where are the fields?', '--model', tiny, '--ep', 'cpu', '--strategy', 'tiled', '-o', out], COMMANDS, {
+        out: () => undefined,
+        err: (t) => (stderr += t),
+      });
+      expect(status, stderr).toBe(0);
+      expect(requests.map((r) => r.cacheViews)).toEqual([false]);
+      expect(cacheAtDispose).toHaveLength(1);
+      expect(cacheAtDispose[0]).toMatchObject({ views: 0, bytes: 0 });
+    } finally {
+      askSpy.mockRestore();
+      disposeSpy.mockRestore();
+    }
+  }, 300_000);
 });

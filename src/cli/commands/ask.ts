@@ -176,6 +176,9 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
         // A raster only this run reads back is written with the fast compression; the kept one is compact.
         probabilityCompression: options.probability ? 'deflate' : 'zstd',
         ...(bands ? { bands } : {}),
+        // One question, then the process ends: caching the scene's views would only hold memory (up to the
+        // cache's 1 GiB) that nothing reuses.
+        cacheViews: false,
       },
       { signal: context.signal, onProgress: (p) => progress.update(p) },
     );

@@ -138,6 +138,11 @@ export class InferenceRuntime {
     return this.predictor instanceof InferenceWorker ? (await this.predictor.stats()).stats : this.predictor.model.stats;
   }
 
+  /** What the view cache holds now: views, their bytes, evictions so far (tests, logs). */
+  async cacheInfo(): Promise<{ views: number; bytes: number; evictions: number }> {
+    return this.predictor instanceof InferenceWorker ? (await this.predictor.stats()).cache : this.predictor.cacheInfo;
+  }
+
   /** Frees the cached views (image features and KV caches). */
   async clearCaches(): Promise<void> {
     if (this.predictor instanceof InferenceWorker) await this.predictor.clearCaches();
