@@ -1,7 +1,8 @@
 /**
  * @module geo/maskSource
  * Turns what a model (or an analyst) hands us — a mask/probability raster file, or an in-memory array with
- * its georeferencing — into a binary 0/1 Byte raster in memory, ready for GDAL Polygonize.
+ * its georeferencing — into a binary 0/1 Byte raster, ready for GDAL Polygonize: in memory when small, else a
+ * temporary compressed file (`geo/maskDataset`), so memory does not grow with the raster.
  *
  * Threshold rule (foreground = 1), chosen from the data type so an analyst gets what they expect:
  * - **floating-point data** (Float32/Float64 files, `Float32Array`) is a probability: foreground when
@@ -16,6 +17,7 @@ import gdal from 'gdal-async';
 import type { Dataset, SpatialReference } from 'gdal-async';
 import { SegEarthError } from '../shared/errors.js';
 import { classifyOpenError, corruptRasterError } from './rasterErrors.js';
+import { createMaskDataset, type MaskDataset } from './maskDataset.js';
 import type { GeoTransform } from '../shared/rasterInfo.js';
 
 export type MaskInput =
@@ -40,10 +42,13 @@ export interface ThresholdRule {
 
 export interface BinaryMask {
   /**
-   * Dataset whose band `band` GDAL Polygonize reads, with itself as mask band: an in-memory (MEM) Byte
-   * dataset holding 0/1, or — on the direct path (`openDirectMask`) — the mask file itself.
+   * Dataset whose band `band` GDAL Polygonize reads, with itself as mask band: a Byte dataset holding 0/1
+   * (`geo/maskDataset`: in memory, or a temporary file for large masks), or — on the direct path
+   * (`openDirectMask`) — the mask file itself.
    */
   dataset: Dataset;
+  /** Closes `dataset` (and removes its temporary file, if any). */
+  close(): Promise<void>;
   band: number;
   /** true when `dataset` is the source file, polygonized without a thresholded copy. */
   direct: boolean;
@@ -57,7 +62,7 @@ export interface BinaryMask {
   foregroundPixels: number | null;
 }
 
-/** Largest mask held in memory (one byte per pixel). */
+/** Largest mask GDAL Polygonize takes (its pixel counts are 32-bit). */
 export const MAX_MASK_PIXELS = 2 ** 31 - 1;
 const IDENTITY: GeoTransform = [0, 1, 0, 0, 0, 1];
 
@@ -138,13 +143,6 @@ function checkSize(width: number, height: number, what: string): void {
   }
 }
 
-async function createByteMem(width: number, height: number, geoTransform: GeoTransform, srs: SpatialReference | null) {
-  const ds = await gdal.drivers.get('MEM').createAsync('', width, height, 1, gdal.GDT_Byte);
-  ds.geoTransform = geoTransform;
-  if (srs) ds.srs = srs;
-  return ds;
-}
-
 async function fromArray(input: Extract<MaskInput, { kind: 'array' }>, threshold: number | undefined): Promise<BinaryMask> {
   const { data, width, height, geoTransform, crsWkt } = input;
   checkSize(width, height, 'The mask array');
@@ -165,11 +163,16 @@ async function fromArray(input: Extract<MaskInput, { kind: 'array' }>, threshold
       });
     }
   }
-  const dataset = await createByteMem(width, height, geoTransform, srs);
-  const binary = new Uint8Array(width * height);
-  const foregroundPixels = applyThreshold(data, binary, rule.threshold, null);
-  await dataset.bands.get(1).pixels.writeAsync(0, 0, width, height, binary);
-  return { dataset, band: 1, direct: false, width, height, geoTransform: [...geoTransform], srs, rule, foregroundPixels };
+  const mask = await createMaskDataset(width, height, geoTransform, srs);
+  try {
+    const binary = new Uint8Array(width * height);
+    const foregroundPixels = applyThreshold(data, binary, rule.threshold, null);
+    await mask.writeRows(0, height, binary);
+    return { dataset: mask.dataset, close: () => mask.close(), band: 1, direct: false, width, height, geoTransform: [...geoTransform], srs, rule, foregroundPixels };
+  } catch (err) {
+    await mask.close();
+    throw err;
+  }
 }
 
 async function openMaskFile(path: string): Promise<Dataset> {
@@ -225,7 +228,7 @@ async function fromFile(
   signal: AbortSignal | undefined,
 ): Promise<BinaryMask> {
   const source = await openMaskFile(input.path);
-  let dataset: Dataset | undefined;
+  let mask: MaskDataset | undefined;
   try {
     const bandIndex = input.band ?? 1;
     if (!Number.isInteger(bandIndex) || bandIndex < 1 || bandIndex > source.bands.count()) {
@@ -241,8 +244,7 @@ async function fromFile(
     const rule = thresholdRule(isFloat ? 'probability' : 'integer', threshold, band.dataType);
     const geoTransform = (source.geoTransform as GeoTransform | null) ?? IDENTITY;
     const srs = source.srs ? gdal.SpatialReference.fromWKT(source.srs.toWKT()) : null;
-    dataset = await createByteMem(width, height, geoTransform, srs);
-    const out = dataset.bands.get(1);
+    mask = await createMaskDataset(width, height, geoTransform, srs);
     const rows = Math.max(1, Math.floor(STRIP_PIXELS / width));
     const values = stripBuffer(band.dataType, rows * width);
     const binary = new Uint8Array(rows * width);
@@ -254,11 +256,12 @@ async function fromFile(
       await band.pixels.readAsync(0, y, width, h, strip);
       const bin = binary.subarray(0, h * width);
       foregroundPixels += applyThreshold(strip, bin, rule.threshold, band.noDataValue);
-      await out.pixels.writeAsync(0, y, width, h, bin);
+      await mask.writeRows(y, h, bin);
     }
-    return { dataset, band: 1, direct: false, width, height, geoTransform, srs, rule, foregroundPixels };
+    const written = mask;
+    return { dataset: written.dataset, close: () => written.close(), band: 1, direct: false, width, height, geoTransform, srs, rule, foregroundPixels };
   } catch (err) {
-    dataset?.close();
+    await mask?.close();
     if (err instanceof SegEarthError) throw err;
     throw corruptRasterError(input.path, err);
   } finally {
@@ -300,6 +303,7 @@ export async function openDirectMask(input: MaskInput, threshold: number | undef
   const geoTransform = (source.geoTransform as GeoTransform | null) ?? IDENTITY;
   return {
     dataset: source,
+    close: async () => source.close(),
     band: bandIndex,
     direct: true,
     width,

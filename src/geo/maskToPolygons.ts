@@ -153,13 +153,13 @@ export async function vectorizeMask(input: MaskInput, options: MaskToPolygonsOpt
       checkGround(mask);
       polygons = await polygonize(mask, onProgress);
     } catch (err) {
-      mask.dataset.close();
+      await mask.close();
       // On the direct path GDAL reads the file itself: a damaged file fails here, as it would on any read.
       throw input.kind === 'file' ? classifyReadError(input.path, err) : err;
     }
     if (!hasSingleValue(polygons.layer)) {
       polygons.memory.close();
-      mask.dataset.close();
+      await mask.close();
       polygons = undefined;
       mask = null;
     }
@@ -206,7 +206,7 @@ export async function vectorizeMask(input: MaskInput, options: MaskToPolygonsOpt
     return result;
   } finally {
     polygons?.memory.close();
-    mask.dataset.close();
+    await mask.close();
   }
 }
 
