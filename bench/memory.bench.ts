@@ -1,0 +1,150 @@
+/**
+ * @module bench/memory.bench
+ * `npm run bench:memory [-- --sizes 6000,12000,20000] [--model models/tiny-test] [--baseline <git rev>] [--floor-only]`
+ * — not a test. Memory of an ask (issue 15.6): peak RSS of `segearth ask <scene> … --strategy tiled`, each in
+ * its own process, on synthetic tiled + DEFLATE-compressed RGB GeoTIFFs of the given sizes, next to the
+ * model's own floor — a `view` ask of a 1024² scene (the model loaded, one pass, nothing else).
+ *
+ * Peak RSS is the process's high-water mark (`VmHWM` in /proc/<pid>/status, the same number as
+ * `/usr/bin/time -v`'s "Maximum resident set size"), read while it runs; the stage printed last on stderr
+ * (`tiles`, `stitching`, `vectorizing`) names where the current RSS was when it was highest.
+ *
+ * `--baseline <rev>` runs the same asks with the CLI of another commit (exported with `git archive` into a
+ * temporary folder, this checkout's node_modules linked in): the peer in the same run, on the same scenes.
+ * Scenes are made once with GDAL (`gdal_translate -outsize` of a 512² noise pattern) and cached in
+ * `$TMPDIR/segearth-bench-memory/`. With the tiny bundle a tile costs ~2 CPU-s: 20000² (529 tiles) takes
+ * 20–60 minutes on 2 shared cores.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const sizes = (opt('--sizes') ?? '6000,12000,20000').split(',').map(Number);
+const modelDir = path.resolve(opt('--model') ?? 'models/tiny-test');
+const baseline = opt('--baseline');
+const floorOnly = args.includes('--floor-only');
+const cacheDir = path.join(os.tmpdir(), 'segearth-bench-memory');
+const repo = path.resolve('.');
+
+/** A scene of `size`² px: a 512² pattern (smooth waves + noise, 3 bands, UTM 33N, 10 m) resampled by GDAL. */
+function scene(size: number): string {
+  mkdirSync(cacheDir, { recursive: true });
+  const file = path.join(cacheDir, `scene-${size}.tif`);
+  if (existsSync(file)) return file;
+  const n = 512;
+  const pattern = path.join(cacheDir, 'pattern.raw');
+  if (!existsSync(pattern)) {
+    const data = new Uint8Array(3 * n * n);
+    let seed = 1;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 60 - 30;
+    for (let b = 0; b < 3; b++) {
+      for (let y = 0; y < n; y++) {
+        for (let x = 0; x < n; x++) data[b * n * n + y * n + x] = Math.max(0, Math.min(255, 128 + 60 * Math.sin(x / (7 + 3 * b)) * Math.cos(y / (11 + b)) + noise()));
+      }
+    }
+    writeFileSync(pattern, data);
+    writeFileSync(path.join(cacheDir, 'pattern.hdr'), `ENVI\nsamples = ${n}\nlines = ${n}\nbands = 3\nheader offset = 0\nfile type = ENVI Standard\ndata type = 1\ninterleave = bsq\nbyte order = 0\n`);
+  }
+  const tmp = `${file}.part.tif`;
+  execFileSync('gdal_translate', [
+    '-q', '-a_srs', 'EPSG:32633', '-a_ullr', '500000', String(4000000 + size * 10), String(500000 + size * 10), '4000000',
+    '-outsize', String(size), String(size), '-r', 'bilinear',
+    '-co', 'TILED=YES', '-co', 'COMPRESS=DEFLATE', '-co', 'BIGTIFF=IF_SAFER', pattern, tmp,
+  ]);
+  execFileSync('mv', [tmp, file]);
+  return file;
+}
+
+/** A CLI of commit `rev`: `git archive` into a temporary folder, with this checkout's node_modules. */
+function baselineCheckout(rev: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'segearth-bench-memory-base-'));
+  execFileSync('sh', ['-c', `git archive ${JSON.stringify(rev)} | tar -x -C ${JSON.stringify(dir)}`]);
+  symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+  return dir;
+}
+
+interface Measured {
+  peakMiB: number;
+  /** Stage that was current when RSS was at its highest. */
+  peakStage: string;
+  wallS: number;
+  polygons: string;
+  ok: boolean;
+}
+
+/** Runs the CLI in `cwd` and samples its VmHWM / VmRSS every 200 ms. */
+async function measure(cwd: string, argv: string[]): Promise<Measured> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [path.join(cwd, 'bin', 'segearth.js'), ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SEGEARTH_FROM_SOURCE: '1' } });
+  let stdout = '';
+  let stderr = '';
+  let stage = 'start';
+  let hwm = 0;
+  let peakRss = 0;
+  let peakStage = 'start';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    const m = /(?:^|\n)([a-z]+): [^\n]*\n$/.exec(stderr);
+    if (m) stage = m[1]!;
+  });
+  const sample = () => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      if (rss > peakRss) {
+        peakRss = rss;
+        peakStage = stage;
+      }
+    } catch {
+      // the process has just ended
+    }
+  };
+  const timer = setInterval(sample, 200);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(timer);
+  if (code !== 0) console.error(stderr.slice(-2000));
+  return {
+    peakMiB: hwm / 1024,
+    peakStage,
+    wallS: (performance.now() - started) / 1000,
+    polygons: /^(\d+) polygon/.exec(stdout)?.[1] ?? '?',
+    ok: code === 0,
+  };
+}
+
+function ask(cwd: string, file: string, strategy: string): Promise<Measured> {
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'segearth-bench-memory-out-')), 'answer.geojson');
+  return measure(cwd, ['ask', file, 'where are the roads?', '--model', modelDir, '--ep', 'cpu', '--strategy', strategy, '-o', out]).finally(() =>
+    rmSync(path.dirname(out), { recursive: true, force: true }),
+  );
+}
+
+const cliDirs: Array<[string, string]> = [['this checkout', repo]];
+if (baseline) cliDirs.push([`baseline ${baseline}`, baselineCheckout(baseline)]);
+
+const rows: string[][] = [['CLI', 'scene', 'strategy', 'peak RSS MiB', 'highest during', 'wall s', 'polygons']];
+const gdalCache = process.env.GDAL_CACHEMAX ? `GDAL_CACHEMAX=${process.env.GDAL_CACHEMAX}` : 'GDAL_CACHEMAX unset';
+console.log(`memory benchmark; ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}, model ${path.basename(modelDir)}, ${gdalCache}`);
+for (const [label, cwd] of cliDirs) {
+  const floor = await ask(cwd, scene(1024), 'view');
+  rows.push([label, '1024² (model floor)', 'view', floor.peakMiB.toFixed(0), floor.peakStage, floor.wallS.toFixed(0), floor.polygons + (floor.ok ? '' : ' FAILED')]);
+  console.log(rows.at(-1)!.join(' | '));
+  if (floorOnly) continue;
+  for (const size of sizes) {
+    const m = await ask(cwd, scene(size), 'tiled');
+    rows.push([label, `${size}²`, 'tiled', m.peakMiB.toFixed(0), m.peakStage, m.wallS.toFixed(0), m.polygons + (m.ok ? '' : ' FAILED')]);
+    console.log(rows.at(-1)!.join(' | '));
+  }
+}
+for (const [, cwd] of cliDirs) if (cwd !== repo) rmSync(cwd, { recursive: true, force: true });
+
+const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+console.log(`\n${rows.map((r, i) => `| ${r.map((v, c) => v.padEnd(widths[c]!)).join(' | ')} |${i === 0 ? `\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|` : ''}`).join('\n')}`);
