@@ -1,13 +1,15 @@
 /**
  * @module bench/memory.bench
- * `npm run bench:memory [-- --sizes 6000,12000,20000] [--model models/tiny-test] [--baseline <git rev>] [--floor-only]`
+ * `npm run bench:memory [-- --sizes 6000,12000,20000] [--model models/tiny-test] [--baseline <git rev> [--only-baseline]] [--floor-only]`
  * — not a test. Memory of an ask (issue 15.6): peak RSS of `segearth ask <scene> … --strategy tiled`, each in
  * its own process, on synthetic tiled + DEFLATE-compressed RGB GeoTIFFs of the given sizes, next to the
  * model's own floor — a `view` ask of a 1024² scene (the model loaded, one pass, nothing else).
  *
- * Peak RSS is the process's high-water mark (`VmHWM` in /proc/<pid>/status, the same number as
- * `/usr/bin/time -v`'s "Maximum resident set size"), read while it runs; the stage printed last on stderr
- * (`tiles`, `stitching`, `vectorizing`) names where the current RSS was when it was highest.
+ * Peak RSS is the highest sum of `VmRSS` over the CLI process and its descendants (a vectorizing child
+ * process counts), sampled every 200 ms from /proc, and never below the CLI's own high-water mark (`VmHWM`,
+ * the number `/usr/bin/time -v` prints as "Maximum resident set size"). It is also split by the stage printed
+ * last on stderr: the highest RSS while `tiles` ran (the model, one tile, GDAL's block cache) and from
+ * `stitching` on (the probability raster's last pass, polygons, mean probabilities, writing).
  *
  * `--baseline <rev>` runs the same asks with the CLI of another commit (exported with `git archive` into a
  * temporary folder, this checkout's node_modules linked in): the peer in the same run, on the same scenes.
@@ -16,7 +18,7 @@
  * 20–60 minutes on 2 shared cores.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -29,6 +31,7 @@ const sizes = (opt('--sizes') ?? '6000,12000,20000').split(',').map(Number);
 const modelDir = path.resolve(opt('--model') ?? 'models/tiny-test');
 const baseline = opt('--baseline');
 const floorOnly = args.includes('--floor-only');
+const onlyBaseline = args.includes('--only-baseline');
 const cacheDir = path.join(os.tmpdir(), 'segearth-bench-memory');
 const repo = path.resolve('.');
 
@@ -71,11 +74,29 @@ function baselineCheckout(rev: string): string {
 
 interface Measured {
   peakMiB: number;
-  /** Stage that was current when RSS was at its highest. */
-  peakStage: string;
+  /** Highest RSS (MiB) while tiles ran, and from stitching on. */
+  tilesMiB: number;
+  afterTilesMiB: number;
   wallS: number;
   polygons: string;
   ok: boolean;
+}
+
+/** Sum of VmRSS (kB) of a process and all its descendants (0 once it has ended). */
+function treeRssKb(pid: number): number {
+  let total = 0;
+  const visit = (p: number): void => {
+    try {
+      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        for (const c of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(c));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  };
+  visit(pid);
+  return total;
 }
 
 /** Runs the CLI in `cwd` and samples its VmHWM / VmRSS every 200 ms. */
@@ -87,7 +108,8 @@ async function measure(cwd: string, argv: string[]): Promise<Measured> {
   let stage = 'start';
   let hwm = 0;
   let peakRss = 0;
-  let peakStage = 'start';
+  let tilesRss = 0;
+  let afterTilesRss = 0;
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -96,24 +118,23 @@ async function measure(cwd: string, argv: string[]): Promise<Measured> {
   });
   const sample = () => {
     try {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      if (rss > peakRss) {
-        peakRss = rss;
-        peakStage = stage;
-      }
+      hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0));
     } catch {
-      // the process has just ended
+      return; // the process has just ended
     }
+    const rss = treeRssKb(child.pid!);
+    peakRss = Math.max(peakRss, rss);
+    if (stage === 'tiles') tilesRss = Math.max(tilesRss, rss);
+    if (['stitching', 'vectorizing'].includes(stage)) afterTilesRss = Math.max(afterTilesRss, rss);
   };
   const timer = setInterval(sample, 200);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearInterval(timer);
   if (code !== 0) console.error(stderr.slice(-2000));
   return {
-    peakMiB: hwm / 1024,
-    peakStage,
+    peakMiB: Math.max(hwm, peakRss) / 1024,
+    tilesMiB: tilesRss / 1024,
+    afterTilesMiB: afterTilesRss / 1024,
     wallS: (performance.now() - started) / 1000,
     polygons: /^(\d+) polygon/.exec(stdout)?.[1] ?? '?',
     ok: code === 0,
@@ -127,20 +148,21 @@ function ask(cwd: string, file: string, strategy: string): Promise<Measured> {
   );
 }
 
-const cliDirs: Array<[string, string]> = [['this checkout', repo]];
+const cliDirs: Array<[string, string]> = onlyBaseline ? [] : [['this checkout', repo]];
 if (baseline) cliDirs.push([`baseline ${baseline}`, baselineCheckout(baseline)]);
 
-const rows: string[][] = [['CLI', 'scene', 'strategy', 'peak RSS MiB', 'highest during', 'wall s', 'polygons']];
+const rows: string[][] = [['CLI', 'scene', 'strategy', 'peak RSS MiB', 'during tiles', 'stitching + vectorizing', 'wall s', 'polygons']];
+const mib = (n: number): string => (n > 0 ? n.toFixed(0) : '—');
 const gdalCache = process.env.GDAL_CACHEMAX ? `GDAL_CACHEMAX=${process.env.GDAL_CACHEMAX}` : 'GDAL_CACHEMAX unset';
 console.log(`memory benchmark; ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}, model ${path.basename(modelDir)}, ${gdalCache}`);
 for (const [label, cwd] of cliDirs) {
   const floor = await ask(cwd, scene(1024), 'view');
-  rows.push([label, '1024² (model floor)', 'view', floor.peakMiB.toFixed(0), floor.peakStage, floor.wallS.toFixed(0), floor.polygons + (floor.ok ? '' : ' FAILED')]);
+  rows.push([label, '1024² (model floor)', 'view', mib(floor.peakMiB), '—', '—', floor.wallS.toFixed(0), floor.polygons + (floor.ok ? '' : ' FAILED')]);
   console.log(rows.at(-1)!.join(' | '));
   if (floorOnly) continue;
   for (const size of sizes) {
     const m = await ask(cwd, scene(size), 'tiled');
-    rows.push([label, `${size}²`, 'tiled', m.peakMiB.toFixed(0), m.peakStage, m.wallS.toFixed(0), m.polygons + (m.ok ? '' : ' FAILED')]);
+    rows.push([label, `${size}²`, 'tiled', mib(m.peakMiB), mib(m.tilesMiB), mib(m.afterTilesMiB), m.wallS.toFixed(0), m.polygons + (m.ok ? '' : ' FAILED')]);
     console.log(rows.at(-1)!.join(' | '));
   }
 }
