@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
@@ -194,20 +194,28 @@ describe('segearth ask --json progress and --aoi <polygons file>', () => {
   });
 });
 
-describe('segearth ask keeps no views (one question, then the process ends)', () => {
-  it('asks with cacheViews: false, and the worker holds 0 cached views when the runtime is disposed', async () => {
+describe('segearth ask keeps no views and releases the model before vectorizing (one question, then the process ends)', () => {
+  it('asks with cacheViews: false; the worker holds 0 cached views when the model is released, before the polygons are made', async () => {
     const requests: SceneRequest[] = [];
     const cacheAtDispose: Array<{ views: number; bytes: number }> = [];
+    const calls: string[] = [];
     const ask = InferenceRuntime.prototype.ask;
     const dispose = InferenceRuntime.prototype.dispose;
-    // Call-through spies: the real runtime runs; they only record the request and the cache before it goes.
+    const polygons = InferenceRuntime.prototype.polygons;
+    // Call-through spies: the real runtime runs; they only record the request, the order of calls and the
+    // cache just before the model goes.
     const askSpy = vi.spyOn(InferenceRuntime.prototype, 'ask').mockImplementation(function (this: InferenceRuntime, request, options) {
       requests.push(request);
       return ask.call(this, request, options);
     });
     const disposeSpy = vi.spyOn(InferenceRuntime.prototype, 'dispose').mockImplementation(async function (this: InferenceRuntime) {
-      cacheAtDispose.push(await this.cacheInfo());
+      if (!calls.includes('dispose')) cacheAtDispose.push(await this.cacheInfo());
+      calls.push('dispose');
       return dispose.call(this);
+    });
+    const polygonsSpy = vi.spyOn(InferenceRuntime.prototype, 'polygons').mockImplementation(function (this: InferenceRuntime, ...args) {
+      calls.push('polygons');
+      return polygons.apply(this, args);
     });
     try {
       let stderr = '';
@@ -220,9 +228,13 @@ describe('segearth ask keeps no views (one question, then the process ends)', ()
       expect(requests.map((r) => r.cacheViews)).toEqual([false]);
       expect(cacheAtDispose).toHaveLength(1);
       expect(cacheAtDispose[0]).toMatchObject({ views: 0, bytes: 0 });
+      // Released once the probability raster is written, before vectorizing (the CLI's own dispose is a no-op).
+      expect(calls.slice(0, 2)).toEqual(['dispose', 'polygons']);
+      expect(readFileSync(out, 'utf8')).toMatch(/"FeatureCollection"/);
     } finally {
       askSpy.mockRestore();
       disposeSpy.mockRestore();
+      polygonsSpy.mockRestore();
     }
   }, 300_000);
 });

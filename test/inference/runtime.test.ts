@@ -106,6 +106,22 @@ describe('InferenceRuntime on the tiny bundle', () => {
     expect(readProbability(join(dir, 'nc1.tif')).data).toEqual(readProbability(join(dir, 'c2.tif')).data);
   }, 600_000);
 
+  it('releaseModelBeforePolygons: the answer is complete, then the runtime refuses further questions; dispose is idempotent', async () => {
+    const oneShot = await InferenceRuntime.open(tiny, { ep: 'cpu' });
+    const aoi: [number, number, number, number] = [500200, 4000000 - 500, 500700, 4000000 - 200];
+    const request = { rasterPath: small, question: 'where are the roads?', aoi, strategy: 'view' as const, threshold: 0.3 };
+    const released = await oneShot.ask({ ...request, probabilityPath: join(dir, 'released.tif') }, { releaseModelBeforePolygons: true });
+    // The same answer as a runtime that keeps its model (the polygons are made from the raster alone).
+    const kept = await runtime.ask({ ...request, probabilityPath: join(dir, 'kept.tif'), cacheViews: false });
+    expect(released.features.features.length).toBeGreaterThan(0);
+    expect(released.features.features.map((f) => f.properties.area_m2)).toEqual(kept.features.features.map((f) => f.properties.area_m2));
+    const again = await oneShot.ask({ ...request, probabilityPath: join(dir, 'again.tif') }).catch((e: unknown) => e);
+    expect(isSegEarthError(again, 'INTERNAL')).toBe(true);
+    expect(String((again as Error).message)).toMatch(/released its model/);
+    expect(existsSync(join(dir, 'again.tif'))).toBe(false);
+    await oneShot.dispose();
+  }, 600_000);
+
   it('through the worker: cancelling mid-run stops between graph runs, writes nothing, and the worker goes on', async () => {
     const controller = new AbortController();
     const target = join(dir, 'worker-cancelled.tif');

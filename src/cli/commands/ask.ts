@@ -180,7 +180,8 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
         // cache's 1 GiB) that nothing reuses.
         cacheViews: false,
       },
-      { signal: context.signal, onProgress: (p) => progress.update(p) },
+      // The model's memory is not held while the polygons are made: the peak is the larger of the two, not the sum.
+      { signal: context.signal, onProgress: (p) => progress.update(p), releaseModelBeforePolygons: true },
     );
     progress.done();
     const written = await writeFeatures([{ name: 'segearth', features: result.features }], output, { overwrite: Boolean(options.overwrite) });

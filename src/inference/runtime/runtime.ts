@@ -16,6 +16,7 @@ import { SegEarthPipeline, type PipelineOptions } from '../pipeline/pipeline.js'
 import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from '../scene/scene.js';
 import { answerPolygons, type PolygonSettings, type Provenance } from '../scene/result.js';
 import { rm } from 'node:fs/promises';
+import { SegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import type { EpChoice } from '../providers/executionProvider.js';
 import { InferenceWorker } from '../worker/client.js';
@@ -66,6 +67,9 @@ export interface RuntimeOptions extends PipelineOptions {
  * are created once and reused; views are cached in the model's thread.
  */
 export class InferenceRuntime {
+  /** Set once the model is released (`dispose`, or `releaseModelBeforePolygons`): no more questions. */
+  private released = false;
+
   private constructor(
     private readonly predictor: SegEarthPipeline | InferenceWorker,
     readonly model: ModelInfo,
@@ -106,13 +110,18 @@ export class InferenceRuntime {
 
   /**
    * Answers a question about a scene (see the module header); features carry provenance and mean probability.
-   * `signal` / `onProgress` may be given in the request or in `options`.
+   * `signal` / `onProgress` may be given in the request or in `options`. `releaseModelBeforePolygons` (a
+   * one-shot ask, e.g. `segearth ask`): the model is released once the probability raster is written, so its
+   * memory is not held while vectorizing — the runtime answers no further question.
    */
-  async ask(request: SceneRequest, options: Pick<SceneRequest, 'signal' | 'onProgress'> = {}): Promise<AskResult> {
-    request = { ...options, ...request };
+  async ask(request: SceneRequest, options: Pick<SceneRequest, 'signal' | 'onProgress'> & { releaseModelBeforePolygons?: boolean } = {}): Promise<AskResult> {
+    const { releaseModelBeforePolygons = false, ...callbacks } = options;
+    request = { ...callbacks, ...request };
+    if (this.released) throw new SegEarthError('INTERNAL', 'This runtime has released its model.', { hint: 'Open a new InferenceRuntime for another question.' });
     const createdAt = new Date().toISOString();
     const threshold = request.threshold ?? 0.5;
     const scene = await askScene(this.predictor, request, this.deps);
+    if (releaseModelBeforePolygons) await this.dispose();
     let features: FeatureSet = { crsWkt: scene.grid.crsWkt, crsCode: scene.crsCode, features: [] };
     if (!request.skipPolygons) {
       const step = { tileIndex: 0, tileCount: 0, etaSeconds: null };
@@ -149,8 +158,10 @@ export class InferenceRuntime {
     else this.predictor.clearViews();
   }
 
-  /** Releases the sessions (and stops the worker). */
+  /** Releases the sessions (and stops the worker). Idempotent. */
   async dispose(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
     await this.predictor.dispose();
   }
 }
