@@ -10,11 +10,11 @@
  * not what a hand-written XML parser believes. Only drivers for local raster files are accepted: service
  * descriptions (WMS, WMTS, TMS …) and other drivers whose reads cannot be listed are refused up front.
  *
- * Raw-band VRTs (`VRTRawRasterBand`: any byte range of any file read as pixels) are refused at every level,
- * even when their file lies inside the roots: a confined server serves rasters, not arbitrary bytes. The test
- * is on GDAL's own serialization of the opened VRT (its `xml:VRT` metadata). GDAL ≥ 3.12 can also refuse them
- * itself (`GDAL_VRT_ENABLE_RAWRASTERBAND=NO`, which server mode sets: `geo/env.forbidRawBandVrts`); its
- * refusal at open gets the same error.
+ * Raw-band VRTs (`VRTRawRasterBand`: any byte range of any file read as pixels) are reported at every level
+ * (`rawBandVrts`), so server mode can refuse them even when their file lies inside the roots. The test is on
+ * GDAL's own serialization of the opened VRT (its `xml:VRT` metadata). GDAL ≥ 3.12 refuses to open them itself
+ * when `GDAL_VRT_ENABLE_RAWRASTERBAND=NO` (server mode sets it: `geo/env.forbidRawBandVrts`): such a refusal is
+ * reported the same way.
  */
 import { readFile } from 'node:fs/promises';
 import gdal from 'gdal-async';
@@ -34,6 +34,8 @@ export interface GdalReadSet {
   driver: string;
   /** Every file GDAL lists for it and, recursively, for the rasters it references. GDAL virtual paths kept as they are. */
   files: string[];
+  /** The VRTs among them (the raster itself included) with a raw band (`VRTRawRasterBand`). */
+  rawBandVrts: string[];
 }
 
 /** Nested VRT depth followed before giving up (GDAL itself stops loops; we only need a bound). */
@@ -51,13 +53,6 @@ function unsupported(path: string, driver: string): SegEarthError {
   });
 }
 
-function rawBandRefused(path: string): SegEarthError {
-  return new SegEarthError('FORBIDDEN_PATH', `${path} is a raw-band VRT (VRTRawRasterBand), which reads raw bytes of a file as pixels; this server does not open such VRTs.`, {
-    hint: 'Convert the raw file to a GeoTIFF inside the allowed folders (gdal_translate in.vrt out.tif) and open that, or open the VRT in the desktop app or the segearth CLI.',
-    path,
-  });
-}
-
 /** Whether GDAL's serialization of an opened VRT has a raw band (`subClass="VRTRawRasterBand"`). */
 function hasRawBand(ds: Dataset): boolean {
   const xml = Object.entries(ds.getMetadata('xml:VRT')).map(([k, v]) => `${k}=${String(v)}`).join('');
@@ -69,6 +64,7 @@ export async function filesGdalReads(path: string): Promise<GdalReadSet> {
   configureGdalEnvironment();
   const seen = new Set<string>();
   const files: string[] = [];
+  const rawBandVrts: string[] = [];
   let driver = '';
   const visit = async (file: string, depth: number): Promise<void> => {
     if (seen.has(file)) return;
@@ -81,7 +77,11 @@ export async function filesGdalReads(path: string): Promise<GdalReadSet> {
       ds = await gdal.openAsync(file);
     } catch (err) {
       // GDAL ≥ 3.12 with GDAL_VRT_ENABLE_RAWRASTERBAND=NO refuses the open itself.
-      if (/VRTRawRasterBand/i.test(err instanceof Error ? err.message : String(err))) throw rawBandRefused(file);
+      if (/VRTRawRasterBand/i.test(err instanceof Error ? err.message : String(err))) {
+        rawBandVrts.push(file);
+        if (depth === 0) driver = 'VRT';
+        return;
+      }
       if (depth === 0) throw classifyOpenError(file, err);
       return; // a missing source: GDAL will fail on it too, and its path is listed already
     }
@@ -89,12 +89,12 @@ export async function filesGdalReads(path: string): Promise<GdalReadSet> {
       const name = ds.driver.description;
       if (depth === 0) driver = name;
       if (!LOCAL_RASTER_DRIVERS.has(name)) throw unsupported(file, name);
-      if (name === 'VRT' && hasRawBand(ds)) throw rawBandRefused(file);
+      if (name === 'VRT' && hasRawBand(ds)) rawBandVrts.push(file);
       for (const listed of ds.getFileList()) await visit(listed, depth + 1);
     } finally {
       ds.close();
     }
   };
   await visit(path, 0);
-  return { driver, files };
+  return { driver, files, rawBandVrts };
 }

@@ -33,7 +33,7 @@ export interface GeoBackend {
   writeMaskGeoTiff(probabilityPath: string, outPath: string, options: { threshold: number; overwrite: boolean }): Promise<string[]>;
   gdalVersion(): string | null;
   /** Every file GDAL would read to show `path` (VRT sources, side-cars …): server mode confines them to its roots. */
-  filesReadBy?(path: string): Promise<{ driver: string; files: string[] }>;
+  filesReadBy?(path: string): Promise<{ driver: string; files: string[]; rawBandVrts?: string[] }>;
   /** Server mode with roots: GDAL options that narrow what GDAL itself may read (raw-band VRTs off). */
   confineReads?(): void;
 }

@@ -8,7 +8,8 @@
  * Rasters get one more check (`resolveRaster`): GDAL may read other files than the one named — a VRT's
  * sources (absolute or relative, raw-band VRTs included), side-cars, headers. With roots, every file GDAL
  * would read (as `geo/filesGdalReads` reports it, injected so tests can run without GDAL) must lie inside
- * them too, and GDAL virtual file systems (/vsizip/, /vsicurl/ …) in such references are refused.
+ * them too, and GDAL virtual file systems (/vsizip/, /vsicurl/ …) in such references are refused. Raw-band
+ * VRTs (`VRTRawRasterBand`: any bytes of a file read as pixels) are refused even inside the roots.
  */
 import { realpath, lstat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
@@ -28,7 +29,7 @@ export interface PathGuard {
 }
 
 /** What GDAL reads for a raster: `geo/filesGdalReads` in the app, absent in tests with a fake geo engine. */
-export type RasterFileLister = (path: string) => Promise<{ driver: string; files: string[] }>;
+export type RasterFileLister = (path: string) => Promise<{ driver: string; files: string[]; rawBandVrts?: string[] }>;
 
 function isInside(root: string, candidate: string): boolean {
   const rel = relative(root, candidate);
@@ -87,7 +88,7 @@ export async function createPathGuard(roots: readonly string[], options: { files
     async resolveRaster(path) {
       const real = await resolveExisting(path);
       if (realRoots.length === 0 || !options.filesReadBy) return real;
-      const { files } = await options.filesReadBy(real);
+      const { files, rawBandVrts = [] } = await options.filesReadBy(real);
       for (const file of files) {
         // A reference through a GDAL virtual file system could reach anything (archives, URLs): refused.
         const target = file.startsWith('/vsi') || /^[a-z][a-z0-9+.-]*:\/\//i.test(file) ? null : await realpath(file).catch(() => resolve(file));
@@ -97,6 +98,13 @@ export async function createPathGuard(roots: readonly string[], options: { files
             path,
           });
         }
+      }
+      const raw = rawBandVrts[0];
+      if (raw !== undefined) {
+        throw new SegEarthError('FORBIDDEN_PATH', `${raw === real ? path : `${path} uses ${raw}, which`} is a raw-band VRT (VRTRawRasterBand), reading raw bytes of a file as pixels; this server does not open such VRTs.`, {
+          hint: 'Convert the raw file to a GeoTIFF inside the allowed folders (gdal_translate in.vrt out.tif) and open that, or open the VRT in the desktop app or the segearth CLI.',
+          path,
+        });
       }
       return real;
     },
