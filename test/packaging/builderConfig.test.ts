@@ -26,13 +26,15 @@ function filesUnder(dir: string, keep: (name: string) => boolean): string[] {
   return out;
 }
 
-const matcher = (globs: string[], arch = 'x64') => picomatch(globs.map((g) => g.replaceAll('${arch}', arch)), { dot: true });
+const PLATFORM = { linux: 'linux', win: 'win32', mac: 'darwin' } as const;
+const matcher = (globs: string[], arch = 'x64', platform: keyof typeof PLATFORM = 'linux') =>
+  picomatch(globs.map((g) => g.replaceAll('${arch}', arch).replaceAll('${platform}', PLATFORM[platform])), { dot: true });
 const unpacked = matcher(config.asarUnpack);
 
-/** Whether electron-builder's `files` filters (global + platform) drop `file`. */
+/** Whether electron-builder's `files` filters drop `file` (on `platform`, for `arch`). */
 function excluded(file: string, platform: 'linux' | 'win' | 'mac', arch = 'x64'): boolean {
-  const negated = [...config.files, ...(config[platform].files ?? [])].filter((g) => g.startsWith('!')).map((g) => g.slice(1));
-  return matcher(negated, arch)(file);
+  const negated = config.files.filter((g) => g.startsWith('!')).map((g) => g.slice(1));
+  return matcher(negated, arch, platform)(file);
 }
 
 describe('electron-builder.yml', () => {
@@ -80,6 +82,10 @@ describe('electron-builder.yml', () => {
     expect(excluded('node_modules/gdal-async/deps/libhdf5/hdf5/src/H5.c', 'linux')).toBe(true);
     expect(excluded('node_modules/gdal-async/deps/libgdal/gdal/gcore/gdal.h', 'linux')).toBe(true);
     expect(excluded('node_modules/gdal-async/src/gdal_dataset.cpp', 'linux')).toBe(true);
+  });
+
+  it('has no platform `files` list (one of exclusions only makes electron-builder pack the whole repository)', () => {
+    for (const platform of ['linux', 'win', 'mac'] as const) expect((config[platform] as { files?: unknown }).files, platform).toBeUndefined();
   });
 
   it("ships only the target platform's and architecture's onnxruntime binaries", () => {

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import gdal from 'gdal-async';
+import { listPackage } from '@electron/asar';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSharedGdalBuild, resolveGeoDataDirs } from '../../src/geo/dataPaths.js';
 import { REPO_ROOT } from '../support/tinyBundle.js';
@@ -59,6 +60,9 @@ describe.skipIf(standInSkip !== null)('electron-builder with a stand-in Electron
     await builder(['--linux', 'dir', '-c.npmRebuild=false', `-c.electronDist=${fake}`, `-c.directories.output=${out}`]);
     const resources = path.join(out, process.arch === 'x64' ? 'linux-unpacked' : `linux-${process.arch}-unpacked`, 'resources');
     expect(existsSync(path.join(resources, 'app.asar'))).toBe(true);
+    // Only the app: no sources, tests, benchmarks or developer caches (electron-builder's own asar listing).
+    const packed = new Set(listPackage(path.join(resources, 'app.asar'), { isPack: false }).map((f) => f.split('/')[1]));
+    expect([...packed].sort()).toEqual(['dist', 'dist-renderer', 'node_modules', 'package.json']);
     const unpacked = listFiles(path.join(resources, 'app.asar.unpacked'));
     expect(unpacked).toContain(`node_modules/onnxruntime-node/bin/napi-v6/linux/${process.arch}/onnxruntime_binding.node`);
     expect(unpacked.filter((f) => f.startsWith('node_modules/onnxruntime-node/bin/napi-v6/') && f.endsWith('.node'))).toHaveLength(1);
