@@ -2,7 +2,8 @@
  * The geo process (`inference/worker/geoClient` + `geo.process`): the polygon step run in a child process
  * gives the same FeatureSet as in this process, and the polygons GDAL's own tools make (`gdal_calc.py` +
  * `gdal_polygonize.py`); cancellation; a process killed with SIGKILL fails its request clearly and the next
- * request starts a new one; a message it cannot read is refused.
+ * request starts a new one; a message it cannot read is refused, on both sides; one polygon of more than 200 000
+ * positions arrives exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -11,12 +12,13 @@ import { join } from 'node:path';
 import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
 import { answerPolygons } from '../../src/inference/scene/result.js';
 import { GeoWorker } from '../../src/inference/worker/geoClient.js';
-import { FromGeoSchema, MESSAGE_LIMITS } from '../../src/inference/worker/geoProtocol.js';
+import { FromGeoSchema } from '../../src/inference/worker/geoProtocol.js';
+import { FeatureAssembler, MESSAGE_LIMITS } from '../../src/inference/worker/geoFeatureStream.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 import type { AreaGeometry, FeatureSet } from '../../src/shared/featureSet.js';
 import { gdalPolygonize } from '../../e2e/support/gdalPolygonize.js';
 import { probabilityBlobs, probabilityNoise } from '../support/probabilityRasters.js';
-import { makeTempDir, removeDir } from '../support/syntheticRaster.js';
+import { createRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
 import { REPO_ROOT } from '../support/tinyBundle.js';
 
 const PROVENANCE = { question: 'where is the water?', modelId: 'test', bundleSha256: 'abc', source: 'scene.tif', createdAt: '2026-01-01T00:00:00Z' };
@@ -123,19 +125,58 @@ describe('geo process', () => {
   }, 180_000);
 
   it('refuses a message it cannot read (the request fails, the process keeps answering)', async () => {
-    // NaN does not survive the IPC channel's JSON (it arrives as null): the geo process refuses the message.
+    // NaN crosses the channel (structured clone) and the geo process's schema refuses it.
     const bad = await geo.answerPolygons(small, { threshold: Number.NaN, minAreaM2: 0 }, PROVENANCE).catch((e: unknown) => e);
     expect(code(bad)).toBe('INTERNAL');
     expect((bad as Error).message).toMatch(/Bad message to the geo process.*threshold/s);
     expect((await geo.answerPolygons(small, { threshold: 0.5, minAreaM2: 0 }, PROVENANCE)).features.length).toBeGreaterThan(10);
-    // And this side refuses what the geo process could not have sent: a ring of two positions, a position that
-    // is not numbers, an empty MultiPolygon (a valid feature passes).
-    const square = [[0, 0], [1, 0], [1, 1], [0, 0]];
-    const message = (geometry: unknown) => ({ type: 'features', id: 1, features: [{ id: 1, properties: { id: 1 }, geometry }] });
-    expect(FromGeoSchema.safeParse(message({ type: 'Polygon', coordinates: [square] })).success).toBe(true);
-    expect(FromGeoSchema.safeParse(message({ type: 'MultiPolygon', coordinates: [[square], [square]] })).success).toBe(true);
-    expect(FromGeoSchema.safeParse(message({ type: 'Polygon', coordinates: [[[0, 0], [1, 1]]] })).success).toBe(false);
-    expect(FromGeoSchema.safeParse(message({ type: 'Polygon', coordinates: [[['0', 0], [1, 0], [1, 1], [0, 0]]] })).success).toBe(false);
-    expect(FromGeoSchema.safeParse(message({ type: 'MultiPolygon', coordinates: [] })).success).toBe(false);
   }, 120_000);
+
+  it('refuses a features message that does not hold together (NaN, counts that do not match, a short ring)', () => {
+    // A square as the geo process sends it: one Polygon of one ring of 4 positions.
+    const square = [0, 0, 1, 0, 1, 1, 0, 0];
+    const message = (over: Record<string, unknown> = {}) => ({
+      type: 'features', id: 1, features: [{ id: 1, properties: { id: 1 }, type: 'Polygon' }],
+      polygons: Uint32Array.of(1), rings: Uint32Array.of(1), positions: Uint32Array.of(4), coordinates: Float64Array.from(square), ...over,
+    });
+    const refusal = (over: Record<string, unknown>): string => {
+      const parsed = FromGeoSchema.safeParse(message(over));
+      return parsed.success ? 'accepted' : parsed.error.message;
+    };
+    expect(FromGeoSchema.safeParse(message()).success).toBe(true);
+    expect(refusal({ coordinates: Float64Array.from([0, 0, 1, Number.NaN, 1, 1, 0, 0]) })).toMatch(/coordinate 3 is NaN/);
+    expect(refusal({ coordinates: Float64Array.from([0, 0, 1, 0, 1, 1, Infinity, 0]) })).toMatch(/coordinate 6 is Infinity/);
+    expect(refusal({ coordinates: Float64Array.from([0, 0, 1]) })).toMatch(/odd number of coordinates/);
+    expect(refusal({ positions: Uint32Array.of(3) })).toMatch(/fewer than 4 positions/);
+    expect(refusal({ positions: Uint32Array.of(4, 4) })).toMatch(/2 position counts for 1 rings/);
+    expect(refusal({ rings: Uint32Array.of(1, 1) })).toMatch(/2 ring counts for 1 polygons/);
+    expect(refusal({ polygons: Uint32Array.of(2) })).toMatch(/2 polygons in a Polygon/);
+    expect(refusal({ polygons: Uint32Array.of() })).toMatch(/0 polygon counts for 1 features/);
+    expect(refusal({ coordinates: [0, 0, 1, 0, 1, 1, 0, 0] })).toMatch(/coordinates/); // not a Float64Array
+    // Across messages: coordinates for no ring, and an answer that ends inside a ring.
+    const extra = new FeatureAssembler();
+    expect(() => extra.add(message({ coordinates: Float64Array.from([...square, 5, 5]) }) as never)).toThrow(/1 positions more than the rings/);
+    const short = new FeatureAssembler();
+    short.add(message({ coordinates: Float64Array.from(square.slice(0, 6)) }) as never);
+    expect(() => short.finish()).toThrow(/1 rings still missing positions/);
+  });
+
+  it('gives one polygon of more than 200 000 positions, in many messages, exactly as in-process answerPolygons', async () => {
+    // One connected region with a one-pixel hole at every odd (row, column): 62 500 holes of 5 positions.
+    const size = 501;
+    const lattice = createRaster(join(dir, 'lattice.tif'), {
+      width: size, height: size, dataType: 'Float32', srs: 32631, geoTransform: [500000, 2, 0, 4000000, 0, -2],
+      value: (_b, x, y) => (x % 2 === 1 && y % 2 === 1 ? 0.1 : 0.9),
+    });
+    const settings = { threshold: 0.5, minAreaM2: 0 };
+    const inProcess = await answerPolygons(lattice, settings, PROVENANCE, (input, options) => maskToPolygons(input, options));
+    expect(inProcess.features.length).toBe(1);
+    const rings = (g: AreaGeometry) => (g.type === 'Polygon' ? [g.coordinates] : g.coordinates).flat();
+    const positions = rings(inProcess.features[0]!.geometry).reduce((n, r) => n + r.length, 0);
+    expect(positions).toBeGreaterThan(Math.max(200_000, 4 * MESSAGE_LIMITS.positions));
+    // Independent reference: gdal_polygonize.py's area.
+    expect(planarArea(inProcess.features[0]!.geometry)).toBeCloseTo(gdalPolygonize(lattice, 0.5).area, 3);
+    const child = await geo.answerPolygons(lattice, settings, PROVENANCE);
+    expect(child).toEqual(inProcess);
+  }, 240_000);
 });

@@ -8,9 +8,9 @@
 import { z } from 'zod';
 import { maskToPolygons } from '../../geo/maskToPolygons.js';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
-import type { VectorFeature } from '../../shared/featureSet.js';
 import { answerPolygons } from '../scene/result.js';
-import { MESSAGE_LIMITS, FromGeoSchema, ToGeoSchema, type FromGeo, type ToGeo } from './geoProtocol.js';
+import { featureMessages } from './geoFeatureStream.js';
+import { FromGeoSchema, ToGeoSchema, type FromGeo, type ToGeo } from './geoProtocol.js';
 
 const parent = process.send?.bind(process);
 if (!parent) throw new Error('geo.process must be started with child_process.fork (it needs an IPC channel).');
@@ -19,26 +19,6 @@ function send(message: FromGeo): Promise<void> {
   return new Promise((resolve, reject) => {
     parent!(FromGeoSchema.parse(message), undefined, undefined, (err: Error | null) => (err ? reject(err) : resolve()));
   });
-}
-
-/** The features in runs of at most `MESSAGE_LIMITS` (a larger single feature alone). */
-function* messageSized(features: VectorFeature[]): Generator<VectorFeature[]> {
-  let run: VectorFeature[] = [];
-  let positions = 0;
-  for (const f of features) {
-    const size = (f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates).reduce(
-      (n, rings) => n + rings.reduce((m, ring) => m + ring.length, 0),
-      0,
-    );
-    if (run.length > 0 && (run.length >= MESSAGE_LIMITS.features || positions + size > MESSAGE_LIMITS.positions)) {
-      yield run;
-      run = [];
-      positions = 0;
-    }
-    run.push(f);
-    positions += size;
-  }
-  if (run.length > 0) yield run;
 }
 
 /** Requests in progress, by id: `cancel` aborts them. */
@@ -54,9 +34,9 @@ async function polygons(request: Extract<ToGeo, { type: 'polygons' }>): Promise<
     const answer = await answerPolygons(probabilityPath, { threshold, minAreaM2, signal: controller.signal }, provenance, (input, options) =>
       maskToPolygons(input, options),
     );
-    for (const features of messageSized(answer.features)) {
+    for (const chunk of featureMessages(answer.features)) {
       if (controller.signal.aborted) return;
-      await send({ type: 'features', id, features });
+      await send({ type: 'features', id, ...chunk });
       // Flow control: the next chunk when the app asks for it (a `cancel` releases it too).
       await new Promise<void>((resolve) => nextWanted.set(id, resolve));
     }

@@ -16,12 +16,13 @@ import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SegEarthError, fromErrorPayload, isSegEarthError } from '../../shared/errors.js';
-import type { FeatureSet, VectorFeature } from '../../shared/featureSet.js';
+import type { FeatureSet } from '../../shared/featureSet.js';
 import type { PolygonSettings, Provenance } from '../scene/result.js';
+import { FeatureAssembler } from './geoFeatureStream.js';
 import { FromGeoSchema, type FromGeo, type ToGeo } from './geoProtocol.js';
 
 interface Pending {
-  features: VectorFeature[];
+  features: FeatureAssembler;
   resolve(answer: FeatureSet): void;
   reject(error: Error): void;
 }
@@ -29,7 +30,8 @@ interface Pending {
 /** Forks the geo process: the compiled `.js` when there is one next to this file, else the `.ts` through tsx. */
 function spawnGeoProcess(): ChildProcess {
   const env = { ...process.env, ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) };
-  const options: ForkOptions = { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
+  // `advanced`: structured clone, so the typed arrays of `features` messages arrive as copies, not parsed JSON.
+  const options: ForkOptions = { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' };
   const js = fileURLToPath(new URL('./geo.process.js', import.meta.url));
   if (existsSync(js)) return fork(js, [], { ...options, execArgv: [] });
   const ts = fileURLToPath(new URL('./geo.process.ts', import.meta.url));
@@ -38,6 +40,11 @@ function spawnGeoProcess(): ChildProcess {
 
 function cancelled(signal: AbortSignal): SegEarthError {
   return isSegEarthError(signal.reason) ? signal.reason : new SegEarthError('CANCELLED', 'Vectorizing was cancelled.', { hint: 'Run it again when needed.' });
+}
+
+/** The geo process sent what it could not have sent: it is stopped (the next request starts a new one). */
+function badMessage(err: unknown): SegEarthError {
+  return new SegEarthError('INTERNAL', `Bad message from the geo process: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 export class GeoWorker {
@@ -63,7 +70,7 @@ export class GeoWorker {
       child.on('message', (raw: unknown) => {
         const parsed = FromGeoSchema.safeParse(raw);
         if (!parsed.success) {
-          this.stop(child, new SegEarthError('INTERNAL', `Bad message from the geo process: ${parsed.error.message}`));
+          this.stop(child, badMessage(parsed.error));
           return;
         }
         if (parsed.data.type === 'ready') {
@@ -109,7 +116,7 @@ export class GeoWorker {
         fn(value);
         this.holdWhileBusy();
       };
-      this.pending.set(id, { features: [], resolve: settle(resolve), reject: settle(reject) });
+      this.pending.set(id, { features: new FeatureAssembler(), resolve: settle(resolve), reject: settle(reject) });
       this.holdWhileBusy();
       signal?.addEventListener('abort', onAbort, { once: true });
       const { question, modelId, bundleSha256, source, createdAt } = provenance;
@@ -143,15 +150,29 @@ export class GeoWorker {
     if (!pending) return;
     switch (m.type) {
       case 'features':
-        for (const f of m.features) pending.features.push(f);
+        try {
+          pending.features.add(m);
+        } catch (err) {
+          this.stop(this.child!, badMessage(err));
+          return;
+        }
         // The next chunk after other work had a turn (see `geoProtocol`).
         setImmediate(() => {
           if (this.pending.has(m.id!)) this.post({ type: 'next', id: m.id! });
         });
         return;
-      case 'done':
+      case 'done': {
         this.pending.delete(m.id);
-        pending.resolve({ crsWkt: m.crsWkt, crsCode: m.crsCode, features: pending.features });
+        let features;
+        try {
+          features = pending.features.finish();
+        } catch (err) {
+          this.stop(this.child!, badMessage(err));
+          return;
+        }
+        pending.resolve({ crsWkt: m.crsWkt, crsCode: m.crsCode, features });
+        return;
+      }
         return;
       case 'error':
         this.pending.delete(m.id);

@@ -6,15 +6,17 @@
  * GDAL and JavaScript work that must not run on the thread that answers requests. It is a child process, not a
  * worker thread: gdal-async cannot be loaded in a second thread of a process.
  *
- * `polygons {id, …}` → `features {id, features}` chunks, each sent after the app asked for it with `next {id}`
+ * `polygons {id, …}` → `features {id, …}` chunks (binary: see `geoFeatureStream`), each sent after the app asked for it with `next {id}`
  * (the app asks once it has validated the previous one and given other work a turn: a large answer is parsed and
  * checked in small slices of the event loop, never in one long one; without this flow control the chunks queue
  * in the pipe and are all parsed in one turn) → `done {id, crsWkt, crsCode}`, or `error {id, error}` (the
- * error's code kept). `cancel {id}` aborts the request's AbortSignal.
+ * error's code kept). `cancel {id}` aborts the request's AbortSignal. The channel uses Node's `advanced`
+ * serialization (structured clone), so typed arrays cross it as copies, without a JSON parse.
  */
 import { z } from 'zod';
 import { ErrorPayloadSchema } from '../../shared/errorPayloadSchema.js';
-import { VectorFeatureSchema, type Position } from '../../shared/featureSet.js';
+import { VectorFeatureSchema } from '../../shared/featureSet.js';
+import { chunkProblem } from './geoFeatureStream.js';
 
 const Id = z.number().int().nonnegative();
 
@@ -41,39 +43,26 @@ export const ToGeoSchema = z.discriminatedUnion('type', [
 export type ToGeo = z.infer<typeof ToGeoSchema>;
 
 /**
- * At most this many features, or positions, per `features` message (one feature more when a single one is
- * larger): each message is parsed and validated in one turn of the app's event loop, ~10 ms at these sizes.
+ * A `features` message's data (`geoFeatureStream`): heads checked by zod, the typed arrays checked in one pass
+ * (`chunkProblem`) instead of zod's schema per position, which takes ~20× as long — on the thread that answers
+ * requests, for answers of millions of positions.
  */
-export const MESSAGE_LIMITS = { features: 500, positions: 20_000 } as const;
-
-/** Rings of a polygon as `shared/featureSet` defines them: ≥ 1 ring, each of ≥ 4 positions of ≥ 2 finite numbers. */
-function isPolygonRings(value: unknown): value is Position[][] {
-  if (!Array.isArray(value) || value.length === 0) return false;
-  for (const ring of value) {
-    if (!Array.isArray(ring) || ring.length < 4) return false;
-    for (const p of ring) if (!Array.isArray(p) || p.length < 2 || !p.every(Number.isFinite)) return false;
-  }
-  return true;
-}
-
-/**
- * A feature of a `features` message: `shared/featureSet`'s VectorFeature, its coordinates checked in one pass
- * over the arrays (the same rules) instead of zod's schema per position, which takes ~20× as long and copies
- * every position — on the thread that answers requests, for answers of millions of positions.
- */
-const FeatureSchema = VectorFeatureSchema.extend({
-  geometry: z.discriminatedUnion('type', [
-    z.object({ type: z.literal('Polygon'), coordinates: z.custom<Position[][]>(isPolygonRings, 'polygon rings of 4 or more [x, y] positions') }),
-    z.object({
-      type: z.literal('MultiPolygon'),
-      coordinates: z.custom<Position[][][]>((v) => Array.isArray(v) && v.length > 0 && v.every(isPolygonRings), 'polygons of rings of 4 or more [x, y] positions'),
-    }),
-  ]),
-});
+const FeatureChunkSchema = {
+  features: z.array(VectorFeatureSchema.omit({ geometry: true }).extend({ type: z.enum(['Polygon', 'MultiPolygon']) })),
+  polygons: z.instanceof(Uint32Array),
+  rings: z.instanceof(Uint32Array),
+  positions: z.instanceof(Uint32Array),
+  coordinates: z.instanceof(Float64Array),
+};
 
 export const FromGeoSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('features'), id: Id, features: z.array(FeatureSchema) }),
+  z
+    .object({ type: z.literal('features'), id: Id, ...FeatureChunkSchema })
+    .superRefine((chunk, ctx) => {
+      const problem = chunkProblem(chunk);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    }),
   z.object({ type: z.literal('done'), id: Id, crsWkt: z.string().nullable(), crsCode: z.string().nullable() }),
   /** id null: a message the geo process could not read. */
   z.object({ type: z.literal('error'), id: Id.nullable(), error: ErrorPayloadSchema }),
