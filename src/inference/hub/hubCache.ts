@@ -18,8 +18,8 @@
  * links fail too (FAT32/exFAT). huggingface_hub itself moves or copies the blob in that case; its readers only
  * look at `snapshots/`, so both layouts read the same.
  */
-import { randomBytes } from 'node:crypto';
-import { copyFile, link, lstat, mkdir, readFile, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readFile, realpath, rm, stat, symlink } from 'node:fs/promises';
+import { writeTextAtomic } from '../models/atomicJson.js';
 import path from 'node:path';
 
 export interface RepoCache {
@@ -58,10 +58,7 @@ export async function writeRef(cache: RepoCache, revision: string, commit: strin
   if (revision === commit) return;
   const file = cache.ref(revision);
   if ((await readRef(cache, revision)) === commit) return;
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, commit);
-  await rename(tmp, file);
+  await writeTextAtomic(file, commit);
 }
 
 /** The commit a revision points to in the cache (a 40-hex revision is its own commit); null when unknown. */

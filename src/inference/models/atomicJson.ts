@@ -1,6 +1,7 @@
 /**
  * @module inference/models/atomicJson
- * The one way SegEarth writes its small JSON files (settings, model defaults, the hash cache): through
+ * The one way SegEarth writes its small files (settings, model defaults, the hash cache, download records, the
+ * hub cache's refs): through
  * write-file-atomic — a temp file in the same folder, written in full, fsync'ed, then renamed over the
  * target — so a crash or a full disk never leaves half a file, and the old content stays until the new one
  * is complete on disk. A failure is OUTPUT_NOT_WRITABLE (or DISK_FULL) naming the file.
@@ -12,9 +13,14 @@ import { SegEarthError } from '../../shared/errors.js';
 
 /** Writes `value` as pretty-printed JSON (and a final newline) to `file`, atomically and durably. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeTextAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Writes `text` (UTF-8, as given) to `file`, atomically and durably. */
+export async function writeTextAtomic(file: string, text: string): Promise<void> {
   try {
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { encoding: 'utf8', fsync: true });
+    await writeFileAtomic(file, text, { encoding: 'utf8', fsync: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code === 'ENOSPC' || code === 'EDQUOT') {

@@ -16,11 +16,12 @@
  * Checksums are the caller's business: this module only guarantees that the partial holds a prefix of one
  * version of the file, or the whole of it.
  */
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { SegEarthError } from '../../shared/errors.js';
+import { writeJsonAtomic } from '../models/atomicJson.js';
 import { formatBytes } from '../models/diskSpace.js';
 import { httpGet, type HttpResponse } from './httpGet.js';
 
@@ -156,7 +157,7 @@ export async function fetchResumable(options: ResumableFetchOptions): Promise<nu
     }
 
     record = { url, sha256: key, totalBytes: total, etag: res.header('etag'), lastModified: res.header('last-modified') };
-    if (options.record) await writeFile(options.record, JSON.stringify(record));
+    if (options.record) await writeJsonAtomic(options.record, record);
     options.onBytes?.(start, total, start > 0 ? `resuming at ${formatBytes(start)}` : undefined);
     const saved = await res.saveTo(partial, start === 0 ? 'w' : 'a', (written) => options.onBytes?.(start + written, total));
     have = start + saved.written;
