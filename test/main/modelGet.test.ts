@@ -240,8 +240,15 @@ describe.skipIf(reason !== undefined)('getting SegEarth-R1 in the app (model ser
         let id = '';
         const end = ended(h, () => id);
         id = (await call<{ taskId: string }>(h, 'get', { repo: RRSIS })).taskId;
+        // Wait until the stalled request has sent its bytes and the client has written them all to the
+        // `.incomplete` file: the server having sent them is not enough (they may still sit in the socket).
         await new Promise<void>((resolve) => {
-          const check = (): void => void (hub.bodyRequests(SHARD_NAMES[0]).length > before && hub.bodyRequests(SHARD_NAMES[0]).at(-1)!.sent > 0 ? resolve() : setTimeout(check, 20));
+          const check = (): void =>
+            void (async () => {
+              const sent = hub.bodyRequests(SHARD_NAMES[0]).length > before && hub.bodyRequests(SHARD_NAMES[0]).at(-1)!.sent > 0;
+              if (sent && (await incompleteSizes(RRSIS)).includes(1 << 19)) resolve();
+              else setTimeout(check, 20);
+            })();
           check();
         });
         return { id, end };
