@@ -90,6 +90,7 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
     async close() {
       await server.close();
       backend.inference.cancelAll();
+      backend.viewPrefetch.cancel();
       backend.batch.cancelAll();
       backend.models.cancelAll();
       await Promise.all([backend.inference.idle(), backend.batch.idle(), backend.models.idle()]);

@@ -42,6 +42,7 @@ function inferenceBackend(): InferenceBackend {
       return fakeAnswer(polygons(request.threshold, request.question));
     },
     polygons: async (_path, { threshold }, provenance) => polygons(threshold, provenance.question),
+    prefetch: async (request) => ({ cached: false, strategy: request.strategy === 'auto' ? 'view' : request.strategy }),
     version: () => '1.30.0',
   };
 }
@@ -152,6 +153,7 @@ async function scenario(client: ApiClient, { dir, backend }: Setup): Promise<Rec
   const layer = await call('workspace.openRaster', () => client.workspace.openRaster({ path: join(root, 'scene.tif') }));
   ids.set('layer', layer?.id ?? 'missing0');
   await call('workspace.listLayers', () => client.workspace.listLayers({}));
+  await call('inference.prefetchView', () => client.inference.prefetchView({ layerId: ids.get('layer')!, aoi: { kind: 'scene' } }));
   const job = await call('inference.ask', () => client.inference.ask({ layerId: ids.get('layer')!, question: 'where are the roads?', aoi: { kind: 'scene' } }));
   await backend.inference.idle();
   const results = await call('inference.listResults', () => client.inference.listResults({ layerId: ids.get('layer')! }));
@@ -218,6 +220,7 @@ describe('every API method over both transports', () => {
     expect((ok('inference.getFeatures') as unknown as ResultFeatures).features).toHaveLength(2);
     expect(ok('inference.revectorize')).toMatchObject({ result: { featureCount: 0, threshold: 0.7 }, features: { features: [] } });
     expect(ok('inference.cancel')).toEqual({ cancelled: false });
+    expect(ok('inference.prefetchView')).toMatchObject({ outcome: 'read', reason: null, strategy: 'view' });
     expect(ok('batch.inspect')).toMatchObject({ plan: null, empty: true });
     expect(direct['batch.status']).toEqual({ error: 'NOT_FOUND' });
     expect(direct['models.remove']).toEqual({ error: 'BAD_ARGUMENT' }); // no bundle with that id

@@ -60,6 +60,14 @@ export interface WindowPredictor {
   checkQuestion(question: string): Promise<void>;
   /** See `SegEarthPipeline.predict`. */
   predict(key: string | null, read: () => Promise<RgbWindow>, question: string, signal?: AbortSignal): Promise<WindowPrediction>;
+  /** See `SegEarthPipeline.prefetch`. */
+  prefetch(key: string, read: () => Promise<RgbWindow>, signal?: AbortSignal): Promise<PrefetchedView>;
+}
+
+/** What `prefetch` did: whether the view was already cached (nothing ran), and its time. */
+export interface PrefetchedView {
+  cached: boolean;
+  ms: number;
 }
 
 export interface PredictorInfo {
@@ -110,22 +118,38 @@ export class SegEarthPipeline implements WindowPredictor {
   ): Promise<WindowPrediction> {
     // Validate the question before any expensive work.
     this.model.prompt.referIds(question);
-    let view = key === null ? undefined : this.views.get(key);
-    const cached = view !== undefined;
-    if (!view) {
-      const window = await read();
-      throwIfAborted(signal);
-      const { pixelValues, letterbox: lb } = letterbox(window.rgb, window.width, window.height, {
-        size: this.model.manifest.image.size,
-        normalize: { mean: this.model.manifest.image.mean, std: this.model.manifest.image.std },
-      });
-      const state = await this.model.encodeView(pixelValues, signal);
-      view = { ...state, bytes: state.bytes + (window.valid?.byteLength ?? 0), letterbox: lb, valid: window.valid };
-      if (key !== null) this.views.set(key, view);
-    }
+    const { view, cached } = await this.view(key, read, signal);
     throwIfAborted(signal);
     const logits = await this.model.ask(view, question, signal);
     return { logits, maskSize: this.model.manifest.architecture.maskSize, letterbox: view.letterbox, cached, valid: view.valid };
+  }
+
+  /**
+   * The question-independent part of `predict` ahead of the question: the view under `key` is read and encoded
+   * (image graph + LLM over the image tokens and instruction text) into the cache, so that a `predict` with
+   * the same key only runs the question tokens and the head. Nothing runs when it is cached already. What it
+   * holds is a cached view like any other (the cache's byte bound and LRU apply).
+   */
+  async prefetch(key: string, read: () => Promise<RgbWindow>, signal?: AbortSignal): Promise<PrefetchedView> {
+    const t0 = performance.now();
+    const { cached } = await this.view(key, read, signal);
+    return { cached, ms: performance.now() - t0 };
+  }
+
+  /** The cached view under `key`, else the window read and encoded (and cached, when `key` is not null). */
+  private async view(key: string | null, read: () => Promise<RgbWindow>, signal?: AbortSignal): Promise<{ view: CachedView; cached: boolean }> {
+    const hit = key === null ? undefined : this.views.get(key);
+    if (hit) return { view: hit, cached: true };
+    const window = await read();
+    throwIfAborted(signal);
+    const { pixelValues, letterbox: lb } = letterbox(window.rgb, window.width, window.height, {
+      size: this.model.manifest.image.size,
+      normalize: { mean: this.model.manifest.image.mean, std: this.model.manifest.image.std },
+    });
+    const state = await this.model.encodeView(pixelValues, signal);
+    const view: CachedView = { ...state, bytes: state.bytes + (window.valid?.byteLength ?? 0), letterbox: lb, valid: window.valid };
+    if (key !== null) this.views.set(key, view);
+    return { view, cached: false };
   }
 
   /**

@@ -15,6 +15,7 @@ import { maskToPolygons } from '../../geo/maskToPolygons.js';
 import { SegEarthPipeline, type PipelineOptions } from '../pipeline/pipeline.js';
 import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from '../scene/scene.js';
 import { answerPolygons, type PolygonSettings, type Provenance } from '../scene/result.js';
+import { prefetchScene, type PrefetchedScene, type ViewRequest } from '../scene/viewPrefetch.js';
 import { rm } from 'node:fs/promises';
 import { SegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
@@ -140,6 +141,18 @@ export class InferenceRuntime {
       request.onProgress?.({ stage: 'vectorizing', message: 'Done', fraction: 1, ...step });
     }
     return { ...scene, features, model: this.model, executionProvider: this.executionProvider, createdAt, threshold };
+  }
+
+  /**
+   * Reads the first model pass of a question about this scene, AOI, band mapping and strategy into the view
+   * cache, ahead of the question (`scene/viewPrefetch`): an `ask` with the same view side then finds it cached
+   * and runs only the question's tokens and the head. In the worker, an `ask` about the same view asked
+   * meanwhile waits for it (one image pass, not two); an `ask` about another view, or a newer prefetch, stops
+   * it between two graph runs (it rejects with CANCELLED), as does `signal`.
+   */
+  async prefetch(request: ViewRequest, options: { signal?: AbortSignal } = {}): Promise<PrefetchedScene> {
+    if (this.released) throw new SegEarthError('INTERNAL', 'This runtime has released its model.', { hint: 'Open a new InferenceRuntime for another question.' });
+    return prefetchScene(this.predictor, { ...options, ...request }, this.deps);
   }
 
   /** Graph run counters and times (tests, benchmarks, logs). */

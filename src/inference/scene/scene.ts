@@ -23,7 +23,7 @@ import type { ProbabilityCompression, ProbabilityPreview, RasterGrid } from '../
 import type { WindowPredictor } from '../pipeline/pipeline.js';
 import { ProgressClock, type SceneProgress } from './progressClock.js';
 import { aoiExtent, aoiPolygons, extentToWindow, type SceneAoi } from './sceneWindow.js';
-import type { SceneRun } from './sceneRun.js';
+import type { ScenePlan, SceneRun, ViewRequest } from './sceneRun.js';
 import type { PixelRect } from './tiling.js';
 import { runTiled } from './tiledStrategy.js';
 import { runView } from './viewStrategy.js';
@@ -114,6 +114,21 @@ export interface SceneResult {
   durationMs: number;
 }
 
+/**
+ * Where a request reads: the raster opened, the AOI's window, `auto` resolved (`view` when the window fits in
+ * 2× the input size, else `coarse-to-fine`). The one rule for a question (`askScene`) and for a view read
+ * ahead of it (`viewPrefetch.prefetchScene`).
+ */
+export async function planScene(pipeline: WindowPredictor, request: ViewRequest, deps: SceneDeps): Promise<ScenePlan> {
+  const info = await deps.openRaster(request.rasterPath);
+  const window = request.aoi ? extentToWindow(info, aoiExtent(request.aoi)) : { x: 0, y: 0, width: info.width, height: info.height };
+  const size = pipeline.info.inputSize;
+  const fitsView = Math.max(window.width, window.height) <= 2 * size;
+  const strategy: Exclude<Strategy, 'auto'> =
+    request.strategy === undefined || request.strategy === 'auto' ? (fitsView ? 'view' : 'coarse-to-fine') : request.strategy;
+  return { pipeline, request, deps, info, window, size, fitsView, strategy };
+}
+
 /** Runs a question over a scene up to the probability raster (see the module header). */
 export async function askScene(pipeline: WindowPredictor, request: SceneRequest, deps: SceneDeps): Promise<SceneResult> {
   const started = performance.now();
@@ -127,21 +142,12 @@ export async function askScene(pipeline: WindowPredictor, request: SceneRequest,
   await pipeline.checkQuestion(request.question);
   const clock = new ProgressClock(request.onProgress);
   clock.report('reading', 'Opening the raster', 0);
-  const info = await deps.openRaster(request.rasterPath);
-  const window = request.aoi ? extentToWindow(info, aoiExtent(request.aoi)) : { x: 0, y: 0, width: info.width, height: info.height };
-  const size = pipeline.info.inputSize;
-  const fitsView = Math.max(window.width, window.height) <= 2 * size;
-  const strategy: Exclude<Strategy, 'auto'> =
-    request.strategy === undefined || request.strategy === 'auto' ? (fitsView ? 'view' : 'coarse-to-fine') : request.strategy;
+  const plan = await planScene(pipeline, request, deps);
+  const { info, window, strategy } = plan;
   const polygons = aoiPolygons(request.aoi);
   const run: SceneRun = {
-    pipeline,
+    ...plan,
     request,
-    deps,
-    info,
-    window,
-    size,
-    fitsView,
     clock,
     writeOptions: {
       overwrite: request.overwrite ?? false,

@@ -1,8 +1,9 @@
 /**
  * @module inference/scene/sceneRun
- * What every scene strategy shares for one run: the request, the window, the model, how to read a pixel
- * rectangle of the scene, the view-cache key of a read, the single `view` pass over the whole window, and the
- * options of the probability writer (metadata, the polygon AOI, the preview).
+ * What every scene strategy shares for one run: the plan (request, raster, window, strategy, model), how a pass
+ * reads a pixel rectangle of the scene and under which view-cache key (`rectRead`, `viewRead`: the one place
+ * keys are made, so that a prefetched view is the one the question reads), the single `view` pass over the
+ * whole window, and the options of the probability writer (metadata, the polygon AOI, the preview).
  */
 import type { RasterInfo } from '../../shared/rasterInfo.js';
 import type { WriteProbabilityOptions } from '../../geo/probabilityRaster.js';
@@ -10,11 +11,16 @@ import type { RgbWindow, WindowPrediction, WindowPredictor } from '../pipeline/p
 import { letterboxGeometry } from '../preprocessing/preprocess.js';
 import type { ProgressClock } from './progressClock.js';
 import type { SceneDeps, SceneRequest } from './scene.js';
+import type { Strategy } from '../../shared/strategies.js';
 import type { PixelRect } from './tiling.js';
 
-export interface SceneRun {
+/** A scene request's view side: what decides which windows are read, how, and under which cache keys. */
+export type ViewRequest = Pick<SceneRequest, 'rasterPath' | 'aoi' | 'strategy' | 'bands' | 'overlap' | 'cacheViews' | 'signal'>;
+
+/** Where a scene request reads: the raster, its window, the strategy (`scene.planScene`). */
+export interface ScenePlan {
   pipeline: WindowPredictor;
-  request: SceneRequest;
+  request: ViewRequest;
   deps: SceneDeps;
   info: RasterInfo;
   /** Pixel window of the scene the model runs on (the AOI's bounding box, or the whole scene). */
@@ -23,8 +29,22 @@ export interface SceneRun {
   size: number;
   /** Whether the window is read at full resolution for a single pass (≤ 2× the input size). */
   fitsView: boolean;
+  /** `auto` resolved. */
+  strategy: Exclude<Strategy, 'auto'>;
+}
+
+export interface SceneRun extends ScenePlan {
+  request: SceneRequest;
   clock: ProgressClock;
   writeOptions: WriteProbabilityOptions;
+}
+
+/** One model pass's read: the view-cache key (null: not cached), the reader, and the read grid's size. */
+export interface PassRead {
+  key: string | null;
+  read: () => Promise<RgbWindow & { valid: Uint8Array }>;
+  readW: number;
+  readH: number;
 }
 
 /** One pass over the whole window: the prediction and the valid mask on the read grid. */
@@ -36,8 +56,8 @@ export interface ViewPass {
 }
 
 /** Reads a pixel rect of the scene at a given size (the model's reader). */
-export function reader(run: SceneRun, rect: PixelRect, outWidth: number, outHeight: number): () => Promise<RgbWindow & { valid: Uint8Array }> {
-  const { request, deps } = run;
+function reader(plan: ScenePlan, rect: PixelRect, outWidth: number, outHeight: number): () => Promise<RgbWindow & { valid: Uint8Array }> {
+  const { request, deps } = plan;
   return () =>
     deps.readRegion(request.rasterPath, {
       window: { kind: 'pixel', window: rect },
@@ -49,18 +69,29 @@ export function reader(run: SceneRun, rect: PixelRect, outWidth: number, outHeig
 }
 
 /** The view-cache key of a read of `rect` at `outWidth × outHeight`, or null when views are not cached. */
-export function cacheKey(run: SceneRun, rect: PixelRect, outWidth: number, outHeight: number): string | null {
-  const { request } = run;
+function cacheKey(plan: ScenePlan, rect: PixelRect, outWidth: number, outHeight: number): string | null {
+  const { request } = plan;
   if (request.cacheViews === false) return null;
   return `${request.rasterPath}|${rect.x},${rect.y},${rect.width},${rect.height}|${outWidth}x${outHeight}|${request.bands?.join(',') ?? 'default'}`;
 }
 
-/** The whole window in one model pass: at full resolution when it fits, else at the letterboxed size. */
-export async function viewPass(run: SceneRun): Promise<ViewPass> {
-  const { window, size, request } = run;
+/** The read of a pixel rect of the scene at full resolution (a tile). */
+export function rectRead(plan: ScenePlan, rect: PixelRect): PassRead {
+  return { key: cacheKey(plan, rect, rect.width, rect.height), read: reader(plan, rect, rect.width, rect.height), readW: rect.width, readH: rect.height };
+}
+
+/** The read of the `view` pass: the whole window, at full resolution when it fits, else at the letterboxed size. */
+export function viewRead(plan: ScenePlan): PassRead {
+  const { window, size } = plan;
   const lb = letterboxGeometry(window.width, window.height, size);
-  const [readW, readH] = run.fitsView ? [window.width, window.height] : [lb.width, lb.height];
+  const [readW, readH] = plan.fitsView ? [window.width, window.height] : [lb.width, lb.height];
+  return { key: cacheKey(plan, window, readW, readH), read: reader(plan, window, readW, readH), readW, readH };
+}
+
+/** The whole window in one model pass (`viewRead`). */
+export async function viewPass(run: SceneRun): Promise<ViewPass> {
+  const { key, read, readW, readH } = viewRead(run);
   run.clock.report('image', 'Reading the view and running the model', 0.05);
-  const prediction = await run.pipeline.predict(cacheKey(run, window, readW, readH), reader(run, window, readW, readH), request.question, request.signal);
+  const prediction = await run.pipeline.predict(key, read, run.request.question, run.request.signal);
   return { prediction, valid: prediction.valid ?? new Uint8Array(readW * readH).fill(1), readW, readH };
 }

@@ -11,7 +11,7 @@ import { writeProbabilityRaster, type RasterGrid } from '../../geo/probabilityRa
 import { throwIfAborted } from '../sessions/model.js';
 import { SegEarthPipeline } from '../pipeline/pipeline.js';
 import { sampleGrid } from './gridResampling.js';
-import { cacheKey, reader, viewPass, type SceneRun } from './sceneRun.js';
+import { rectRead, viewPass, type ScenePlan, type SceneRun } from './sceneRun.js';
 import { planTiles, tileWeights, type PixelRect, type TilePlan } from './tiling.js';
 import type { StrategyOutcome } from './viewStrategy.js';
 
@@ -35,8 +35,18 @@ function tilesToRefine(plan: TilePlan, coarse: CoarseLogits, window: PixelRect, 
   });
 }
 
+/** The tile plan of a run's window (`overlap` px of overlap, default 128). */
+export function tilePlanOf(plan: Pick<ScenePlan, 'window' | 'size' | 'request'>): TilePlan {
+  return planTiles(plan.window.width, plan.window.height, plan.size, plan.request.overlap ?? 128);
+}
+
+/** A tile of the plan as a pixel rect of the scene. */
+export function tileRect(window: PixelRect, tile: PixelRect): PixelRect {
+  return { x: window.x + tile.x, y: window.y + tile.y, width: tile.width, height: tile.height };
+}
+
 export async function runTiled(run: SceneRun, coarseToFine: boolean): Promise<StrategyOutcome> {
-  const { window, info, request, pipeline, size } = run;
+  const { window, info, request, pipeline } = run;
   const { signal } = request;
   const grid: RasterGrid = {
     width: window.width,
@@ -44,7 +54,7 @@ export async function runTiled(run: SceneRun, coarseToFine: boolean): Promise<St
     geoTransform: windowGeoTransform(info.geoTransform, window, window.width, window.height),
     crsWkt: info.crs?.wkt ?? null,
   };
-  const plan = planTiles(window.width, window.height, size, request.overlap ?? 128);
+  const plan = tilePlanOf(run);
   let coarse: CoarseLogits | null = null;
   let selected = plan.tiles;
   if (coarseToFine) {
@@ -61,10 +71,10 @@ export async function runTiled(run: SceneRun, coarseToFine: boolean): Promise<St
       throwIfAborted(signal);
       const weights = tileWeights(tile, plan, window.width, window.height);
       let logits: Float32Array;
-      const rect = { x: window.x + tile.x, y: window.y + tile.y, width: tile.width, height: tile.height };
       if (selectedSet.has(tile.index)) {
         run.clock.report('tiles', `Tile ${done + 1} of ${selected.length}`, base + ((1 - base) * 0.9 * done) / Math.max(1, selected.length), done, selected.length);
-        const prediction = await pipeline.predict(cacheKey(run, rect, tile.width, tile.height), reader(run, rect, tile.width, tile.height), request.question, signal);
+        const { key, read } = rectRead(run, tileRect(window, tile));
+        const prediction = await pipeline.predict(key, read, request.question, signal);
         const valid = prediction.valid;
         logits = SegEarthPipeline.toGrid(prediction, tile.width, tile.height);
         if (valid) for (let i = 0; i < weights.length; i++) if (!valid[i]) weights[i] = 0;

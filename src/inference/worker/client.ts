@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { SegEarthError, fromErrorPayload } from '../../shared/errors.js';
 import type { EpChoice, EpRequest, ThreadSettings } from '../providers/executionProvider.js';
 import type { RunStats } from '../sessions/model.js';
-import type { PredictorInfo, RgbWindow, WarmUpReport, WindowPrediction, WindowPredictor } from '../pipeline/pipeline.js';
+import type { PredictorInfo, PrefetchedView, RgbWindow, WarmUpReport, WindowPrediction, WindowPredictor } from '../pipeline/pipeline.js';
 import { FromWorkerSchema, type FromWorker, type ModelInfo, type ToWorker } from './protocol.js';
 
 export interface StartOptions {
@@ -106,6 +106,25 @@ export class InferenceWorker implements WindowPredictor {
   }
 
   async predict(key: string | null, read: () => Promise<RgbWindow>, question: string, signal?: AbortSignal): Promise<WindowPrediction> {
+    const m = await this.windowRequest((id) => ({ type: 'predict', id, key, question }), read, signal);
+    if (m.type !== 'result') throw new SegEarthError('INTERNAL', `Unexpected worker answer ${m.type}.`);
+    return { logits: m.logits, maskSize: m.maskSize, letterbox: m.letterbox, cached: m.cached, valid: m.valid };
+  }
+
+  /**
+   * Reads and encodes the view under `key` into the worker's cache ahead of its question
+   * (`SegEarthPipeline.prefetch`). It runs in the worker's queue like a prediction: a question about the same
+   * view asked meanwhile waits for it and finds the view cached; a question about another view (or a newer
+   * prefetch) stops it between two graph runs — it then rejects with CANCELLED.
+   */
+  async prefetch(key: string, read: () => Promise<RgbWindow>, signal?: AbortSignal): Promise<PrefetchedView> {
+    const m = await this.windowRequest((id) => ({ type: 'prefetch', id, key }), read, signal);
+    if (m.type !== 'prefetched') throw new SegEarthError('INTERNAL', `Unexpected worker answer ${m.type}.`);
+    return { cached: m.cached, ms: m.ms };
+  }
+
+  /** A request with the window conversation (`need-window` → `window`); aborting `signal` sends `cancel`. */
+  private async windowRequest(message: (id: number) => ToWorker, read: () => Promise<RgbWindow>, signal?: AbortSignal): Promise<FromWorker> {
     if (signal?.aborted) throw new SegEarthError('CANCELLED', 'Cancelled.');
     const id = this.nextId++;
     const onAbort = (): void => this.post({ type: 'cancel', id });
@@ -122,7 +141,7 @@ export class InferenceWorker implements WindowPredictor {
             ]);
           },
           (err: unknown) => {
-            // The read failed: stop the prediction in the worker and report the read error.
+            // The read failed: stop the request in the worker and report the read error.
             this.post({ type: 'cancel', id });
             const pending = this.pending.get(id);
             this.pending.delete(id);
@@ -130,9 +149,7 @@ export class InferenceWorker implements WindowPredictor {
           },
         );
       };
-      const m = await this.request(id, { type: 'predict', id, key, question }, onNeedWindow);
-      if (m.type !== 'result') throw new SegEarthError('INTERNAL', `Unexpected worker answer ${m.type}.`);
-      return { logits: m.logits, maskSize: m.maskSize, letterbox: m.letterbox, cached: m.cached, valid: m.valid };
+      return await this.request(id, message(id), onNeedWindow);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

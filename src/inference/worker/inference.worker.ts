@@ -1,8 +1,10 @@
 /**
  * @module inference/worker/inference.worker
  * Worker-thread entry: hosts one `SegEarthPipeline` so that onnxruntime's synchronous graph runs never block
- * the main thread (Electron main process, server, CLI progress bar). Predictions run one at a time in
- * arrival order; `cancel` aborts the prediction's AbortSignal, checked between graph runs. This file imports
+ * the main thread (Electron main process, server, CLI progress bar). Predictions and prefetches run one at a
+ * time in arrival order; `cancel` aborts the request's AbortSignal, checked between graph runs. A prefetch
+ * (a view read ahead of its question) is stopped by a predict for another view or a newer prefetch; a predict
+ * for its own view waits for it in the queue and finds the view cached. This file imports
  * no GDAL (see `protocol.ts`).
  */
 import { parentPort } from 'node:worker_threads';
@@ -24,6 +26,8 @@ const windowWaiters = new Map<number, { resolve(w: RgbWindow): void; reject(e: E
 let queue: Promise<void> = Promise.resolve();
 /** The warm-up in progress: a question arriving stops it between two graph runs. */
 let warming: AbortController | null = null;
+/** Prefetches queued or running: request id → view key. */
+const prefetches = new Map<number, string>();
 /** Highest prediction id that has started (ids increase; a cancel for a lower, unknown id is for a finished one). */
 let lastStarted = 0;
 
@@ -34,6 +38,48 @@ function loaded(): SegEarthPipeline {
 
 function cancelled(): SegEarthError {
   return new SegEarthError('CANCELLED', 'Cancelled.', { hint: 'The request was cancelled; nothing was written.' });
+}
+
+/**
+ * Runs a request that may need its window from the main thread (`predict`, `prefetch`): `read` asks for it
+ * (`need-window` → `window`); `signal` aborts on `cancel`. Errors are sent back as the request's answer.
+ */
+async function withWindow(id: number, run: (read: () => Promise<RgbWindow>, signal: AbortSignal) => Promise<void>): Promise<void> {
+  lastStarted = Math.max(lastStarted, id);
+  const controller = controllers.get(id) ?? new AbortController();
+  controllers.set(id, controller);
+  try {
+    if (controller.signal.aborted) throw cancelled();
+    const read = (): Promise<RgbWindow> =>
+      new Promise((resolve, reject) => {
+        windowWaiters.set(id, { resolve, reject });
+        controller.signal.addEventListener('abort', () => reject(cancelled()), { once: true });
+        send({ type: 'need-window', id });
+      });
+    await run(read, controller.signal);
+  } catch (err) {
+    send({ type: 'error', id, error: toErrorPayload(err) });
+  } finally {
+    controllers.delete(id);
+    windowWaiters.delete(id);
+  }
+}
+
+/** Cancels a request: the running one between two graph runs, a queued one before it starts. */
+function cancel(id: number): void {
+  const running = controllers.get(id);
+  if (running) running.abort();
+  else if (id > lastStarted) {
+    // Queued behind another request: it starts already cancelled.
+    const controller = new AbortController();
+    controller.abort();
+    controllers.set(id, controller);
+  }
+}
+
+/** Stops the prefetches (queued or running) of views other than `key`: nobody waits for them any more. */
+function stopPrefetchesOtherThan(key: string | null): void {
+  for (const [id, k] of prefetches) if (k !== key) cancel(id);
 }
 
 async function handle(message: ToWorker): Promise<void> {
@@ -64,33 +110,26 @@ async function handle(message: ToWorker): Promise<void> {
         send({ type: 'error', id: message.id, error: toErrorPayload(err) });
       }
       return;
-    case 'predict': {
-      lastStarted = Math.max(lastStarted, message.id);
-      const controller = controllers.get(message.id) ?? new AbortController();
-      controllers.set(message.id, controller);
-      try {
-        if (controller.signal.aborted) throw cancelled();
-        const read = (): Promise<RgbWindow> =>
-          new Promise((resolve, reject) => {
-            windowWaiters.set(message.id, { resolve, reject });
-            controller.signal.addEventListener('abort', () => reject(cancelled()), { once: true });
-            send({ type: 'need-window', id: message.id });
-          });
-        const p = await loaded().predict(message.key, read, message.question, controller.signal);
+    case 'predict':
+      await withWindow(message.id, async (read, signal) => {
+        const p = await loaded().predict(message.key, read, message.question, signal);
         const logits = p.logits.slice();
         const valid = p.valid?.slice();
         send(
           { type: 'result', id: message.id, logits, maskSize: p.maskSize, letterbox: p.letterbox, cached: p.cached, ...(valid ? { valid } : {}) },
           [logits.buffer, ...(valid ? [valid.buffer as ArrayBuffer] : [])],
         );
-      } catch (err) {
-        send({ type: 'error', id: message.id, error: toErrorPayload(err) });
+      });
+      return;
+    case 'prefetch':
+      try {
+        await withWindow(message.id, async (read, signal) => {
+          send({ type: 'prefetched', id: message.id, ...(await loaded().prefetch(message.key, read, signal)) });
+        });
       } finally {
-        controllers.delete(message.id);
-        windowWaiters.delete(message.id);
+        prefetches.delete(message.id);
       }
       return;
-    }
     case 'stats':
       try {
         const p = loaded();
@@ -134,17 +173,9 @@ port.on('message', (raw: unknown) => {
       waiter?.resolve({ rgb: message.rgb, width: message.width, height: message.height, ...(message.valid ? { valid: message.valid } : {}) });
       return;
     }
-    case 'cancel': {
-      const running = controllers.get(message.id);
-      if (running) running.abort();
-      else if (message.id > lastStarted) {
-        // Queued behind another prediction: it starts already cancelled.
-        const controller = new AbortController();
-        controller.abort();
-        controllers.set(message.id, controller);
-      }
+    case 'cancel':
+      cancel(message.id);
       return;
-    }
     case 'dispose':
       for (const c of controllers.values()) c.abort();
       void queue.then(async () => {
@@ -158,9 +189,24 @@ port.on('message', (raw: unknown) => {
       warming = new AbortController();
       queue = queue.then(() => handle(message));
       return;
-    case 'check': // a question starts with its check (askScene), then its predictions
+    case 'check':
+      // A question starts with its check (askScene), then its predictions. The check only tokenizes: it is
+      // answered at once, not behind a prefetch or warm-up in progress, so that the question's first predict
+      // follows without waiting (and stops a prefetch of another view, below).
+      warming?.abort();
+      void handle(message);
+      return;
     case 'predict':
       warming?.abort();
+      // A prefetch of the view this predict reads is let finish (the predict, queued behind it, then finds
+      // the view cached: one image pass, not two); a prefetch of any other view is stale and stops.
+      stopPrefetchesOtherThan(message.key);
+      queue = queue.then(() => handle(message));
+      return;
+    case 'prefetch':
+      // Only the newest view matters (the analyst moved on): older prefetches of other views stop.
+      stopPrefetchesOtherThan(message.key);
+      prefetches.set(message.id, message.key);
       queue = queue.then(() => handle(message));
       return;
     default:

@@ -7,7 +7,8 @@
  *
  * A prediction is a small conversation: `predict {id, key, question}` → the worker answers `result` when the
  * view is cached, else `need-window {id}` → `window {id, rgb, valid}` → `result`. Pixel arrays travel as
- * transferred typed arrays. `cancel {id}` aborts between graph runs; errors come back as `ErrorPayload`s.
+ * transferred typed arrays. `prefetch {id, key}` has the same conversation and answers `prefetched` (the view is
+ * in the cache). `cancel {id}` aborts between graph runs; errors come back as `ErrorPayload`s.
  */
 import { z } from 'zod';
 import type { SegEarthPipeline } from '../pipeline/pipeline.js';
@@ -40,6 +41,11 @@ export const ToWorkerSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('check'), id: Id, question: z.string() }),
   z.object({ type: z.literal('predict'), id: Id, key: z.string().nullable(), question: z.string() }),
+  /**
+   * Read and encode the view under `key` into the cache ahead of its question (`SegEarthPipeline.prefetch`);
+   * the same window conversation as `predict`. A predict for another view, or a newer prefetch, stops it.
+   */
+  z.object({ type: z.literal('prefetch'), id: Id, key: z.string().min(1) }),
   z.object({
     type: z.literal('window'),
     id: Id,
@@ -100,6 +106,7 @@ export const FromWorkerSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('stats'), id: Id, stats: RunStatsSchema, cache: CacheInfoSchema }),
   z.object({ type: z.literal('done'), id: Id }),
+  z.object({ type: z.literal('prefetched'), id: Id, cached: z.boolean(), ms: z.number() }),
   z.object({ type: z.literal('warmed'), id: Id, ms: z.number(), runs: z.number().int(), interrupted: z.boolean() }),
   /** id null: the worker failed outside any request (e.g. loading the model). */
   z.object({ type: z.literal('error'), id: Id.nullable(), error: ErrorPayloadSchema }),

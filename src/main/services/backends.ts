@@ -61,6 +61,9 @@ export interface InferenceAskRequest {
   onProgress(progress: InferenceProgress): void;
 }
 
+/** The view side of a question (what `prefetch` reads ahead of it). */
+export type InferencePrefetchRequest = Pick<InferenceAskRequest, 'rasterPath' | 'aoi' | 'strategy' | 'signal'>;
+
 /** An answer as the app keeps it: what the map, the sliders and the heatmap need without re-reading. */
 export interface InferenceAnswer {
   /** Polygons with provenance (the CLI's attributes). */
@@ -97,6 +100,12 @@ export interface InferenceBackend {
   executionProvider(requested: string): Promise<EpStatus>;
   /** The answer pipeline (`InferenceRuntime.ask`) on the app's loaded model; rejects with CANCELLED when `signal` aborts. */
   ask(request: InferenceAskRequest, settings: { modelDir: string | null; executionProvider: string }): Promise<InferenceAnswer>;
+  /**
+   * Reads the first model pass of a question with this scene, AOI and strategy into the loaded model's view
+   * cache ahead of the question (`InferenceRuntime.prefetch`, the same planning, reader and cache key as `ask`);
+   * rejects with CANCELLED when `signal` aborts or a question about another view stops it.
+   */
+  prefetch?(request: InferencePrefetchRequest, settings: { modelDir: string | null; executionProvider: string }): Promise<{ cached: boolean; strategy: Exclude<Strategy, 'auto'> }>;
   /** The pipeline's last step again, at another threshold / minimum area: polygons with provenance. */
   polygons(probabilityPath: string, settings: { threshold: number; minAreaM2: number }, provenance: Omit<Provenance, 'threshold'>): Promise<ResultFeatures>;
   version(): string | null;

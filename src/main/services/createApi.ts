@@ -14,6 +14,7 @@ import { exportResults } from './exportService.js';
 import { listFolder } from './fileService.js';
 import { createBatchService, type BatchService } from './batchService.js';
 import { createInferenceService, type InferenceService } from './inferenceService.js';
+import { createViewPrefetchService, type ViewPrefetchService } from './viewPrefetchService.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
 import type { DeviceReport } from '../../shared/api/modelDto.js';
 import { createModelService, type ModelService } from './modelService.js';
@@ -49,6 +50,7 @@ export interface Backend {
   guard: PathGuard;
   workspace: WorkspaceService;
   inference: InferenceService;
+  viewPrefetch: ViewPrefetchService;
   batch: BatchService;
   settings: SettingsService;
   models: ModelService;
@@ -72,6 +74,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     settings,
     cacheDir: join(options.dataDir, 'cache', 'results'),
   });
+
+  const viewPrefetch = createViewPrefetchService({ workspace, runtime: options.runtime, settings, asking: () => inference.asking() });
 
   const batch = createBatchService({ guard, events, settings, runtime: options.runtime });
 
@@ -122,6 +126,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     inference: {
       ask: (args) => inference.ask(args),
       cancel: async ({ jobId }) => ({ cancelled: inference.cancel(jobId) }),
+      prefetchView: (args) => viewPrefetch.prefetch(args),
       revectorize: ({ resultId, threshold, minAreaM2 }) => inference.revectorize(resultId, threshold, minAreaM2),
       listResults: async ({ layerId }) => inference.listResults(layerId),
       getFeatures: async ({ resultId }) => inference.getFeatures(resultId),
@@ -177,5 +182,5 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     if (event === 'settings.changed') void prepareModel();
   });
 
-  return { api, events, guard, workspace, inference, batch, settings, models, systemInfo };
+  return { api, events, guard, workspace, inference, viewPrefetch, batch, settings, models, systemInfo };
 }

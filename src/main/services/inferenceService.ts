@@ -38,6 +38,8 @@ export interface InferenceService {
   deleteResult(resultId: string): Promise<void>;
   getResult(resultId: string): { summary: ResultSummary; probabilityPath: string; features: ResultFeatures };
   probabilityPng(resultId: string): Promise<Uint8Array>;
+  /** Whether a question is running now. */
+  asking(): boolean;
   /** Resolves when no job is running (tests, shutdown). */
   idle(): Promise<void>;
   /** Cancels every running job (shutdown). */
@@ -199,6 +201,7 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
       if (!heatmap) throw new SegEarthError('NOT_FOUND', 'This result has no probability heatmap.', { hint: 'Ask the question again.' });
       return heatmap;
     },
+    asking: () => jobs.size > 0,
     cancelAll() {
       for (const job of jobs.values()) job.controller.abort(new SegEarthError('CANCELLED', 'The app is closing.'));
     },

@@ -15,6 +15,7 @@ import { EP_LABEL, selectExecutionProvider, type EpChoice, type EpRequest } from
 import { defaultSceneDeps, InferenceRuntime, type PolygonStep } from '../../inference/runtime/runtime.js';
 import { workerSceneProcessor } from '../../inference/batch/workerProcessor.js';
 import type { SceneAoi } from '../../inference/scene/scene.js';
+import type { ViewRequest } from '../../inference/scene/viewPrefetch.js';
 import { InferenceWorker } from '../../inference/worker/client.js';
 import { GeoWorker } from '../../inference/worker/geoClient.js';
 import { readBundleFacts } from '../../inference/models/bundleFacts.js';
@@ -22,10 +23,19 @@ import type { ModelStore } from '../../inference/models/ModelStore.js';
 import { gridExtent } from '../../geo/geoTransform.js';
 import type { Aoi, ModelLoad, ModelStatus } from '../../shared/api/dto.js';
 import { isSegEarthError, SegEarthError } from '../../shared/errors.js';
-import type { EpStatus, InferenceBackend } from './backends.js';
+import type { EpStatus, InferenceBackend, InferencePrefetchRequest } from './backends.js';
 
 /** Side of the heatmap the app keeps per answer. */
 const HEATMAP_SIZE = 1024;
+
+/**
+ * The view side of the app's question (raster, AOI, strategy; no band override): one function for `ask` and
+ * `prefetch`, so that a prefetched view is the one the question reads.
+ */
+function viewSide(request: InferencePrefetchRequest): ViewRequest {
+  const aoi = sceneAoi(request.aoi);
+  return { rasterPath: request.rasterPath, ...(aoi ? { aoi } : {}), strategy: request.strategy };
+}
 
 /** The app's area of interest → the runtime's (undefined = the whole scene). */
 function sceneAoi(aoi: Aoi): SceneAoi | undefined {
@@ -180,13 +190,10 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
       // The geo process starts (once) while the model runs, so the polygon step does not wait for it.
       void geo.start();
       const runtime = await runtimeFor(settings);
-      const aoi = sceneAoi(request.aoi);
       const answer = await runtime.ask(
         {
-          rasterPath: request.rasterPath,
+          ...viewSide(request),
           question: request.question,
-          ...(aoi ? { aoi } : {}),
-          strategy: request.strategy,
           probabilityPath: request.probabilityPath,
           threshold: request.threshold,
           minAreaM2: request.minAreaM2,
@@ -206,6 +213,11 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
         executionProvider: EP_LABEL[answer.executionProvider.provider],
         createdAt: answer.createdAt,
       };
+    },
+    async prefetch(request, settings) {
+      const runtime = await runtimeFor(settings);
+      const done = await runtime.prefetch(viewSide(request), { signal: request.signal });
+      return { cached: done.cached, strategy: done.strategy };
     },
     polygons: polygonStep,
     async batchModel(settings) {

@@ -24,6 +24,8 @@ import {
   SettingsPatchSchema,
   SettingsSchema,
   SystemInfoSchema,
+  ViewPrefetchRequestSchema,
+  ViewPrefetchResultSchema,
 } from './dto.js';
 import {
   DeviceReportSchema,
@@ -74,6 +76,11 @@ export const api = {
   inference: {
     ask: method(AskRequestSchema, z.object({ jobId: IdSchema }), 'Ask a question about a raster; progress and result arrive as inference.job events'),
     cancel: method(z.object({ jobId: IdSchema }), z.object({ cancelled: z.boolean() }), 'Cancel a running question'),
+    prefetchView: method(
+      ViewPrefetchRequestSchema,
+      ViewPrefetchResultSchema,
+      'Read the view of a question ahead of it (while the analyst types): resolves when the view is in the model\'s cache, or why not',
+    ),
     revectorize: method(RevectorizeRequestSchema, ResultWithFeaturesSchema, 'Redraw polygons from the cached probability raster with another threshold / minimum area'),
     listResults: method(z.object({ layerId: IdSchema }), z.array(ResultSummarySchema), 'Question history of a scene, newest first'),
     getFeatures: method(z.object({ resultId: IdSchema }), ResultFeaturesSchema, 'Polygons of a result, in the raster CRS'),

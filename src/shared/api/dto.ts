@@ -77,6 +77,27 @@ export const AskRequestSchema = z.object({
 });
 export type AskRequest = z.input<typeof AskRequestSchema>;
 
+/**
+ * Read a question's view ahead of the question (the analyst is typing): the first model pass an ask with this
+ * scene, AOI and strategy would run, into the model's view cache, so that Ask only runs the question.
+ */
+export const ViewPrefetchRequestSchema = AskRequestSchema.pick({ layerId: true, aoi: true, strategy: true });
+export type ViewPrefetchRequest = z.input<typeof ViewPrefetchRequestSchema>;
+
+/**
+ * How a view prefetch ended: `read` (the view is in the cache now), `cached` (it already was), `cancelled`
+ * (a question about another view, another prefetch, or the layer's removal stopped it), `skipped` (not now:
+ * `reason` says why — a question is running, the model is not loaded).
+ */
+export const ViewPrefetchResultSchema = z.object({
+  outcome: z.enum(['read', 'cached', 'cancelled', 'skipped']),
+  reason: z.string().nullable(),
+  /** The strategy the question will run (`auto` resolved); null when nothing was planned. */
+  strategy: StrategySchema.exclude(['auto']).nullable(),
+  durationMs: z.number().nonnegative(),
+});
+export type ViewPrefetchResult = z.infer<typeof ViewPrefetchResultSchema>;
+
 /** Result polygons in the raster's CRS (the map shows them in the raster's projection). */
 export const ResultFeaturesSchema = FeatureSetSchema;
 export type ResultFeatures = FeatureSet;
