@@ -3,7 +3,8 @@
  * The workspace layout: toolbar, layers panel and question panel on the left, the map in the middle, status bar
  * at the bottom, and the dialogs. Talks to the backend only through the typed API client of {@link Connection};
  * the map set-up is `useMapSetup`, the map following the workspace state `useMapFollowsState`, the AOI
- * `useAoi`, opening rasters and menu commands `useAppCommands`.
+ * `useAoi`, opening rasters and menu commands `useAppCommands`, reading the question's view while it is typed
+ * `useViewPrefetch`.
  */
 import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from 'react';
 import type { Aoi } from '../shared/api/dto';
@@ -27,6 +28,7 @@ import { useMapSetup } from './useMapSetup';
 import { useMapFollowsState } from './useMapFollowsState';
 import { useAoi } from './useAoi';
 import { useAppCommands } from './useAppCommands';
+import { useViewPrefetch } from './useViewPrefetch';
 
 export function App({ connection }: { connection: Connection }) {
   const { client } = connection;
@@ -65,6 +67,7 @@ export function App({ connection }: { connection: Connection }) {
   const { openPath, pickAndOpen } = useAppCommands({ connection, ...handles, addLayerToMap, openBatch });
   useMapFollowsState(state, controllerRef);
   const { aoiMode, setAoiMode, drawnAoi, aoiFor } = useAoi(state.activeLayerId, controllerRef);
+  const viewPrefetch = useViewPrefetch({ client, stateRef, aoiFor, testEvent, jobRunning: state.job !== null, activeLayerId: state.activeLayerId });
 
   const ask = useCallback(
     async (question: string, strategy: Strategy, aoiOverride?: Aoi, threshold?: number, minAreaM2?: number) => {
@@ -168,6 +171,7 @@ export function App({ connection }: { connection: Connection }) {
           notice={state.notice}
           onAoiMode={setAoiMode}
           onAsk={(q, strategy) => void ask(q, strategy)}
+          onQuestionActivity={viewPrefetch.onQuestionActivity}
           onCancel={() => {
             if (!state.job) return;
             dispatch({ type: 'job-cancelling' });
@@ -241,6 +245,7 @@ export function App({ connection }: { connection: Connection }) {
         units={units}
         crsLabel={viewLayer ? crsLabel(viewLayer.info) : null}
         system={state.system}
+        viewNote={viewPrefetch.note}
         onModel={() => dispatch({ type: 'dialog', dialog: 'model' })}
       />
       {state.dialog === 'open' ? (

@@ -2,7 +2,7 @@
  * @module renderer/StatusBar
  * Bottom bar: pointer position in the map's CRS and in lon/lat, the CRS, and which model runs on which
  * execution provider (with the reason when it fell back to another one), and while the model loads and warms
- * up in the background, says so.
+ * up in the background, says so — as it does while the question's view is read ahead of the question.
  */
 import type { SystemInfo } from '../shared/api/dto';
 import type { PointerInfo } from './map/mapController';
@@ -22,7 +22,15 @@ export function shortReason(reason: string): string {
     .join('; ');
 }
 
-export function StatusBar(props: { pointer: PointerInfo | null; units: string; crsLabel: string | null; system: SystemInfo | null; onModel(): void }) {
+export function StatusBar(props: {
+  pointer: PointerInfo | null;
+  units: string;
+  crsLabel: string | null;
+  system: SystemInfo | null;
+  /** The question's view being read ahead of it, or ready (`useViewPrefetch`). */
+  viewNote?: string | null;
+  onModel(): void;
+}) {
   const { pointer, system } = props;
   const ep = system?.executionProvider;
   return (
@@ -43,6 +51,11 @@ export function StatusBar(props: { pointer: PointerInfo | null; units: string; c
       {system?.model.state === 'ready' && LOAD_NOTE[system.model.load ?? ''] ? (
         <span className="model-load" data-testid="model-load">
           {LOAD_NOTE[system.model.load ?? '']}
+        </span>
+      ) : null}
+      {props.viewNote ? (
+        <span className="model-load" data-testid="view-prefetch">
+          {props.viewNote}
         </span>
       ) : null}
       <button type="button" className="status-model" onClick={props.onModel} title={[ep?.fallbackReason, ...(ep?.notes ?? [])].filter(Boolean).join('\n') || undefined} data-testid="status-model">

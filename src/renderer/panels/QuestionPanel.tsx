@@ -37,6 +37,8 @@ export interface QuestionPanelProps {
   notice: string | null;
   onAoiMode(mode: AoiMode): void;
   onAsk(question: string, strategy: Strategy): void;
+  /** Focus, typing or an example in the question box: the view can be read meanwhile (`useViewPrefetch`). */
+  onQuestionActivity?(strategy: Strategy): void;
   onCancel(): void;
   onRerun(result: ResultView): void;
   onDelete(resultId: string): void;
@@ -106,7 +108,11 @@ export function QuestionPanel(props: QuestionPanelProps) {
           >
             <textarea
               value={question}
-              onChange={(e) => setQuestion(e.target.value)}
+              onChange={(e) => {
+                setQuestion(e.target.value);
+                props.onQuestionActivity?.(strategy);
+              }}
+              onFocus={() => props.onQuestionActivity?.(strategy)}
               placeholder="e.g. Where could flood water spread?"
               rows={3}
               maxLength={2000}
@@ -119,7 +125,15 @@ export function QuestionPanel(props: QuestionPanelProps) {
             {examples.length > 0 ? (
               <div className="examples">
                 {examples.map((q) => (
-                  <button key={q} type="button" className="chip" onClick={() => setQuestion(q)}>
+                  <button
+                    key={q}
+                    type="button"
+                    className="chip"
+                    onClick={() => {
+                      setQuestion(q);
+                      props.onQuestionActivity?.(strategy);
+                    }}
+                  >
                     {q}
                   </button>
                 ))}

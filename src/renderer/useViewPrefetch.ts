@@ -1,0 +1,98 @@
+/**
+ * @module renderer/useViewPrefetch
+ * Reads the question's view while the analyst types it: the first activity in the question box (focus,
+ * typing, an example chosen) with a scene open and the model loaded asks the backend to read the view the
+ * question will be about (`inference.prefetchView`: active layer, the AOI tool's area, the chosen detail),
+ * so that Ask then only runs the question. Once per view (scene, AOI, detail): typing on does not ask again;
+ * none while a question runs; a view that was cancelled or skipped may be asked for again. The status bar
+ * tells what is happening (`note`).
+ */
+import { useCallback, useEffect, useRef, useState, type MutableRefObject } from 'react';
+import type { ApiClient } from '../shared/api/contract';
+import type { Aoi } from '../shared/api/dto';
+import type { Strategy } from '../shared/strategies';
+import type { WorkspaceState } from './state';
+
+/** How long after the first activity the request goes out (focus and the first key come together). */
+const COALESCE_MS = 150;
+
+export interface ViewPrefetch {
+  /** Called on every activity in the question box, with the chosen detail (strategy). */
+  onQuestionActivity(strategy: Strategy): void;
+  /** What the status bar says about it; null when nothing is being read or ready. */
+  note: string | null;
+}
+
+export function useViewPrefetch(deps: {
+  client: ApiClient;
+  stateRef: MutableRefObject<WorkspaceState>;
+  aoiFor(layerId: string): Aoi | null;
+  testEvent: MutableRefObject<(name: string) => void>;
+  jobRunning: boolean;
+  activeLayerId: string | null;
+}): ViewPrefetch {
+  const { client, stateRef, aoiFor, testEvent } = deps;
+  const [phase, setPhase] = useState<{ view: string; reading: boolean } | null>(null);
+  const lastView = useRef<string | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
+
+  const start = useCallback(
+    (strategy: Strategy) => {
+      const s = stateRef.current;
+      const layerId = s.activeLayerId;
+      const model = s.system?.model;
+      if (!layerId || s.job || model?.state !== 'ready' || model.load === 'not-loaded') return;
+      let aoi: Aoi | null;
+      try {
+        aoi = aoiFor(layerId);
+      } catch {
+        return; // the map is not ready yet
+      }
+      if (!aoi) return; // a drawing tool with nothing drawn yet
+      const view = JSON.stringify([layerId, aoi, strategy]);
+      if (view === lastView.current) return;
+      lastView.current = view;
+      setPhase({ view, reading: true });
+      testEvent.current('prefetch-started');
+      const forget = (): void => {
+        if (lastView.current !== view) return;
+        lastView.current = null;
+        setPhase(null);
+      };
+      client.inference.prefetchView({ layerId, aoi, strategy }).then(
+        (result) => {
+          testEvent.current(`prefetch-${result.outcome}`);
+          if (result.outcome === 'read' || result.outcome === 'cached') setPhase((p) => (p?.view === view ? { view, reading: false } : p));
+          else forget();
+        },
+        () => {
+          testEvent.current('prefetch-failed');
+          forget(); // the question itself reports what is wrong
+        },
+      );
+    },
+    [client, stateRef, aoiFor, testEvent],
+  );
+
+  const onQuestionActivity = useCallback(
+    (strategy: Strategy) => {
+      if (timer.current) return;
+      timer.current = setTimeout(() => {
+        timer.current = null;
+        start(strategy);
+      }, COALESCE_MS);
+    },
+    [start],
+  );
+
+  // A question started (it reads or finds the view itself), or another scene became active: nothing to tell.
+  const { jobRunning, activeLayerId } = deps;
+  useEffect(() => {
+    setPhase(null);
+    if (!jobRunning) lastView.current = null;
+  }, [jobRunning, activeLayerId]);
+
+  const note = !phase || jobRunning ? null : phase.reading ? 'Reading the view… (ready for your question)' : 'View read: ready for your question';
+  return { onQuestionActivity, note };
+}
