@@ -1,7 +1,7 @@
 /**
  * @module bench/clock.bench
  * `npm run bench:clock [-- <bundle-dir>] [--size 4096] [--strategy view|auto|tiled|coarse-to-fine]
- * [--no-preload]` — not a test. The analyst's clock: the time each step takes as the analyst lives it, measured
+ * [--no-preload] [--cps 5]` — not a test. The analyst's clock: the time each step takes as the analyst lives it, measured
  * end to end in Chromium through server mode (as the browser tests drive it: e2e/support/browser.ts), with
  * Playwright waiting on the UI itself and the model's graph times beside each step, so our overhead shows:
  *
@@ -13,7 +13,10 @@
  *    first after the model loaded — then the *warm* one, the same question on a second scene (a new view: the
  *    image graph runs again);
  * 4. a follow-up question on the second scene (its view is cached: LLM over the question + head only);
- * 5. the threshold slider moved 10 steps down → the redrawn polygons (`revectorized`; the model does not run).
+ * 5. a third scene, the question *typed* at `--cps` characters a second (default 5) before Ask: the view is read
+ *    while typing (`useViewPrefetch`), Ask → polygons drawn is what is left (steps 3–4 *paste* the question and
+ *    press Ask at once: nothing can be read ahead);
+ * 6. the threshold slider moved 10 steps down → the redrawn polygons (`revectorized`; the model does not run).
  *
  * Without a bundle argument it runs the tiny test bundle (random tiny weights: checks the harness, not speed).
  * The scenes (synthetic, tiled GeoTIFFs with overviews, like the river scenes of the browser tests) are made
@@ -43,21 +46,23 @@ const option = (name: string): string | undefined => {
 const size = Number(option('--size') ?? 4096);
 const strategy = option('--strategy') ?? 'view';
 const preload = !args.includes('--no-preload');
-const givenBundle = args.find((a, i) => !a.startsWith('--') && !['--size', '--strategy'].includes(args[i - 1] ?? ''));
+/** An analyst's typing speed for the typed question (5 characters a second ≈ 60 words a minute). */
+const TYPED_CPS = Number(option('--cps') ?? 5);
+const givenBundle = args.find((a, i) => !a.startsWith('--') && !['--size', '--strategy', '--cps'].includes(args[i - 1] ?? ''));
 const bundle = givenBundle ? resolve(givenBundle) : await ensureTinyBundle();
 if (!existsSync(join(bundle, 'manifest.json'))) {
   console.error(`No bundle at ${bundle}.`);
   process.exit(2);
 }
 
-/** Two scenes of `size`², tiled, with overviews (as analysts' scenes usually are), made once. */
+/** Three scenes of `size`², tiled, with overviews (as analysts' scenes usually are), each made once. */
 function ensureScenes(): string {
   const dir = join(os.tmpdir(), `segearth-bench-clock-${size}`);
-  const done = join(dir, '.done');
-  if (existsSync(done)) return dir;
   mkdirSync(dir, { recursive: true });
   const river = { size, centreY: size / 3, amplitude: size / 10, period: size / 8, halfWidth: size / 30, fieldX: size * 0.6, fieldY: size * 0.6 };
-  for (const [name, originX, phase] of [['scene_a.tif', 300000, 0], ['scene_b.tif', 320000, size / 5]] as const) {
+  for (const [name, originX, phase] of [['scene_a.tif', 300000, 0], ['scene_b.tif', 320000, size / 5], ['scene_c.tif', 340000, size / 3]] as const) {
+    const done = join(dir, `.${name}.done`);
+    if (existsSync(done) || (name !== 'scene_c.tif' && existsSync(join(dir, '.done')))) continue;
     const raw = join(dir, `raw_${name}`);
     makeRiverScene(raw, { ...river, originX, phase });
     const src = gdal.open(raw);
@@ -66,8 +71,8 @@ function ensureScenes(): string {
     out.buildOverviews('AVERAGE', [2, 4, 8, 16]);
     out.close();
     rmSync(raw);
+    writeFileSync(done, '');
   }
-  writeFileSync(done, '');
   return dir;
 }
 
@@ -165,12 +170,26 @@ try {
   await openThroughPicker(page, 'scene_a.tif');
   steps.push({ step: `open a ${size}² scene → first tiles drawn`, ms: performance.now() - t, graphs: null });
 
-  /** Types a question, presses Ask and waits until its polygons are on the map. */
-  const ask = async (label: string, question: string) => {
-    const before = await graphStats();
+  /**
+   * Puts a question in the box, presses Ask and waits until its polygons are on the map; the clock runs from
+   * pressing Ask. Pasted (`typedCps` absent): the question appears at once and Ask follows — no time to read
+   * the view ahead. Typed at `typedCps` characters a second: the view is read while typing (`useViewPrefetch`).
+   */
+  const ask = async (label: string, question: string, typedCps?: number) => {
     const results = await eventCount(page, 'result');
     await page.getByTestId('strategy').selectOption(strategy);
-    await page.getByTestId('question-input').fill(question);
+    if (typedCps) {
+      await page.getByTestId('question-input').fill('');
+      const typingStart = performance.now();
+      await page.getByTestId('question-input').click();
+      await page.getByTestId('question-input').pressSequentially(question, { delay: 1000 / typedCps });
+      const typed = performance.now() - typingStart;
+      const readAhead = (await eventCount(page, 'prefetch-read')) + (await eventCount(page, 'prefetch-cached'));
+      console.error(`${label}: typed ${question.length} characters in ${(typed / 1000).toFixed(1)} s; view read ahead ${readAhead > 0 ? 'before' : 'not yet finished when'} Ask was pressed`);
+    } else {
+      await page.getByTestId('question-input').fill(question);
+    }
+    const before = await graphStats();
     stageLog = [];
     const start = performance.now();
     await page.getByTestId('ask').click();
@@ -182,6 +201,12 @@ try {
   await openThroughPicker(page, 'scene_b.tif');
   await ask('Ask → polygons drawn, warm (same question, second scene: a new view)', 'where could flood water spread?');
   await ask('follow-up question (same view: cached) → polygons drawn', 'which fields could be irrigated?');
+  await openThroughPicker(page, 'scene_c.tif');
+  await ask(
+    `Ask → polygons drawn, question typed at ${TYPED_CPS} characters/s first (third scene: a new view, read while typing)`,
+    'where could flood water spread?',
+    TYPED_CPS,
+  );
 
   const redrawn = await eventCount(page, 'revectorized');
   t = performance.now();

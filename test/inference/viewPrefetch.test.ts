@@ -122,7 +122,6 @@ describe('reading the view ahead of the question', () => {
       },
     });
     try {
-      // (Counters first: a stats request waits in the worker's queue like any other.)
       const s0 = await held.stats();
       const prefetching = held.prefetch({ rasterPath: other, strategy: 'view' }).catch((e: unknown) => e);
       await reading;

@@ -155,7 +155,7 @@ export class InferenceWorker implements WindowPredictor {
     }
   }
 
-  /** Graph run counters and cache occupancy in the worker. */
+  /** Graph run counters and cache occupancy in the worker, as they are now (answered at once, not after the queued work). */
   async stats(): Promise<{ stats: RunStats; cache: { views: number; bytes: number; evictions: number } }> {
     const id = this.nextId++;
     const m = await this.request(id, { type: 'stats', id });

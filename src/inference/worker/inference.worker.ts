@@ -209,6 +209,11 @@ port.on('message', (raw: unknown) => {
       prefetches.set(message.id, message.key);
       queue = queue.then(() => handle(message));
       return;
+    case 'stats':
+      // Counters as they are now (the graph runs finished so far), not after the work queued before them: a
+      // benchmark or a status read does not wait for a prefetch or a tiled run.
+      void handle(message);
+      return;
     default:
       queue = queue.then(() => handle(message));
   }
