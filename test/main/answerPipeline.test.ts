@@ -15,13 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackend, type Backend } from '../../src/main/services/createApi.js';
-import { createGeoAdapter } from '../../src/main/services/geoAdapter.js';
-import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
+import type { Backend } from '../../src/main/services/createApi.js';
 import type { InferenceBackend } from '../../src/main/services/backends.js';
-import { ModelStore } from '../../src/inference/models/ModelStore.js';
 import type { Aoi, JobEvent, ResultSummary } from '../../src/shared/api/dto.js';
 import { TESTDATA_DIR } from '../support/parityFixtures.js';
+import { createAppBackend } from '../support/appBackend.js';
 import { ensureTinyBundle, REPO_ROOT } from '../support/tinyBundle.js';
 import { readBackLayer, type ReadBackFeature } from '../support/vectorReadBack.js';
 
@@ -37,7 +35,7 @@ let scene: string;
 let bundle: string;
 let backend: Backend;
 let runtime: InferenceBackend;
-const events: JobEvent[] = [];
+let events: JobEvent[];
 
 function segearth(...args: string[]): string {
   const run = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/segearth.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
@@ -88,17 +86,7 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'scenes'));
   scene = join(dir, 'scenes', 'RGB.byte.tif');
   copyFileSync(SCENE, scene);
-  const modelStore = new ModelStore();
-  runtime = createRuntimeAdapter({ store: modelStore, defaultModelDir: bundle });
-  backend = await createBackend({
-    mode: 'server', appVersion: 'test', roots: [dir], dataDir: join(dir, 'data'), logsDir: null, testHooks: false,
-    geo: createGeoAdapter(),
-    runtime,
-    modelStore,
-  });
-  backend.events.subscribe((e) => {
-    if (e.event === 'inference.job') events.push(e.payload as JobEvent);
-  });
+  ({ backend, runtime, events } = await createAppBackend(dir, bundle));
   await backend.api.workspace.openRaster({ path: scene }, { transport: 'direct' });
 }, 300_000);
 

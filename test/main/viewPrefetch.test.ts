@@ -9,14 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackend, type Backend } from '../../src/main/services/createApi.js';
-import { createGeoAdapter } from '../../src/main/services/geoAdapter.js';
-import { createRuntimeAdapter } from '../../src/main/services/runtimeAdapter.js';
+import type { Backend } from '../../src/main/services/createApi.js';
 import type { InferenceBackend } from '../../src/main/services/backends.js';
-import { ModelStore } from '../../src/inference/models/ModelStore.js';
 import type { RunStats } from '../../src/inference/sessions/model.js';
 import type { Aoi, JobEvent, ViewPrefetchRequest } from '../../src/shared/api/dto.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
+import { createAppBackend } from '../support/appBackend.js';
 import { ensureTinyBundle } from '../support/tinyBundle.js';
 import { writeScene } from '../inference/support/scenes.js';
 
@@ -26,24 +24,14 @@ let dir: string;
 let backend: Backend;
 let runtime: InferenceBackend;
 let layerId: string;
-const events: JobEvent[] = [];
+let events: JobEvent[];
 
 beforeAll(async () => {
   const bundle = await ensureTinyBundle();
   dir = mkdtempSync(join(tmpdir(), 'segearth-view-prefetch-'));
   writeScene(join(dir, 'scene.tif'), 700, 500);
   writeScene(join(dir, 'second.tif'), 400, 300);
-  const modelStore = new ModelStore();
-  runtime = createRuntimeAdapter({ store: modelStore, defaultModelDir: bundle });
-  backend = await createBackend({
-    mode: 'server', appVersion: 'test', roots: [dir], dataDir: join(dir, 'data'), logsDir: null, testHooks: false,
-    geo: createGeoAdapter(),
-    runtime,
-    modelStore,
-  });
-  backend.events.subscribe((e) => {
-    if (e.event === 'inference.job') events.push(e.payload as JobEvent);
-  });
+  ({ backend, runtime, events } = await createAppBackend(dir, bundle));
   layerId = (await backend.api.workspace.openRaster({ path: join(dir, 'scene.tif') }, ctx)).id;
   // The backend loads and warms the model up from the start; the prefetch needs it loaded.
   while ((await runtime.loadState!(settings)) !== 'loaded') await new Promise((r) => setTimeout(r, 50));
