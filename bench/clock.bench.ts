@@ -177,7 +177,6 @@ try {
    */
   const ask = async (label: string, question: string, typedCps?: number) => {
     const results = await eventCount(page, 'result');
-    await page.getByTestId('strategy').selectOption(strategy);
     if (typedCps) {
       await page.getByTestId('question-input').fill('');
       const typingStart = performance.now();
@@ -197,6 +196,8 @@ try {
     const end = performance.now();
     steps.push({ step: label, ms: end - start, graphs: delta(before, await graphStats()), stages: stageTimes(start, end) });
   };
+  // Chosen once, with the question box empty (a detail chosen with a question typed reads its view ahead).
+  await page.getByTestId('strategy').selectOption(strategy);
   await ask(`Ask → polygons drawn, cold (first question${preload ? ' after the model loaded' : ', model loads with it'})`, 'where could flood water spread?');
   await openThroughPicker(page, 'scene_b.tif');
   await ask('Ask → polygons drawn, warm (same question, second scene: a new view)', 'where could flood water spread?');

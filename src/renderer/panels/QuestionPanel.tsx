@@ -158,7 +158,12 @@ export function QuestionPanel(props: QuestionPanelProps) {
             </fieldset>
             <label className="block">
               Detail{' '}
-              <select value={strategy} onChange={(e) => setStrategy(e.target.value as Strategy)} data-testid="strategy">
+              <select value={strategy} onChange={(e) => {
+                  const next = e.target.value as Strategy;
+                  setStrategy(next);
+                  // Another detail reads another first pass: read it instead, if a question is under way.
+                  if (question.trim()) props.onQuestionActivity?.(next);
+                }} data-testid="strategy">
                 {STRATEGIES.map(([id, label]) => (
                   <option key={id} value={id}>
                     {label}
