@@ -67,7 +67,14 @@ export function App({ connection }: { connection: Connection }) {
   const { openPath, pickAndOpen } = useAppCommands({ connection, ...handles, addLayerToMap, openBatch });
   useMapFollowsState(state, controllerRef);
   const { aoiMode, setAoiMode, drawnAoi, aoiFor } = useAoi(state.activeLayerId, controllerRef);
-  const viewPrefetch = useViewPrefetch({ client, stateRef, aoiFor, testEvent, jobRunning: state.job !== null, activeLayerId: state.activeLayerId });
+  const viewPrefetch = useViewPrefetch({
+    client,
+    stateRef,
+    aoiFor,
+    testEvent,
+    jobRunning: state.job !== null,
+    viewContext: JSON.stringify([state.activeLayerId, aoiMode, drawnAoi]),
+  });
 
   const ask = useCallback(
     async (question: string, strategy: Strategy, aoiOverride?: Aoi, threshold?: number, minAreaM2?: number) => {

@@ -29,7 +29,8 @@ export function useViewPrefetch(deps: {
   aoiFor(layerId: string): Aoi | null;
   testEvent: MutableRefObject<(name: string) => void>;
   jobRunning: boolean;
-  activeLayerId: string | null;
+  /** Changes when the view a question would be about may change (active layer, AOI tool, drawn AOI). */
+  viewContext: string;
 }): ViewPrefetch {
   const { client, stateRef, aoiFor, testEvent } = deps;
   const [phase, setPhase] = useState<{ view: string; reading: boolean } | null>(null);
@@ -86,12 +87,13 @@ export function useViewPrefetch(deps: {
     [start],
   );
 
-  // A question started (it reads or finds the view itself), or another scene became active: nothing to tell.
-  const { jobRunning, activeLayerId } = deps;
+  // A question started (it reads or finds the view itself), or another scene or area was chosen: nothing to
+  // tell until the question box is used again.
+  const { jobRunning, viewContext } = deps;
   useEffect(() => {
     setPhase(null);
     if (!jobRunning) lastView.current = null;
-  }, [jobRunning, activeLayerId]);
+  }, [jobRunning, viewContext]);
 
   const note = !phase || jobRunning ? null : phase.reading ? 'Reading the view… (ready for your question)' : 'View read: ready for your question';
   return { onQuestionActivity, note };
