@@ -165,7 +165,7 @@ port.on('message', (raw: unknown) => {
     return;
   }
   const message = parsed.data;
-  // Windows, cancellation and disposal act at once; everything else runs in order.
+  // Windows, cancellation, disposal, question checks and counters act at once; everything else runs in order.
   switch (message.type) {
     case 'window': {
       const waiter = windowWaiters.get(message.id);
