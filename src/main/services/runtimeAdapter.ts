@@ -69,6 +69,8 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
   /** The geo process: started with the first polygons asked for, shared by questions, sliders and batches. */
   const geo = new GeoWorker();
   const polygonStep: PolygonStep = (path, settings, provenance) => geo.answerPolygons(path, settings, provenance);
+  /** Views being read ahead of their question (`prefetch`) now. */
+  let prefetching = 0;
 
   const chooseEp = (requested: string): Promise<EpChoice> => {
     let choice = epChoices.get(requested);
@@ -190,6 +192,10 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
       // The geo process starts (once) while the model runs, so the polygon step does not wait for it.
       void geo.start();
       const runtime = await runtimeFor(settings);
+      if (prefetching > 0) {
+        // The model is busy with a view read ahead (this question's, or a stale one it stops between two graph runs).
+        request.onProgress({ stage: 'reading', message: 'Finishing the view read while you typed', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
+      }
       const answer = await runtime.ask(
         {
           ...viewSide(request),
@@ -216,8 +222,13 @@ export function createRuntimeAdapter(options: RuntimeAdapterOptions): InferenceB
     },
     async prefetch(request, settings) {
       const runtime = await runtimeFor(settings);
-      const done = await runtime.prefetch(viewSide(request), { signal: request.signal });
-      return { cached: done.cached, strategy: done.strategy };
+      prefetching++;
+      try {
+        const done = await runtime.prefetch(viewSide(request), { signal: request.signal });
+        return { cached: done.cached, strategy: done.strategy };
+      } finally {
+        prefetching--;
+      }
     },
     polygons: polygonStep,
     async batchModel(settings) {
