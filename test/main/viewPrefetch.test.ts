@@ -2,7 +2,8 @@
  * `inference.prefetchView` on the production path: the backend services over the real geo adapter and runtime
  * adapter (tiny bundle, worker thread). A prefetched view makes the question a cache hit — asserted through the
  * loaded model's graph run counters (`graphStats`), not wall time —; it is read once per view; none is read
- * while a question runs; a question asked while its view is being read does not read it again; a prefetch is
+ * while a question runs nor before a model is loaded; a question asked while its view is being read does not
+ * read it again; a prefetch is
  * cancelled by a prefetch of another view and by closing its layer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -101,5 +102,19 @@ describe('reading the view while the analyst types', () => {
     if (isSegEarthError(outcome)) expect(outcome.code).toBe('NOT_FOUND');
     else expect(outcome).toMatchObject({ outcome: 'cancelled' });
     expect(runs(s0, await stats()).image).toBe(0);
+  }, 600_000);
+
+  it('a prefetch does not load a model: skipped until one is loaded', async () => {
+    const unloaded = await createAppBackend(dir, await ensureTinyBundle(), { preload: false });
+    try {
+      const id = (await unloaded.backend.api.workspace.openRaster({ path: join(dir, 'scene.tif') }, ctx)).id;
+      expect(await unloaded.backend.api.inference.prefetchView({ layerId: id, aoi: { kind: 'scene' }, strategy: 'auto' }, ctx)).toMatchObject({
+        outcome: 'skipped',
+        reason: 'The model is not loaded yet.',
+      });
+      expect(await unloaded.runtime.loadState!(settings)).toBe('not-loaded');
+    } finally {
+      await unloaded.runtime.dispose?.();
+    }
   }, 600_000);
 });

@@ -19,9 +19,11 @@ export interface AppBackend {
   events: JobEvent[];
 }
 
-export async function createAppBackend(root: string, bundle: string): Promise<AppBackend> {
+/** `preload: false`: the model is not loaded at start (it loads with the first question). */
+export async function createAppBackend(root: string, bundle: string, options: { preload?: boolean } = {}): Promise<AppBackend> {
   const modelStore = new ModelStore();
-  const runtime = createRuntimeAdapter({ store: modelStore, defaultModelDir: bundle });
+  const adapter = createRuntimeAdapter({ store: modelStore, defaultModelDir: bundle });
+  const runtime: InferenceBackend = options.preload === false ? { ...adapter, prepare: undefined } : adapter;
   const backend = await createBackend({
     mode: 'server', appVersion: 'test', roots: [root], dataDir: join(root, 'data'), logsDir: null, testHooks: false,
     geo: createGeoAdapter(),
