@@ -3,8 +3,7 @@
  * adapter (tiny bundle, worker thread). A prefetched view makes the question a cache hit — asserted through the
  * loaded model's graph run counters (`graphStats`), not wall time —; it is read once per view; none is read
  * while a question runs nor before a model is loaded; a question asked while its view is being read does not
- * read it again; a prefetch is
- * cancelled by a prefetch of another view and by closing its layer.
+ * read it again; a prefetch is cancelled by a prefetch of another view and by closing its layer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
