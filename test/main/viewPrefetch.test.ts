@@ -79,10 +79,25 @@ describe('reading the view while the analyst types', () => {
 
     const fresh: Aoi = { kind: 'rectangle', extent: [500200, 4000000 - 900, 501200, 4000000 - 200] };
     const s0 = await stats();
-    const prefetching = prefetch({ aoi: fresh });
-    const answer = await ask(fresh);
-    expect(answer.type).toBe('result');
-    expect(['read', 'cached']).toContain((await prefetching).outcome);
+    // Ask only once the prefetch has reached the runtime: asked earlier, the question would run first and the
+    // prefetch be skipped ("A question is running."), which is the case above, not this one.
+    const original = runtime.prefetch!;
+    let reached!: () => void;
+    const reachedRuntime = new Promise<void>((resolve) => (reached = resolve));
+    runtime.prefetch = (...args) => {
+      reached();
+      return original.apply(runtime, args);
+    };
+    try {
+      const prefetching = prefetch({ aoi: fresh });
+      await reachedRuntime;
+      const answer = await ask(fresh);
+      expect(answer.type).toBe('result');
+      // 'cached' when the question's message reached the model's worker first: it read the view, the prefetch found it.
+      expect(['read', 'cached']).toContain((await prefetching).outcome);
+    } finally {
+      runtime.prefetch = original;
+    }
     expect(runs(s0, await stats()).image).toBe(1);
   }, 600_000);
 
