@@ -18,9 +18,11 @@
  * 20–60 minutes on 2 shared cores.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { scene } from './memoryScene.js';
+import { highWaterKb, treeRssKb } from './processRss.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -32,37 +34,7 @@ const modelDir = path.resolve(opt('--model') ?? 'models/tiny-test');
 const baseline = opt('--baseline');
 const floorOnly = args.includes('--floor-only');
 const onlyBaseline = args.includes('--only-baseline');
-const cacheDir = path.join(os.tmpdir(), 'segearth-bench-memory');
 const repo = path.resolve('.');
-
-/** A scene of `size`² px: a 512² pattern (smooth waves + noise, 3 bands, UTM 33N, 10 m) resampled by GDAL. */
-function scene(size: number): string {
-  mkdirSync(cacheDir, { recursive: true });
-  const file = path.join(cacheDir, `scene-${size}.tif`);
-  if (existsSync(file)) return file;
-  const n = 512;
-  const pattern = path.join(cacheDir, 'pattern.raw');
-  if (!existsSync(pattern)) {
-    const data = new Uint8Array(3 * n * n);
-    let seed = 1;
-    const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 60 - 30;
-    for (let b = 0; b < 3; b++) {
-      for (let y = 0; y < n; y++) {
-        for (let x = 0; x < n; x++) data[b * n * n + y * n + x] = Math.max(0, Math.min(255, 128 + 60 * Math.sin(x / (7 + 3 * b)) * Math.cos(y / (11 + b)) + noise()));
-      }
-    }
-    writeFileSync(pattern, data);
-    writeFileSync(path.join(cacheDir, 'pattern.hdr'), `ENVI\nsamples = ${n}\nlines = ${n}\nbands = 3\nheader offset = 0\nfile type = ENVI Standard\ndata type = 1\ninterleave = bsq\nbyte order = 0\n`);
-  }
-  const tmp = `${file}.part.tif`;
-  execFileSync('gdal_translate', [
-    '-q', '-a_srs', 'EPSG:32633', '-a_ullr', '500000', String(4000000 + size * 10), String(500000 + size * 10), '4000000',
-    '-outsize', String(size), String(size), '-r', 'bilinear',
-    '-co', 'TILED=YES', '-co', 'COMPRESS=DEFLATE', '-co', 'BIGTIFF=IF_SAFER', pattern, tmp,
-  ]);
-  execFileSync('mv', [tmp, file]);
-  return file;
-}
 
 /** A CLI of commit `rev`: `git archive` into a temporary folder, with this checkout's node_modules. */
 function baselineCheckout(rev: string): string {
@@ -80,23 +52,6 @@ interface Measured {
   wallS: number;
   polygons: string;
   ok: boolean;
-}
-
-/** Sum of VmRSS (kB) of a process and all its descendants (0 once it has ended). */
-function treeRssKb(pid: number): number {
-  let total = 0;
-  const visit = (p: number): void => {
-    try {
-      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-      for (const task of readdirSync(`/proc/${p}/task`)) {
-        for (const c of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(c));
-      }
-    } catch {
-      // gone meanwhile
-    }
-  };
-  visit(pid);
-  return total;
 }
 
 /** Runs the CLI in `cwd` and samples its VmHWM / VmRSS every 200 ms. */
@@ -117,11 +72,9 @@ async function measure(cwd: string, argv: string[]): Promise<Measured> {
     if (m) stage = m[1]!;
   });
   const sample = () => {
-    try {
-      hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0));
-    } catch {
-      return; // the process has just ended
-    }
+    const high = highWaterKb(child.pid!);
+    if (high === 0) return; // the process has just ended
+    hwm = Math.max(hwm, high);
     const rss = treeRssKb(child.pid!);
     peakRss = Math.max(peakRss, rss);
     if (stage === 'tiles') tilesRss = Math.max(tilesRss, rss);

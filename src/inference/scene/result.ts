@@ -24,6 +24,8 @@ export interface PolygonSettings {
   threshold: number;
   minAreaM2: number;
   signal?: AbortSignal;
+  /** Vectorizing's stages as they start (`geo/maskToPolygons`); the mean probabilities are stage 'annotate'. */
+  onProgress?: (fraction: number, stage: string) => void;
 }
 
 /** Polygons of a probability raster at `settings`, with provenance and mean probability. */
@@ -33,8 +35,9 @@ export async function answerPolygons(
   provenance: Omit<Provenance, 'threshold'>,
   vectorize: SceneDeps['maskToPolygons'],
 ): Promise<FeatureSet> {
-  const { threshold, minAreaM2, signal } = settings;
-  const raw = await vectorize({ kind: 'file', path: probabilityPath }, { threshold, minAreaM2, ...(signal ? { signal } : {}) });
+  const { threshold, minAreaM2, signal, onProgress } = settings;
+  const raw = await vectorize({ kind: 'file', path: probabilityPath }, { threshold, minAreaM2, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+  onProgress?.(0, 'annotate');
   return annotateFeatures(raw, probabilityPath, { ...provenance, threshold });
 }
 

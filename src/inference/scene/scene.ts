@@ -50,7 +50,7 @@ export interface SceneDeps {
   readRegion: RegionReader;
   maskToPolygons(
     input: { kind: 'file'; path: string },
-    options: { threshold: number; minAreaM2: number; signal?: AbortSignal },
+    options: { threshold: number; minAreaM2: number; signal?: AbortSignal; onProgress?: (fraction: number, stage: string) => void },
   ): Promise<FeatureSet>;
 }
 
