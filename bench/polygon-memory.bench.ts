@@ -28,9 +28,8 @@ const opt = (name: string): string | undefined => {
 
 /** The child: the CLI ask's polygon road on one probability raster, printing `stage: <name>` lines. */
 async function child(probabilityPath: string, output: string): Promise<void> {
-  const { answerPolygons } = await import('../src/inference/scene/result.js');
-  const { maskToPolygons } = await import('../src/geo/maskToPolygons.js');
-  const { writeFeatures } = await import('../src/geo/writers/writeFeatures.js');
+  const { answerPolygonLayer } = await import('../src/inference/scene/result.js');
+  const { writeAnswerPolygons } = await import('../src/cli/commands/ask.js');
   let last = '';
   const stage = (name: string): void => {
     if (name !== last) process.stderr.write(`stage: ${name}\n`);
@@ -38,14 +37,13 @@ async function child(probabilityPath: string, output: string): Promise<void> {
   };
   stage('polygons');
   const provenance = { question: 'where are the roads?', modelId: 'bench', bundleSha256: '0'.repeat(64), source: 'scene.tif', createdAt: '2026-12-05T00:00:00Z' };
-  const features = await answerPolygons(
+  const polygons = await answerPolygonLayer(
     probabilityPath,
     { threshold: 0.5, minAreaM2: 0, onProgress: (_fraction, name) => stage(name) },
     provenance,
-    (input, options) => maskToPolygons(input, options),
   );
   stage('write');
-  await writeFeatures([{ name: 'segearth', features }], output);
+  await writeAnswerPolygons(polygons, output, false);
   stage('done');
 }
 
@@ -92,9 +90,9 @@ async function measureOurs(probability: string, output: string, format: string):
     byStage.set(stage, Math.max(byStage.get(stage) ?? 0, rss));
   };
   const timer = setInterval(sample, 100);
-  const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => proc.on('exit', (c, s) => resolve([c, s])));
   clearInterval(timer);
-  if (code !== 0) throw new Error(`polygon stage failed (exit ${code}): ${stderr.slice(-2000)}`);
+  if (code !== 0) throw new Error(`polygon stage failed (exit ${code}, signal ${signal}, peak ${(peak / 1024).toFixed(0)} MiB): ${stderr.slice(-2000)}`);
   return { peakMiB: peak / 1024, byStage: new Map([...byStage].map(([k, v]) => [k, v / 1024])), wallS: (performance.now() - started) / 1000 };
 }
 

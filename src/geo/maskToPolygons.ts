@@ -23,7 +23,7 @@ import { configureGdalEnvironment } from './env.js';
 import { classifyReadError } from './rasterErrors.js';
 import { loadBinaryMask, openDirectMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
-import { PolygonLayer } from './polygonLayer.js';
+import { PolygonLayer, type PolygonField } from './polygonLayer.js';
 import { isCleanPixelPolygon, repairPolygon } from './repairPolygon.js';
 import { simplifyTogether, toleranceInMapUnits, type SimplifyTolerance } from './simplify.js';
 
@@ -41,6 +41,8 @@ export interface MaskToPolygonsOptions {
   fillHolesM2?: number;
   /** How areas and perimeters are measured (see `geo/measure`); default 'auto'. */
   measure?: MeasureMode;
+  /** Further fields of `vectorizeMask`'s result, unset: the caller fills them (`PolygonLayer.fillFields`). */
+  fields?: readonly PolygonField[];
   signal?: AbortSignal;
   /** Called with a fraction in [0, 1] and the current stage. */
   onProgress?: (fraction: number, stage: 'threshold' | 'polygonize' | 'clean' | 'simplify' | 'measure') => void;
@@ -172,32 +174,37 @@ export async function vectorizeMask(input: MaskInput, options: MaskToPolygonsOpt
     throwIfCancelled(signal);
 
     onProgress?.(0, 'clean');
-    const kept: Geometry[] = [];
     const minArea = options.minAreaM2 ?? 0;
     const fillBelow = options.fillHolesM2 ?? 0;
-    for (const feature of polygons.layer.features) {
-      const raw = feature.getGeometry();
-      // Most polygons are clean by construction: GEOS's validity check only for those that may not be.
-      let geometry = raw ? (isCleanPixelPolygon(raw, mask.geoTransform, mask.width, mask.height) ? raw : repairPolygon(raw)) : null;
-      if (!geometry) continue;
-      if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
-      if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;
-      kept.push(geometry);
-    }
-    throwIfCancelled(signal);
-
-    let finals = kept;
-    if (options.simplify && options.simplify.value > 0) {
-      onProgress?.(0, 'simplify');
-      const groundPixel = measurer ? groundPixelSizeM(mask, measurer) : null;
-      finals = await simplifyTogether(kept, toleranceInMapUnits(options.simplify, mask.geoTransform, groundPixel));
-      throwIfCancelled(signal);
-    }
-
-    onProgress?.(0, 'measure');
-    const result = new PolygonLayer(mask.srs);
+    const simplify = options.simplify && options.simplify.value > 0 ? options.simplify : null;
+    const result = new PolygonLayer(mask.srs, options.fields);
     try {
-      for (const geometry of finals) result.add(geometry, measurer ? measurer.measure(geometry) : null);
+      // Without simplification each polygon goes straight to the result; simplification needs them all at once.
+      const kept: Geometry[] = [];
+      const polygonLayer = polygons.layer;
+      for (let feature = polygonLayer.features.first(); feature; feature = polygonLayer.features.next()) {
+        const raw = feature.getGeometry();
+        // Read, then freed from the Polygonize layer: the raw polygons are not all held next to the results.
+        polygonLayer.features.remove(feature.fid);
+        // Most polygons are clean by construction: GEOS's validity check only for those that may not be.
+        let geometry = raw ? (isCleanPixelPolygon(raw, mask.geoTransform, mask.width, mask.height) ? raw : repairPolygon(raw)) : null;
+        if (!geometry) continue;
+        if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
+        if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;
+        if (simplify) kept.push(geometry);
+        else result.add(geometry, measurer ? measurer.measure(geometry) : null);
+      }
+      throwIfCancelled(signal);
+
+      if (simplify) {
+        onProgress?.(0, 'simplify');
+        const groundPixel = measurer ? groundPixelSizeM(mask, measurer) : null;
+        const finals = await simplifyTogether(kept, toleranceInMapUnits(simplify, mask.geoTransform, groundPixel));
+        kept.length = 0;
+        throwIfCancelled(signal);
+        onProgress?.(0, 'measure');
+        for (const geometry of finals) result.add(geometry, measurer ? measurer.measure(geometry) : null);
+      }
     } catch (err) {
       result.close();
       throw err;

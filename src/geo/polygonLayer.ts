@@ -13,12 +13,18 @@
  */
 import gdal from 'gdal-async';
 import type { Dataset, Geometry, Layer, SpatialReference } from 'gdal-async';
-import type { FeatureSet, VectorFeature } from '../shared/featureSet.js';
+import type { AreaGeometry, FeatureProperties, FeatureSet, VectorFeature } from '../shared/featureSet.js';
 import { areaGeometryFromWkb } from './areaGeometryWkb.js';
 import { crsCodeOf } from './gisOrderTransform.js';
 
 /** The attribute fields of every vectorized polygon, in output order. */
 export const POLYGON_FIELDS = ['id', 'area_m2', 'perimeter_m'] as const;
+
+/** A further attribute field of the polygons (see `PolygonLayer`'s constructor). */
+export interface PolygonField {
+  name: string;
+  type: 'string' | 'real';
+}
 
 export interface PolygonMeasure {
   areaM2: number;
@@ -36,12 +42,17 @@ export class PolygonLayer {
   #count = 0;
   #totalAreaM2 = 0;
 
-  constructor(srs: SpatialReference | null) {
+  /**
+   * `fields`: further fields after `id`, `area_m2`, `perimeter_m`, unset until `fillFields`. They are declared
+   * here, before any feature exists: OGR features must not outlive a change of their layer's definition.
+   */
+  constructor(srs: SpatialReference | null, fields: readonly PolygonField[] = []) {
     this.dataset = gdal.open('segearth-polygons', 'w', 'Memory');
     this.layer = this.dataset.layers.create('polygons', srs, gdal.wkbUnknown);
     this.layer.fields.add(new gdal.FieldDefn('id', gdal.OFTInteger));
     this.layer.fields.add(new gdal.FieldDefn('area_m2', gdal.OFTReal));
     this.layer.fields.add(new gdal.FieldDefn('perimeter_m', gdal.OFTReal));
+    for (const { name, type } of fields) this.layer.fields.add(new gdal.FieldDefn(name, type === 'string' ? gdal.OFTString : gdal.OFTReal));
     this.crsWkt = srs ? srs.toWKT() : null;
     this.crsCode = srs ? crsCodeOf(srs) : null;
   }
@@ -65,18 +76,41 @@ export class PolygonLayer {
     return this.crsWkt === null ? null : this.#totalAreaM2;
   }
 
-  /** The polygons as the JSON-safe DTO (`shared/featureSet`). */
+  /**
+   * Sets the further fields (the constructor's `fields`, e.g. an answer's provenance) on every feature, in id
+   * order: `valuesOf(index)` gives feature `index`'s values in the order of those fields (null = unset).
+   * Features are rewritten one at a time (OGR's Memory layer keeps them; nothing else is copied).
+   */
+  fillFields(valuesOf: (index: number) => readonly (string | number | null)[]): void {
+    const first = POLYGON_FIELDS.length;
+    let index = 0;
+    for (const feature of this.layer.features) {
+      valuesOf(index++).forEach((value, k) => {
+        if (value !== null) feature.fields.set(first + k, value);
+      });
+      this.layer.features.set(feature);
+    }
+  }
+
+  /** Each polygon's geometry as the DTO's (`geo/areaGeometryWkb`), made one at a time as they are asked for. */
+  *areaGeometries(): Generator<AreaGeometry> {
+    for (const feature of this.layer.features) {
+      const geometry = feature.getGeometry();
+      if (geometry) yield areaGeometryFromWkb(geometry); // never null: `add` takes a geometry
+    }
+  }
+
+  /** The polygons as the JSON-safe DTO (`shared/featureSet`), every field as a property, in field order. */
   toFeatureSet(): FeatureSet {
+    const names = this.layer.fields.getNames();
     const features: VectorFeature[] = [];
     for (const feature of this.layer.features) {
-      const [id, area, perimeter] = POLYGON_FIELDS.map((_, index) => feature.fields.get(index) as number | null);
+      const values = feature.fields.toArray() as (string | number | null)[];
       const geometry = feature.getGeometry();
       if (!geometry) continue; // never: `add` takes a geometry
-      features.push({
-        id: id as number,
-        geometry: areaGeometryFromWkb(geometry),
-        properties: { id: id as number, area_m2: area, perimeter_m: perimeter },
-      });
+      const properties: FeatureProperties = {};
+      names.forEach((name, k) => (properties[name] = values[k] ?? null));
+      features.push({ id: properties['id'] as number, geometry: areaGeometryFromWkb(geometry), properties });
     }
     return { crsWkt: this.crsWkt, crsCode: this.crsCode, features };
   }

@@ -62,26 +62,41 @@ interface Windows {
   width: Int32Array;
 }
 
+/** Growable typed array (the number of edges is known only once every polygon has been seen). */
+function grow<T extends Float64Array | Int32Array>(array: T, needed: number): T {
+  if (needed <= array.length) return array;
+  const bigger = new (array.constructor as new (n: number) => T)(Math.max(needed, array.length * 2));
+  bigger.set(array);
+  return bigger;
+}
+
 function buildEdges(
-  geometries: readonly AreaGeometry[],
+  geometries: Iterable<AreaGeometry>,
   gt: GeoTransform,
   height: number,
   rasterWidth: number,
-): { edges: EdgeTable; windows: Windows } {
+): { edges: EdgeTable; windows: Windows; polygons: number } {
   const px = toPixel(gt);
-  let count = 0;
-  for (const geometry of geometries) for (const ring of ringsOf(geometry)) count += Math.max(0, ring.length - 1);
-  const ax = new Float64Array(count);
-  const ay = new Float64Array(count);
-  const bx = new Float64Array(count);
-  const by = new Float64Array(count);
-  const polygonOf = new Int32Array(count);
-  const firstRow = new Int32Array(count);
-  const lastRow = new Int32Array(count);
-  const left = new Int32Array(geometries.length);
-  const width = new Int32Array(geometries.length);
+  let ax = new Float64Array(1024);
+  let ay = new Float64Array(1024);
+  let bx = new Float64Array(1024);
+  let by = new Float64Array(1024);
+  let polygonOf = new Int32Array(1024);
+  let firstRow = new Int32Array(1024);
+  let lastRow = new Int32Array(1024);
+  let left = new Int32Array(64);
+  let width = new Int32Array(64);
   let n = 0;
-  geometries.forEach((geometry, p) => {
+  let p = 0;
+  // One geometry at a time: the caller may make each from OGR as it is asked for and drop it after.
+  for (const geometry of geometries) {
+    let vertices = 0;
+    for (const ring of ringsOf(geometry)) vertices += Math.max(0, ring.length - 1);
+    if (n + vertices > ax.length) {
+      const needed = n + vertices;
+      [ax, ay, bx, by] = [grow(ax, needed), grow(ay, needed), grow(bx, needed), grow(by, needed)];
+      [polygonOf, firstRow, lastRow] = [grow(polygonOf, needed), grow(firstRow, needed), grow(lastRow, needed)];
+    }
     // A loop, not Math.min(...xs): one speckled polygon can have millions of vertices.
     let minX = Infinity;
     let maxX = -Infinity;
@@ -111,11 +126,13 @@ function buildEdges(
         n++;
       }
     }
+    [left, width] = [grow(left, p + 1), grow(width, p + 1)];
     const x0 = Math.max(0, Math.floor(minX));
     const x1 = Math.min(rasterWidth, Math.ceil(maxX));
     left[p] = x0;
     width[p] = Math.max(0, x1 - x0);
-  });
+    p++;
+  }
   // Counting sort of the edges by first row.
   const rowStart = new Int32Array(height + 1);
   for (let i = 0; i < n; i++) rowStart[firstRow[i]! + 1]!++;
@@ -126,26 +143,28 @@ function buildEdges(
   return {
     edges: { ax, ay, bx, by, polygon: polygonOf, lastRow, order, rowStart },
     windows: { left, width },
+    polygons: p,
   };
 }
 
 /**
  * Mean of a band of the raster at `rasterPath` inside each polygon (coordinates in the raster's CRS, mapped
- * to pixels with its geotransform); null for a polygon that covers no pixel centre.
+ * to pixels with its geotransform); null for a polygon that covers no pixel centre. The polygons are read once,
+ * in order, and not kept (only their edges, in typed arrays): a generator may make each one on demand.
  */
 export async function zonalMeans(
   rasterPath: string,
-  geometries: readonly AreaGeometry[],
+  geometries: Iterable<AreaGeometry>,
   options: ZonalOptions = {},
 ): Promise<(number | null)[]> {
   const ds = await gdal.openAsync(rasterPath);
   try {
     const { x: W, y: H } = ds.rasterSize;
     const pixels = ds.bands.get(options.band ?? 1).pixels;
-    const { edges, windows } = buildEdges(geometries, ds.geoTransform as GeoTransform, H, W);
+    const { edges, windows, polygons } = buildEdges(geometries, ds.geoTransform as GeoTransform, H, W);
     const { ax, ay, bx, by, polygon, lastRow, order, rowStart } = edges;
-    const sums = new Float64Array(geometries.length);
-    const counts = new Float64Array(geometries.length);
+    const sums = new Float64Array(polygons);
+    const counts = new Float64Array(polygons);
     const active: number[] = [];
     // Crossings of the current row: polygon and x, sorted by polygon then x.
     let crossPolygon = new Int32Array(1024);

@@ -27,7 +27,7 @@ import { createBackend, type Backend } from '../../src/main/services/createApi.j
 import { createGeoAdapter } from '../../src/main/services/geoAdapter.js';
 import type { InferenceBackend } from '../../src/main/services/backends.js';
 import { openRaster } from '../../src/geo/openRaster.js';
-import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
+import { vectorizeMask } from '../../src/geo/maskToPolygons.js';
 import { gridExtent } from '../../src/geo/geoTransform.js';
 import { answerPolygons } from '../../src/inference/scene/result.js';
 import { startServer, type RunningServer } from '../../src/main/transport/server.js';
@@ -290,7 +290,7 @@ function scriptedRuntime(): InferenceBackend {
       const createdAt = new Date().toISOString();
       const provenance = { question: request.question, modelId: 'fake', bundleSha256: '0'.repeat(64), source: request.rasterPath, createdAt };
       return {
-        features: await answerPolygons(request.probabilityPath, { threshold: request.threshold, minAreaM2: request.minAreaM2 }, provenance, maskToPolygons),
+        features: await answerPolygons(request.probabilityPath, { threshold: request.threshold, minAreaM2: request.minAreaM2 }, provenance, vectorizeMask),
         maxProbability: 1,
         probability: { extent: gridExtent(geoTransform, width, height), width, height },
         preview: null,
@@ -300,7 +300,7 @@ function scriptedRuntime(): InferenceBackend {
         createdAt,
       };
     },
-    polygons: (path, settings, provenance) => answerPolygons(path, settings, provenance, maskToPolygons),
+    polygons: (path, settings, provenance) => answerPolygons(path, settings, provenance, vectorizeMask),
     version: () => '1.30.0',
     async batchModel() {
       return { key: 'mask@0000000000000000', executionProvider: 'CPU', processor: () => maskSceneProcessor() };

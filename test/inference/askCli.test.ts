@@ -199,12 +199,12 @@ describe('segearth ask keeps no views and releases the model before vectorizing 
     const requests: SceneRequest[] = [];
     const cacheAtDispose: Array<{ views: number; bytes: number }> = [];
     const calls: string[] = [];
-    const ask = InferenceRuntime.prototype.ask;
+    const ask = InferenceRuntime.prototype.askToLayer;
     const dispose = InferenceRuntime.prototype.dispose;
-    const polygons = InferenceRuntime.prototype.polygons;
+    const polygons = InferenceRuntime.prototype.polygonLayer;
     // Call-through spies: the real runtime runs; they only record the request, the order of calls and the
     // cache just before the model goes.
-    const askSpy = vi.spyOn(InferenceRuntime.prototype, 'ask').mockImplementation(function (this: InferenceRuntime, request, options) {
+    const askSpy = vi.spyOn(InferenceRuntime.prototype, 'askToLayer').mockImplementation(function (this: InferenceRuntime, request, options) {
       requests.push(request);
       return ask.call(this, request, options);
     });
@@ -213,7 +213,7 @@ describe('segearth ask keeps no views and releases the model before vectorizing 
       calls.push('dispose');
       return dispose.call(this);
     });
-    const polygonsSpy = vi.spyOn(InferenceRuntime.prototype, 'polygons').mockImplementation(function (this: InferenceRuntime, ...args) {
+    const polygonsSpy = vi.spyOn(InferenceRuntime.prototype, 'polygonLayer').mockImplementation(function (this: InferenceRuntime, ...args) {
       calls.push('polygons');
       return polygons.apply(this, args);
     });

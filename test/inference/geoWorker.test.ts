@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { maskToPolygons } from '../../src/geo/maskToPolygons.js';
+import { vectorizeMask } from '../../src/geo/maskToPolygons.js';
 import { answerPolygons } from '../../src/inference/scene/result.js';
 import { GeoWorker } from '../../src/inference/worker/geoClient.js';
 import { FromGeoSchema } from '../../src/inference/worker/geoProtocol.js';
@@ -52,7 +52,7 @@ afterAll(async () => {
 describe('geo process', () => {
   it('gives the same FeatureSet as in-process answerPolygons, and the polygons of gdal_polygonize.py', async () => {
     const settings = { threshold: 0.5, minAreaM2: 0 };
-    const inProcess = await answerPolygons(small, settings, PROVENANCE, (input, options) => maskToPolygons(input, options));
+    const inProcess = await answerPolygons(small, settings, PROVENANCE, (input, options) => vectorizeMask(input, options));
     const child: FeatureSet = await geo.answerPolygons(small, settings, PROVENANCE);
     expect(child).toEqual(inProcess);
     const reference = gdalPolygonize(small, 0.5);
@@ -72,7 +72,7 @@ describe('geo process', () => {
     const child = await geo.answerPolygons(large, settings, PROVENANCE);
     expect(child.features.length).toBeGreaterThan(4 * MESSAGE_LIMITS.features);
     expect(child.features.length).toBe(gdalPolygonize(large, 0.9).extents.length);
-    expect(child).toEqual(await answerPolygons(large, settings, PROVENANCE, (input, options) => maskToPolygons(input, options)));
+    expect(child).toEqual(await answerPolygons(large, settings, PROVENANCE, (input, options) => vectorizeMask(input, options)));
   }, 180_000);
 
   it('keeps the error codes of the polygon step (a raster that is not there, a negative minimum area)', async () => {
@@ -169,7 +169,7 @@ describe('geo process', () => {
       value: (_b, x, y) => (x % 2 === 1 && y % 2 === 1 ? 0.1 : 0.9),
     });
     const settings = { threshold: 0.5, minAreaM2: 0 };
-    const inProcess = await answerPolygons(lattice, settings, PROVENANCE, (input, options) => maskToPolygons(input, options));
+    const inProcess = await answerPolygons(lattice, settings, PROVENANCE, (input, options) => vectorizeMask(input, options));
     expect(inProcess.features.length).toBe(1);
     const rings = (g: AreaGeometry) => (g.type === 'Polygon' ? [g.coordinates] : g.coordinates).flat();
     const positions = rings(inProcess.features[0]!.geometry).reduce((n, r) => n + r.length, 0);

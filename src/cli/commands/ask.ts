@@ -16,8 +16,9 @@ import type { Extent } from '../../shared/rasterInfo.js';
 import { checkOutputTargets, refuseInputAsOutput } from '../../geo/atomicWrite.js';
 import { makeTempFolder } from '../../geo/tempFolders.js';
 import { openRaster } from '../../geo/openRaster.js';
+import type { PolygonLayer } from '../../geo/polygonLayer.js';
 import { readAoiPolygons } from '../../geo/readAoiPolygons.js';
-import { writeFeatures, vectorFormatFor } from '../../geo/writers/writeFeatures.js';
+import { writeFeatures, vectorFormatFor, type WriteResult } from '../../geo/writers/writeFeatures.js';
 import { EP_LABEL, EpRequestSchema, describeChoice, type EpRequest } from '../../inference/providers/executionProvider.js';
 import { ModelStore } from '../../inference/models/ModelStore.js';
 import { STRATEGIES, type SceneAoi, type SceneProgress, type Strategy } from '../../inference/scene/scene.js';
@@ -122,6 +123,17 @@ function progressPrinter(context: CliContext, json: boolean): { update(p: SceneP
   };
 }
 
+/** Writes an answer's polygons (`runtime.askToLayer`) to `output` straight from OGR, and closes them. */
+export async function writeAnswerPolygons(polygons: PolygonLayer, output: string, overwrite: boolean): Promise<WriteResult> {
+  try {
+    // An empty answer as the DTO, as before: a file without columns (an OGR layer would type them).
+    const features = polygons.featureCount === 0 ? polygons.toFeatureSet() : polygons;
+    return await writeFeatures([{ name: 'segearth', features }], output, { overwrite });
+  } finally {
+    polygons.close();
+  }
+}
+
 async function runAsk(raster: string, question: string, options: AskOptions, context: CliContext): Promise<void> {
   const threshold = parseNumber('--threshold', options.threshold, (n) => n > 0 && n < 1, 'The threshold is a probability in (0, 1); 0.5 is the model\'s own boundary.');
   const minAreaM2 = parseNumber('--min-area', options.minArea, (n) => n >= 0, 'Give the minimum polygon area in m², e.g. 100.');
@@ -161,7 +173,8 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
     if (runtime.model.testFixture) {
       context.err(`warning: ${runtime.model.id} is a test fixture with random weights: its masks are meaningless.\n`);
     }
-    const result = await runtime.ask(
+    // The polygons stay OGR geometries up to the file: no DTO of the whole answer (issue 15.6).
+    const result = await runtime.askToLayer(
       {
         rasterPath,
         question,
@@ -184,10 +197,11 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
       { signal: context.signal, onProgress: (p) => progress.update(p), releaseModelBeforePolygons: true },
     );
     progress.done();
-    const written = await writeFeatures([{ name: 'segearth', features: result.features }], output, { overwrite: Boolean(options.overwrite) });
+    const polygons = result.features;
+    const written = await writeAnswerPolygons(polygons, output, Boolean(options.overwrite));
     // Without a CRS the polygons are in pixels: there is no area to report (not "0 m²").
-    const georeferenced = result.features.crsWkt !== null;
-    const totalAreaM2 = georeferenced ? result.features.features.reduce((n, f) => n + (typeof f.properties.area_m2 === 'number' ? f.properties.area_m2 : 0), 0) : null;
+    const georeferenced = polygons.crsWkt !== null;
+    const totalAreaM2 = polygons.totalAreaM2;
     if (!georeferenced) {
       context.err(`warning: ${raster} has no georeferencing or CRS: the polygons are in pixel coordinates and their areas are unknown.\n`);
     }
@@ -197,7 +211,7 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
       question,
       strategy: result.strategy,
       tiles: result.tiles,
-      featureCount: result.features.features.length,
+      featureCount: polygons.featureCount,
       totalAreaM2,
       maxProbability: result.maxProbability,
       threshold,

@@ -11,11 +11,13 @@
  */
 import { openRaster } from '../../geo/openRaster.js';
 import { readRegion } from '../../geo/readRegion.js';
-import { maskToPolygons } from '../../geo/maskToPolygons.js';
+import { vectorizeMask } from '../../geo/maskToPolygons.js';
 import { SegEarthPipeline, type PipelineOptions } from '../pipeline/pipeline.js';
 import { askScene, type SceneDeps, type SceneRequest, type SceneResult } from '../scene/scene.js';
-import { answerPolygons, type PolygonSettings, type Provenance } from '../scene/result.js';
+import { answerPolygonLayer, answerPolygons, PROVENANCE_FIELDS, type PolygonSettings, type Provenance } from '../scene/result.js';
 import { prefetchScene, type PrefetchedScene, type ViewRequest } from '../scene/viewPrefetch.js';
+import { PolygonLayer } from '../../geo/polygonLayer.js';
+import { srsFromUserInput } from '../../geo/gisOrderTransform.js';
 import { rm } from 'node:fs/promises';
 import { SegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
@@ -35,7 +37,7 @@ export const defaultSceneDeps: SceneDeps = {
       ...(options.bands ? { bands: [...options.bands] } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }),
-  maskToPolygons: (input, options) => maskToPolygons(input, options),
+  vectorizeMask: (input, options) => vectorizeMask(input, options),
 };
 
 export type { ModelInfo } from '../worker/protocol.js';
@@ -46,14 +48,16 @@ export type { ModelInfo } from '../worker/protocol.js';
  */
 export type PolygonStep = (probabilityPath: string, settings: PolygonSettings, provenance: Omit<Provenance, 'threshold'>) => Promise<FeatureSet>;
 
-export interface AskResult extends SceneResult {
+export interface AskResult<F = FeatureSet> extends SceneResult {
   /** Polygons with provenance (empty when `skipPolygons`). */
-  features: FeatureSet;
+  features: F;
   model: ModelInfo;
   executionProvider: EpChoice;
   createdAt: string;
   threshold: number;
 }
+
+export type AskOptions = Pick<SceneRequest, 'signal' | 'onProgress'> & { releaseModelBeforePolygons?: boolean };
 
 export interface RuntimeOptions extends PipelineOptions {
   /**
@@ -76,7 +80,7 @@ export class InferenceRuntime {
     readonly model: ModelInfo,
     readonly executionProvider: EpChoice,
     private readonly deps: SceneDeps,
-    private readonly polygonStep: PolygonStep = (path, settings, provenance) => answerPolygons(path, settings, provenance, deps.maskToPolygons),
+    private readonly polygonStep: PolygonStep = (path, settings, provenance) => answerPolygons(path, settings, provenance, deps.vectorizeMask),
   ) {}
 
   static async open(modelDir: string, options: RuntimeOptions = {}, deps: SceneDeps = defaultSceneDeps): Promise<InferenceRuntime> {
@@ -109,13 +113,39 @@ export class InferenceRuntime {
     return this.polygonStep(probabilityPath, settings, { ...provenance, modelId: this.model.id, bundleSha256: this.model.bundleSha256 });
   }
 
+  /** `polygons` as OGR geometries (`scene/result.answerPolygonLayer`), always in this thread; the caller closes them. */
+  polygonLayer(probabilityPath: string, settings: PolygonSettings, provenance: { question: string; source: string; createdAt: string }): Promise<PolygonLayer> {
+    return answerPolygonLayer(probabilityPath, settings, { ...provenance, modelId: this.model.id, bundleSha256: this.model.bundleSha256 }, this.deps.vectorizeMask);
+  }
+
   /**
    * Answers a question about a scene (see the module header); features carry provenance and mean probability.
    * `signal` / `onProgress` may be given in the request or in `options`. `releaseModelBeforePolygons` (a
    * one-shot ask, e.g. `segearth ask`): the model is released once the probability raster is written, so its
    * memory is not held while vectorizing — the runtime answers no further question.
    */
-  async ask(request: SceneRequest, options: Pick<SceneRequest, 'signal' | 'onProgress'> & { releaseModelBeforePolygons?: boolean } = {}): Promise<AskResult> {
+  ask(request: SceneRequest, options: AskOptions = {}): Promise<AskResult> {
+    const empty = (scene: SceneResult): FeatureSet => ({ crsWkt: scene.grid.crsWkt, crsCode: scene.crsCode, features: [] });
+    return this.#ask(request, options, (path, settings, provenance) => this.polygons(path, settings, provenance), empty);
+  }
+
+  /**
+   * `ask` with the polygons left as OGR geometries (`geo/polygonLayer`, made in this thread by
+   * `scene/result.answerPolygonLayer`), for a caller that writes them straight to a file (`segearth ask`): no
+   * DTO of the whole answer is made. The caller closes `features`.
+   */
+  askToLayer(request: SceneRequest, options: AskOptions = {}): Promise<AskResult<PolygonLayer>> {
+    const empty = (scene: SceneResult): PolygonLayer =>
+      new PolygonLayer(scene.grid.crsWkt === null ? null : srsFromUserInput(scene.grid.crsWkt), PROVENANCE_FIELDS);
+    return this.#ask(request, options, (path, settings, provenance) => this.polygonLayer(path, settings, provenance), empty);
+  }
+
+  async #ask<F>(
+    request: SceneRequest,
+    options: AskOptions,
+    polygons: (probabilityPath: string, settings: PolygonSettings, provenance: { question: string; source: string; createdAt: string }) => Promise<F>,
+    empty: (scene: SceneResult) => F,
+  ): Promise<AskResult<F>> {
     const { releaseModelBeforePolygons = false, ...callbacks } = options;
     request = { ...callbacks, ...request };
     if (this.released) throw new SegEarthError('INTERNAL', 'This runtime has released its model.', { hint: 'Open a new InferenceRuntime for another question.' });
@@ -123,12 +153,12 @@ export class InferenceRuntime {
     const threshold = request.threshold ?? 0.5;
     const scene = await askScene(this.predictor, request, this.deps);
     if (releaseModelBeforePolygons) await this.dispose();
-    let features: FeatureSet = { crsWkt: scene.grid.crsWkt, crsCode: scene.crsCode, features: [] };
+    let features: F;
     if (!request.skipPolygons) {
       const step = { tileIndex: 0, tileCount: 0, etaSeconds: null };
       request.onProgress?.({ stage: 'vectorizing', message: 'Turning the mask into polygons', fraction: 0.95, ...step });
       try {
-        features = await this.polygons(
+        features = await polygons(
           request.probabilityPath,
           { threshold, minAreaM2: request.minAreaM2 ?? 0, ...(request.signal ? { signal: request.signal } : {}) },
           { question: request.question.trim(), source: request.rasterPath, createdAt },
@@ -139,6 +169,8 @@ export class InferenceRuntime {
         throw err;
       }
       request.onProgress?.({ stage: 'vectorizing', message: 'Done', fraction: 1, ...step });
+    } else {
+      features = empty(scene);
     }
     return { ...scene, features, model: this.model, executionProvider: this.executionProvider, createdAt, threshold };
   }

@@ -5,8 +5,15 @@
  * probability inside the polygon (from the probability raster), `area_m2` and `created_at`. Field names are
  * ≤ 10 characters where the Shapefile writer would otherwise truncate them. `runtime.ask` runs it after the
  * scene; the app runs it again when the threshold or minimum area changes (the model does not run again).
+ *
+ * The polygons stay OGR geometries (`geo/polygonLayer`) throughout: `answerPolygonLayer` is what `segearth
+ * ask` writes to its file, `answerPolygons` the same polygons as the DTO for the app (the geo process, IPC) —
+ * one annotation for both.
  */
+import { vectorizeMask } from '../../geo/maskToPolygons.js';
+import type { PolygonField, PolygonLayer } from '../../geo/polygonLayer.js';
 import { zonalMeans } from '../../geo/zonalMean.js';
+import { SegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import type { SceneDeps } from './scene.js';
 
@@ -28,45 +35,72 @@ export interface PolygonSettings {
   onProgress?: (fraction: number, stage: string) => void;
 }
 
-/** Polygons of a probability raster at `settings`, with provenance and mean probability. */
+/** The fields every answer's polygons get after `id`, `area_m2`, `perimeter_m`, in this order. */
+export const PROVENANCE_FIELDS: readonly PolygonField[] = [
+  { name: 'question', type: 'string' },
+  { name: 'model_id', type: 'string' },
+  { name: 'bundle_sha', type: 'string' },
+  { name: 'source', type: 'string' },
+  { name: 'threshold', type: 'real' },
+  { name: 'mean_prob', type: 'real' },
+  { name: 'created_at', type: 'string' },
+];
+
+/** Polygons of a probability raster at `settings`, with provenance and mean probability, as OGR geometries; the caller closes them. */
+export async function answerPolygonLayer(
+  probabilityPath: string,
+  settings: PolygonSettings,
+  provenance: Omit<Provenance, 'threshold'>,
+  vectorize: SceneDeps['vectorizeMask'] = vectorizeMask,
+): Promise<PolygonLayer> {
+  const { threshold, minAreaM2, signal, onProgress } = settings;
+  const polygons = await vectorize({ kind: 'file', path: probabilityPath }, { threshold, minAreaM2, fields: PROVENANCE_FIELDS, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+  try {
+    onProgress?.(0, 'annotate');
+    await annotatePolygons(polygons, probabilityPath, { ...provenance, threshold });
+    return polygons;
+  } catch (err) {
+    polygons.close();
+    throw err;
+  }
+}
+
+/** `answerPolygonLayer` as the JSON-safe DTO (the app's road: the geo process sends it over IPC). */
 export async function answerPolygons(
   probabilityPath: string,
   settings: PolygonSettings,
   provenance: Omit<Provenance, 'threshold'>,
-  vectorize: SceneDeps['maskToPolygons'],
+  vectorize: SceneDeps['vectorizeMask'] = vectorizeMask,
 ): Promise<FeatureSet> {
-  const { threshold, minAreaM2, signal, onProgress } = settings;
-  const raw = await vectorize({ kind: 'file', path: probabilityPath }, { threshold, minAreaM2, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
-  onProgress?.(0, 'annotate');
-  return annotateFeatures(raw, probabilityPath, { ...provenance, threshold });
+  const polygons = await answerPolygonLayer(probabilityPath, settings, provenance, vectorize);
+  try {
+    return polygons.toFeatureSet();
+  } finally {
+    polygons.close();
+  }
 }
 
 /**
- * Adds provenance and `mean_prob` to every feature: the mean probability over the pixels whose centres are
- * inside the polygon, all polygons in one sweep over the probability raster (`geo/zonalMean`).
+ * Adds provenance and `mean_prob` (rounded to 4 decimals) to every polygon: the mean probability over the
+ * pixels whose centres are inside the polygon, all polygons in one sweep over the probability raster
+ * (`geo/zonalMean`, fed one polygon at a time). The polygons were made with `fields: PROVENANCE_FIELDS`.
  */
-export async function annotateFeatures(features: FeatureSet, probabilityPath: string, provenance: Provenance): Promise<FeatureSet> {
-  const means = await zonalMeans(
-    probabilityPath,
-    features.features.map((f) => f.geometry),
-  );
-  return {
-    ...features,
-    features: features.features.map((f, i) => {
-      const mean = means[i] ?? null;
-      return {
-        ...f,
-        properties: {
-          ...f.properties,
-          question: provenance.question,
-          model_id: provenance.modelId,
-          bundle_sha: provenance.bundleSha256,
-          source: provenance.source,
-          threshold: provenance.threshold,
-          mean_prob: mean === null ? null : Math.round(mean * 1e4) / 1e4,
-          created_at: provenance.createdAt,
-        },
-      };
-    }),
-  };
+export async function annotatePolygons(polygons: PolygonLayer, probabilityPath: string, provenance: Provenance): Promise<void> {
+  const names = polygons.layer.fields.getNames().slice(-PROVENANCE_FIELDS.length);
+  if (names.join() !== PROVENANCE_FIELDS.map((f) => f.name).join()) {
+    throw new SegEarthError('INTERNAL', 'These polygons have no provenance fields to fill.', { hint: 'Vectorize with { fields: PROVENANCE_FIELDS }.' });
+  }
+  const means = await zonalMeans(probabilityPath, polygons.areaGeometries());
+  polygons.fillFields((index) => {
+    const mean = means[index] ?? null;
+    return [
+      provenance.question,
+      provenance.modelId,
+      provenance.bundleSha256,
+      provenance.source,
+      provenance.threshold,
+      mean === null ? null : Math.round(mean * 1e4) / 1e4,
+      provenance.createdAt,
+    ];
+  });
 }

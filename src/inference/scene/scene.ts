@@ -16,10 +16,10 @@
  * failed run leaves nothing at the target.
  */
 import { SegEarthError } from '../../shared/errors.js';
-import type { FeatureSet } from '../../shared/featureSet.js';
 import type { RasterInfo } from '../../shared/rasterInfo.js';
 import type { Strategy } from '../../shared/strategies.js';
 import type { ProbabilityCompression, ProbabilityPreview, RasterGrid } from '../../geo/probabilityRaster.js';
+import type { PolygonField, PolygonLayer } from '../../geo/polygonLayer.js';
 import type { WindowPredictor } from '../pipeline/pipeline.js';
 import { ProgressClock, type SceneProgress } from './progressClock.js';
 import { aoiExtent, aoiPolygons, extentToWindow, type SceneAoi } from './sceneWindow.js';
@@ -48,10 +48,17 @@ export type RegionReader = (
 export interface SceneDeps {
   openRaster(path: string): Promise<RasterInfo>;
   readRegion: RegionReader;
-  maskToPolygons(
+  /** `geo/maskToPolygons.vectorizeMask`: the polygons as OGR geometries (the caller closes them). */
+  vectorizeMask(
     input: { kind: 'file'; path: string },
-    options: { threshold: number; minAreaM2: number; signal?: AbortSignal; onProgress?: (fraction: number, stage: string) => void },
-  ): Promise<FeatureSet>;
+    options: {
+      threshold: number;
+      minAreaM2: number;
+      fields?: readonly PolygonField[];
+      signal?: AbortSignal;
+      onProgress?: (fraction: number, stage: string) => void;
+    },
+  ): Promise<PolygonLayer>;
 }
 
 export interface SceneRequest {

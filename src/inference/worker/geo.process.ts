@@ -6,7 +6,6 @@
  * parent goes away.
  */
 import { z } from 'zod';
-import { maskToPolygons } from '../../geo/maskToPolygons.js';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
 import { answerPolygons } from '../scene/result.js';
 import { featureMessages } from './geoFeatureStream.js';
@@ -31,9 +30,7 @@ async function polygons(request: Extract<ToGeo, { type: 'polygons' }>): Promise<
   controllers.set(request.id, controller);
   try {
     const { id, probabilityPath, threshold, minAreaM2, provenance } = request;
-    const answer = await answerPolygons(probabilityPath, { threshold, minAreaM2, signal: controller.signal }, provenance, (input, options) =>
-      maskToPolygons(input, options),
-    );
+    const answer = await answerPolygons(probabilityPath, { threshold, minAreaM2, signal: controller.signal }, provenance);
     for (const chunk of featureMessages(answer.features)) {
       if (controller.signal.aborted) return;
       await send({ type: 'features', id, ...chunk });

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
-import { annotateFeatures } from '../../src/inference/scene/result.js';
-import type { FeatureSet } from '../../src/shared/featureSet.js';
+import { areaGeometryToOgr } from '../../src/geo/areaGeometryWkb.js';
+import { PolygonLayer } from '../../src/geo/polygonLayer.js';
+import { annotatePolygons, PROVENANCE_FIELDS } from '../../src/inference/scene/result.js';
 import { createRaster, makeTempDir, removeDir } from '../support/syntheticRaster.js';
 
-describe('annotateFeatures', () => {
+describe('annotatePolygons', () => {
   let dir: string;
   let prob: string;
 
@@ -31,12 +32,9 @@ describe('annotateFeatures', () => {
       ring.push([500100 + 80 * Math.cos(a), 4000000 - 200 + 80 * Math.sin(a)]); // a disk in the 0.8 half
     }
     ring.push(ring[0]!);
-    const fs: FeatureSet = {
-      crsWkt: gdal.SpatialReference.fromEPSG(32633).toWKT(),
-      crsCode: 'EPSG:32633',
-      features: [{ id: 1, geometry: { type: 'Polygon', coordinates: [ring] }, properties: { id: 1 } }],
-    };
-    const out = await annotateFeatures(fs, prob, {
+    const polygons = new PolygonLayer(gdal.SpatialReference.fromEPSG(32633), PROVENANCE_FIELDS);
+    polygons.add(areaGeometryToOgr({ type: 'Polygon', coordinates: [ring] }), null);
+    await annotatePolygons(polygons, prob, {
       question: 'q?',
       modelId: 'm',
       bundleSha256: 'abc',
@@ -44,6 +42,8 @@ describe('annotateFeatures', () => {
       threshold: 0.5,
       createdAt: '2026-11-27T00:00:00Z',
     });
+    const out = polygons.toFeatureSet();
+    polygons.close();
     expect(out.features[0]!.properties['mean_prob']).toBeCloseTo(0.8, 4);
     expect(out.features[0]!.properties['source']).toBe('scene.tif');
   });
