@@ -24,7 +24,7 @@ import { classifyReadError } from './rasterErrors.js';
 import { loadBinaryMask, openDirectMask, type BinaryMask, type MaskInput } from './maskSource.js';
 import { createGroundMeasurer, type GroundMeasurer, type MeasureMode } from './measure.js';
 import { PolygonLayer, type PolygonField } from './polygonLayer.js';
-import { isCleanPixelPolygon, repairPolygon } from './repairPolygon.js';
+import { repairPixelPolygon } from './repairPolygon.js';
 import { simplifyTogether, toleranceInMapUnits, type SimplifyTolerance } from './simplify.js';
 
 export type { MaskInput } from './maskSource.js';
@@ -186,8 +186,8 @@ export async function vectorizeMask(input: MaskInput, options: MaskToPolygonsOpt
         const raw = feature.getGeometry();
         // Read, then freed from the Polygonize layer: the raw polygons are not all held next to the results.
         polygonLayer.features.remove(feature.fid);
-        // Most polygons are clean by construction: GEOS's validity check only for those that may not be.
-        let geometry = raw ? (isCleanPixelPolygon(raw, mask.geoTransform, mask.width, mask.height) ? raw : repairPolygon(raw)) : null;
+        // Most polygons are clean by construction; GEOS only for the rings that touch (`repairPixelPolygon`).
+        let geometry = raw ? repairPixelPolygon(raw, mask.geoTransform, mask.width, mask.height) : null;
         if (!geometry) continue;
         if (measurer && fillBelow > 0) geometry = fillSmallHoles(geometry, fillBelow, measurer);
         if (measurer && minArea > 0 && measurer.areaM2(geometry) < minArea) continue;

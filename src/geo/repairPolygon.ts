@@ -36,19 +36,35 @@ function ringArea(ring: LinearRing): Geometry | null {
   return polygon.isValid() ? polygon : polygonalPart(polygon.makeValid());
 }
 
+/**
+ * `ringArea` for a ring Polygonize traced, which may touch itself at pixel corners but never crosses itself:
+ * its loops are then nested or apart, an inner loop ("inverted hole") wound the other way, so GEOS's buffer(0)
+ * (non-zero winding) gives the even–odd area MakeValid gives — without MakeValid's noding of the whole ring
+ * (on a 114 000-vertex shell: 1.4 s and +160 MB for MakeValid, 0.07 s and ~0 MB for buffer(0); same point set).
+ * A ring that visits no corner twice is simple, hence valid as it is.
+ */
+function pixelRingArea(touchesItself: boolean): (ring: LinearRing) => Geometry | null {
+  return (ring) => {
+    const polygon = new gdal.Polygon();
+    polygon.rings.add(ring);
+    return touchesItself ? polygonalPart(polygon.buffer(0, 1)) : polygon;
+  };
+}
+
 function addParts(multi: MultiPolygon, geometry: Geometry | null): void {
   if (geometry instanceof gdal.Polygon) multi.children.add(geometry);
   else if (geometry instanceof gdal.MultiPolygon) for (const part of geometry.children) multi.children.add(part);
 }
 
 /** GEOS MakeValid "structure" method for a polygon whose first ring is the shell and the others its holes. */
-function structureRepair(polygon: Polygon): Geometry | null {
+function structureRepair(polygon: Polygon, areaOf: (ring: LinearRing, index: number) => Geometry | null = ringArea): Geometry | null {
   let shell: Geometry | null = null;
   const holes = new gdal.MultiPolygon();
   let index = 0;
   for (const ring of polygon.rings as Iterable<LinearRing>) {
-    if (index++ === 0) shell = ringArea(ring);
-    else addParts(holes, ringArea(ring));
+    if (index === 0) shell = areaOf(ring, index);
+    else addParts(holes, areaOf(ring, index));
+    index++;
   }
   if (!shell || holes.children.count() === 0) return shell;
   // Polygonize's holes never overlap; if they did, their union is what the structure method subtracts.
@@ -58,17 +74,85 @@ function structureRepair(polygon: Polygon): Geometry | null {
 
 /** `geometry` itself when valid, else a valid Polygon/MultiPolygon covering the same pixels; null if none. */
 export function repairPolygon(geometry: Geometry): Geometry | null {
-  if (geometry.isValid()) return polygonalPart(geometry);
+  return geometry.isValid() ? polygonalPart(geometry) : repairInvalid(geometry);
+}
+
+/**
+ * A valid Polygon/MultiPolygon covering the same points as an invalid `geometry`; null if none. `areaOf`: how
+ * each ring is made valid (default `ringArea`).
+ */
+function repairInvalid(geometry: Geometry, areaOf?: (ring: LinearRing, index: number) => Geometry | null): Geometry | null {
   if (geometry instanceof gdal.Polygon) {
     try {
       // Valid by construction: GEOS overlay of valid inputs (each ring made valid, holes checked) is valid.
-      const repaired = structureRepair(geometry);
+      const repaired = structureRepair(geometry, areaOf);
       if (repaired) return repaired;
     } catch {
       // fall through to the general method
     }
   }
   return polygonalPart(geometry.makeValid());
+}
+
+/** A Polygonize polygon's rings in pixel corners, read from its WKB (see `readPixelRings`). */
+interface PixelRings {
+  /** The polygon's WKB, little-endian. */
+  wkb: Uint8Array;
+  /** Per ring: byte offset of its point count in `wkb`. */
+  ringOffsets: number[];
+  /** Per ring r: its corners (the closing point excluded) are `keys[ringStart[r] .. ringStart[r + 1])`. */
+  ringStart: Int32Array;
+  /** Each corner as `row * (width + 1) + col`. */
+  keys: Float64Array;
+}
+
+/**
+ * The rings of a polygon GDAL Polygonize traced on a north-up grid, as pixel corners; null when it is not one
+ * (another geometry type, a rotated grid, a vertex off the corners, an edge that is not horizontal or
+ * vertical, a ring not closed or with fewer than 4 points).
+ */
+function readPixelRings(geometry: Geometry, geoTransform: readonly number[], width: number, height: number): PixelRings | null {
+  const [x0, a, b, y0, d, e] = geoTransform;
+  if (b !== 0 || d !== 0 || !(geometry instanceof gdal.Polygon)) return null;
+  const wkb = geometry.toWKB('LSB');
+  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  if (view.getUint32(1, true) !== 3) return null;
+  const ringCount = view.getUint32(5, true);
+  const keys = new Float64Array(Math.floor((wkb.byteLength - 9) / 16));
+  const ringStart = new Int32Array(ringCount + 1);
+  const ringOffsets: number[] = [];
+  let used = 0;
+  let offset = 9;
+  for (let r = 0; r < ringCount; r++) {
+    ringOffsets.push(offset);
+    const n = view.getUint32(offset, true);
+    offset += 4;
+    if (n < 4) return null;
+    let prevCol = NaN;
+    let prevRow = NaN;
+    for (let i = 0; i < n; i++) {
+      const col = (view.getFloat64(offset, true) - x0) / a;
+      const row = (view.getFloat64(offset + 8, true) - y0) / e;
+      offset += 16;
+      if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col > width || row > height) return null;
+      if (i > 0 && col !== prevCol && row !== prevRow) return null;
+      // The closing point repeats the first; every other point is a corner of the ring.
+      if (i < n - 1) keys[used++] = row * (width + 1) + col;
+      else if (row * (width + 1) + col !== keys[used - (n - 1)]) return null;
+      prevCol = col;
+      prevRow = row;
+    }
+    ringStart[r + 1] = used;
+  }
+  return { wkb, ringOffsets, ringStart, keys: keys.subarray(0, used) };
+}
+
+/** Corners visited more than once (by one ring or by two), as keys. */
+function repeatedCorners(keys: Float64Array): Set<number> {
+  const sorted = Float64Array.from(keys).sort();
+  const repeated = new Set<number>();
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) repeated.add(sorted[i]!);
+  return repeated;
 }
 
 /**
@@ -80,35 +164,178 @@ export function repairPolygon(geometry: Geometry): Geometry | null {
  * holes inside it). False means "not known": check with GEOS (`repairPolygon`).
  */
 export function isCleanPixelPolygon(geometry: Geometry, geoTransform: readonly number[], width: number, height: number): boolean {
-  const [x0, a, b, y0, d, e] = geoTransform;
-  if (b !== 0 || d !== 0 || !(geometry instanceof gdal.Polygon)) return false;
-  const bytes = geometry.toWKB('LSB');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(1, true) !== 3) return false;
-  const ringCount = view.getUint32(5, true);
-  const keys = new Float64Array(Math.floor((bytes.byteLength - 9) / 16));
-  let used = 0;
-  let offset = 9;
-  for (let r = 0; r < ringCount; r++) {
-    const n = view.getUint32(offset, true);
-    offset += 4;
-    if (n < 4) return false;
-    let prevCol = NaN;
-    let prevRow = NaN;
-    for (let i = 0; i < n; i++) {
-      const col = (view.getFloat64(offset, true) - x0) / a;
-      const row = (view.getFloat64(offset + 8, true) - y0) / e;
-      offset += 16;
-      if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col > width || row > height) return false;
-      if (i > 0 && col !== prevCol && row !== prevRow) return false;
-      // The closing point repeats the first; every other point must be a corner not seen before.
-      if (i < n - 1) keys[used++] = row * (width + 1) + col;
-      else if (row * (width + 1) + col !== keys[used - (n - 1)]) return false;
-      prevCol = col;
-      prevRow = row;
+  const rings = readPixelRings(geometry, geoTransform, width, height);
+  return rings !== null && repeatedCorners(rings.keys).size === 0;
+}
+
+/**
+ * `repairPolygon` for a polygon GDAL Polygonize traced on a north-up grid (same point set, valid), with GEOS
+ * only where rings touch. Rings meet only at shared corners (see `isCleanPixelPolygon`), so a hole none of whose
+ * corners is visited twice touches nothing: it lies inside exactly one part of the repaired polygon, in its
+ * interior. GEOS checks and repairs the shell with the holes that do touch something; the others are then put
+ * back as holes of the part that contains them (found by an even–odd sweep over the parts' vertical edges,
+ * in JavaScript) — no overlay of thousands of holes against a shell of hundreds of thousands of vertices, the
+ * bulk of the time and memory of a speckled answer. Valid polygons come back as they are.
+ */
+export function repairPixelPolygon(geometry: Geometry, geoTransform: readonly number[], width: number, height: number): Geometry | null {
+  const rings = readPixelRings(geometry, geoTransform, width, height);
+  if (!rings) return repairPolygon(geometry);
+  const repeated = repeatedCorners(rings.keys);
+  if (repeated.size === 0) return geometry;
+  const { keys, ringStart } = rings;
+  const touching: number[] = [0];
+  const free: number[] = [];
+  for (let r = 1; r + 1 < ringStart.length; r++) {
+    let touches = false;
+    for (let i = ringStart[r]!; i < ringStart[r + 1]! && !touches; i++) touches = repeated.has(keys[i]!);
+    (touches ? touching : free).push(r);
+  }
+  const reduced = free.length === 0 ? geometry : gdal.Geometry.fromWKB(polygonWkb([touching.map((r) => ringBytes(rings.wkb, rings.ringOffsets[r]!))]));
+  // The free holes touch nothing: the polygon is valid exactly when it is valid without them.
+  if (reduced.isValid()) return geometry;
+  const selfTouching = touching.map((r) => touchesItself(keys, ringStart[r]!, ringStart[r + 1]!));
+  const repaired = repairInvalid(reduced, (ring, index) => pixelRingArea(selfTouching[index]!)(ring));
+  if (!repaired) return repairPolygon(geometry);
+  if (free.length === 0) return repaired;
+  const out = withHoles(repaired, rings, free, geoTransform, width);
+  if (!out) return repairPolygon(geometry);
+  if (geometry.srs) out.srs = geometry.srs;
+  return out;
+}
+
+/** True when the corners `keys[from .. to)` of one ring repeat one. */
+function touchesItself(keys: Float64Array, from: number, to: number): boolean {
+  return repeatedCorners(keys.subarray(from, to)).size > 0;
+}
+
+/** The bytes of one ring (point count + points) of a little-endian WKB polygon, starting at `offset`. */
+function ringBytes(wkb: Uint8Array, offset: number): Uint8Array {
+  const count = new DataView(wkb.buffer, wkb.byteOffset + offset, 4).getUint32(0, true);
+  return wkb.subarray(offset, offset + 4 + 16 * count);
+}
+
+/** Little-endian WKB of a Polygon (one part) or MultiPolygon (several), from each part's ring bytes. */
+function polygonWkb(parts: Uint8Array[][], multi = parts.length !== 1): Buffer {
+  const polygonSize = (rings: Uint8Array[]) => 9 + rings.reduce((n, ring) => n + ring.byteLength, 0);
+  const size = (multi ? 9 : 0) + parts.reduce((n, rings) => n + polygonSize(rings), 0);
+  const out = Buffer.alloc(size);
+  let offset = 0;
+  const header = (type: number, count: number) => {
+    out.writeUInt8(1, offset);
+    out.writeUInt32LE(type, offset + 1);
+    out.writeUInt32LE(count, offset + 5);
+    offset += 9;
+  };
+  if (multi) header(6, parts.length);
+  for (const rings of parts) {
+    header(3, rings.length);
+    for (const ring of rings) {
+      out.set(ring, offset);
+      offset += ring.byteLength;
     }
   }
-  const sorted = keys.subarray(0, used).sort();
-  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return false;
-  return true;
+  return out;
+}
+
+/** The rings of each part of a little-endian WKB Polygon or MultiPolygon, as byte views. */
+function partsOf(wkb: Uint8Array): Uint8Array[][] | null {
+  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  const readPolygon = (offset: number): { rings: Uint8Array[]; end: number } | null => {
+    if (view.getUint8(offset) !== 1 || view.getUint32(offset + 1, true) !== 3) return null;
+    const count = view.getUint32(offset + 5, true);
+    let at = offset + 9;
+    const rings: Uint8Array[] = [];
+    for (let r = 0; r < count; r++) {
+      const ring = ringBytes(wkb, at);
+      rings.push(ring);
+      at += ring.byteLength;
+    }
+    return { rings, end: at };
+  };
+  const type = view.getUint32(1, true);
+  if (type === 3) {
+    const polygon = readPolygon(0);
+    return polygon ? [polygon.rings] : null;
+  }
+  if (type !== 6) return null;
+  const parts: Uint8Array[][] = [];
+  let at = 9;
+  for (let p = 0; p < view.getUint32(5, true); p++) {
+    const polygon = readPolygon(at);
+    if (!polygon) return null;
+    parts.push(polygon.rings);
+    at = polygon.end;
+  }
+  return parts;
+}
+
+/**
+ * `repaired` (Polygon or MultiPolygon) with the free holes `free` of `rings` added to the part that contains
+ * each; null if a hole's part cannot be told (never for Polygonize polygons; the caller then uses GEOS).
+ */
+function withHoles(repaired: Geometry, rings: PixelRings, free: number[], geoTransform: readonly number[], width: number): Geometry | null {
+  const parts = partsOf(repaired.toWKB('LSB'));
+  if (!parts) return null;
+  const [x0, a, , y0, , e] = geoTransform;
+  // A test point per free hole: the centre of the pixel just above its top-left corner — outside the hole, in
+  // the polygon (that pixel's lower edge is the hole's top edge), never on a ring.
+  const stride = width + 1;
+  const testCol = new Float64Array(free.length);
+  const testRow = new Float64Array(free.length);
+  free.forEach((r, h) => {
+    let best = Infinity;
+    for (let i = rings.ringStart[r]!; i < rings.ringStart[r + 1]!; i++) best = Math.min(best, rings.keys[i]!);
+    testCol[h] = (best % stride) + 0.5;
+    testRow[h] = Math.floor(best / stride) - 0.5;
+  });
+  const byRow = Array.from(free.keys()).sort((i, j) => testRow[i]! - testRow[j]!);
+  const sortedRows = Float64Array.from(byRow, (i) => testRow[i]!);
+  const firstAtOrAfter = (row: number): number => {
+    let lo = 0;
+    let hi = sortedRows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sortedRows[mid]! < row) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // Even–odd: a ray from each test point to the right crosses each part's boundary an odd number of times
+  // exactly for the part that contains it. Only vertical edges cross a row centre.
+  const crossings = new Map<number, number>();
+  parts.forEach((partRings, p) => {
+    for (const ring of partRings) {
+      const view = new DataView(ring.buffer, ring.byteOffset, ring.byteLength);
+      const n = view.getUint32(0, true);
+      let prevCol = Math.round((view.getFloat64(4, true) - x0) / a);
+      let prevRow = Math.round((view.getFloat64(12, true) - y0) / e);
+      for (let i = 1; i < n; i++) {
+        const col = Math.round((view.getFloat64(4 + 16 * i, true) - x0) / a);
+        const row = Math.round((view.getFloat64(12 + 16 * i, true) - y0) / e);
+        if (col === prevCol && row !== prevRow) {
+          const top = Math.min(row, prevRow);
+          const bottom = Math.max(row, prevRow);
+          for (let k = firstAtOrAfter(top); k < sortedRows.length && sortedRows[k]! < bottom; k++) {
+            const h = byRow[k]!;
+            if (testCol[h]! < col) {
+              const key = h * parts.length + p;
+              crossings.set(key, (crossings.get(key) ?? 0) ^ 1);
+            }
+          }
+        }
+        prevCol = col;
+        prevRow = row;
+      }
+    }
+  });
+  const owner = new Int32Array(free.length).fill(-1);
+  for (const [key, odd] of crossings) {
+    if (!odd) continue;
+    const h = Math.floor(key / parts.length);
+    if (owner[h] !== -1) return null;
+    owner[h] = key % parts.length;
+  }
+  if (owner.some((p) => p < 0)) return null;
+  free.forEach((r, h) => parts[owner[h]!]!.push(ringBytes(rings.wkb, rings.ringOffsets[r]!)));
+  return gdal.Geometry.fromWKB(polygonWkb(parts, repaired instanceof gdal.MultiPolygon));
 }
