@@ -114,6 +114,22 @@ describe('writers: the OGR road and the DTO road write the same file', () => {
     expect(lat).toBeGreaterThan(39);
     expect(lat).toBeLessThan(40.5);
   });
+
+  it('GeoJSON: the same file on both roads from geographic and Web Mercator grids too', async () => {
+    for (const grid of [GRIDS.wgs84, GRIDS.mercator]) {
+      const layer = await vectorizeMask(maskArrayInput(W, H, shapes, grid));
+      try {
+        const direct = join(work, 'direct-other.geojson');
+        const viaDto = join(work, 'dto-other.geojson');
+        await writeFeatures([{ name: 'blobs', features: layer }], direct, { overwrite: true });
+        await writeFeatures([{ name: 'blobs', features: layer.toFeatureSet() }], viaDto, { overwrite: true });
+        expect(readFileSync(direct, 'utf8')).toBe(readFileSync(viaDto, 'utf8'));
+        expect(JSON.parse(readFileSync(direct, 'utf8')).features).toHaveLength(4);
+      } finally {
+        layer.close();
+      }
+    }
+  });
 });
 
 describe('PolygonLayer without a CRS', () => {
