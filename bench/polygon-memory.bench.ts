@@ -8,7 +8,7 @@
  * kind of answer). Next to it, the peer: `gdal_polygonize.py -8` of the same thresholded mask (made by
  * `gdal_calc.py "A>=0.5"`, the same test as `geo/maskSource`) into a GeoPackage, whose "Maximum resident set
  * size" (`/usr/bin/time -v`) is what GDAL's own tool needs to hold the same polygons — with GDAL's default block
- * cache (5 % of RAM) and with the 256 MB cap SegEarth runs with (`--config GDAL_CACHEMAX 256`).
+ * cache (5 % of RAM) and with the 256 MB cap SegEarth runs with (`GDAL_CACHEMAX=256` in its environment).
  *
  * Ours: peak RSS = max(`VmHWM`, sampled `VmRSS` every 100 ms), split by the stage the child prints on stderr.
  * Rasters are cached in `$TMPDIR/segearth-bench-memory/`.
@@ -121,8 +121,10 @@ if (args[0] === '--child') {
         rmSync(peerOut, { force: true });
         const started = performance.now();
         const timeFile = path.join(dir, 'time.txt');
-        const config = cacheMb === null ? [] : ['--config', 'GDAL_CACHEMAX', String(cacheMb)];
-        execFileSync('/usr/bin/time', ['-v', '-o', timeFile, 'gdal_polygonize.py', ...config, '-q', '-8', '-mask', mask, '-f', 'GPKG', mask, peerOut], { stdio: 'ignore' });
+        const env = { ...process.env };
+        if (cacheMb === null) delete env['GDAL_CACHEMAX'];
+        else env['GDAL_CACHEMAX'] = String(cacheMb);
+        execFileSync('/usr/bin/time', ['-v', '-o', timeFile, 'gdal_polygonize.py', '-q', '-8', '-mask', mask, '-f', 'GPKG', mask, peerOut], { stdio: 'ignore', env });
         return { kb: Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'))?.[1] ?? NaN), wallS: (performance.now() - started) / 1000 };
       };
       // GDAL's default block cache (5 % of RAM), and the 256 MB cap SegEarth runs with (`geo/env`).
