@@ -36,35 +36,19 @@ function ringArea(ring: LinearRing): Geometry | null {
   return polygon.isValid() ? polygon : polygonalPart(polygon.makeValid());
 }
 
-/**
- * `ringArea` for a ring Polygonize traced, which may touch itself at pixel corners but never crosses itself:
- * its loops are then nested or apart, an inner loop ("inverted hole") wound the other way, so GEOS's buffer(0)
- * (non-zero winding) gives the even–odd area MakeValid gives — without MakeValid's noding of the whole ring
- * (on a 114 000-vertex shell: 1.4 s and +160 MB for MakeValid, 0.07 s and ~0 MB for buffer(0); same point set).
- * A ring that visits no corner twice is simple, hence valid as it is.
- */
-function pixelRingArea(touchesItself: boolean): (ring: LinearRing) => Geometry | null {
-  return (ring) => {
-    const polygon = new gdal.Polygon();
-    polygon.rings.add(ring);
-    return touchesItself ? polygonalPart(polygon.buffer(0, 1)) : polygon;
-  };
-}
-
 function addParts(multi: MultiPolygon, geometry: Geometry | null): void {
   if (geometry instanceof gdal.Polygon) multi.children.add(geometry);
   else if (geometry instanceof gdal.MultiPolygon) for (const part of geometry.children) multi.children.add(part);
 }
 
 /** GEOS MakeValid "structure" method for a polygon whose first ring is the shell and the others its holes. */
-function structureRepair(polygon: Polygon, areaOf: (ring: LinearRing, index: number) => Geometry | null = ringArea): Geometry | null {
+function structureRepair(polygon: Polygon): Geometry | null {
   let shell: Geometry | null = null;
   const holes = new gdal.MultiPolygon();
   let index = 0;
   for (const ring of polygon.rings as Iterable<LinearRing>) {
-    if (index === 0) shell = areaOf(ring, index);
-    else addParts(holes, areaOf(ring, index));
-    index++;
+    if (index++ === 0) shell = ringArea(ring);
+    else addParts(holes, ringArea(ring));
   }
   if (!shell || holes.children.count() === 0) return shell;
   // Polygonize's holes never overlap; if they did, their union is what the structure method subtracts.
@@ -77,15 +61,12 @@ export function repairPolygon(geometry: Geometry): Geometry | null {
   return geometry.isValid() ? polygonalPart(geometry) : repairInvalid(geometry);
 }
 
-/**
- * A valid Polygon/MultiPolygon covering the same points as an invalid `geometry`; null if none. `areaOf`: how
- * each ring is made valid (default `ringArea`).
- */
-function repairInvalid(geometry: Geometry, areaOf?: (ring: LinearRing, index: number) => Geometry | null): Geometry | null {
+/** A valid Polygon/MultiPolygon covering the same points as an invalid `geometry`; null if none. */
+function repairInvalid(geometry: Geometry): Geometry | null {
   if (geometry instanceof gdal.Polygon) {
     try {
       // Valid by construction: GEOS overlay of valid inputs (each ring made valid, holes checked) is valid.
-      const repaired = structureRepair(geometry, areaOf);
+      const repaired = structureRepair(geometry);
       if (repaired) return repaired;
     } catch {
       // fall through to the general method
@@ -190,11 +171,14 @@ export function repairPixelPolygon(geometry: Geometry, geoTransform: readonly nu
     for (let i = ringStart[r]!; i < ringStart[r + 1]! && !touches; i++) touches = repeated.has(keys[i]!);
     (touches ? touching : free).push(r);
   }
-  const reduced = free.length === 0 ? geometry : gdal.Geometry.fromWKB(polygonWkb([touching.map((r) => ringBytes(rings.wkb, rings.ringOffsets[r]!))]));
-  // Decided from the corners, without GEOS's validity check (its graph of the reduced polygon was the peak).
+  // Decided from the corners, without GEOS's validity check (its graph of the giant polygon was the peak).
   if (touchesOnlyAsATree(rings, repeated)) return geometry;
-  const selfTouching = touching.map((r) => touchesItself(keys, ringStart[r]!, ringStart[r + 1]!));
-  const repaired = repairInvalid(reduced, (ring, index) => pixelRingArea(selfTouching[index]!)(ring));
+  const reduced = free.length === 0 ? geometry : gdal.Geometry.fromWKB(polygonWkb([touching.map((r) => ringBytes(rings.wkb, rings.ringOffsets[r]!))]));
+  // Rings that touch but never cross: GEOS's buffer(0) (non-zero winding; always valid output) covers the same
+  // points as MakeValid's even–odd, without its noding of every ring (20000² giant polygon, shell + 40 touching
+  // holes: 1.0 s and +100 MB against 11.8 s and +1 GB for MakeValid, +280 MB for the structure method's overlay).
+  const buffered = reduced.buffer(0, 1);
+  const repaired = buffered.isEmpty() ? null : polygonalPart(buffered);
   if (!repaired) return repairPolygon(geometry);
   if (free.length === 0) return repaired;
   const out = withHoles(repaired, rings, free, geoTransform, width);
@@ -235,11 +219,6 @@ function touchesOnlyAsATree(rings: PixelRings, repeated: Set<number>): boolean {
     }
   }
   return true;
-}
-
-/** True when the corners `keys[from .. to)` of one ring repeat one. */
-function touchesItself(keys: Float64Array, from: number, to: number): boolean {
-  return repeatedCorners(keys.subarray(from, to)).size > 0;
 }
 
 /** The bytes of one ring (point count + points) of a little-endian WKB polygon, starting at `offset`. */
