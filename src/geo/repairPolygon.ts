@@ -10,6 +10,9 @@
  * `makeValid()`): make each ring valid on its own, then take the shell minus the holes. Same point set as the
  * linework method for such rings (checked on speckle scenes: identical areas, empty symmetric difference),
  * about 8× faster on the large ones. Anything unexpected falls back to `makeValid()`.
+ *
+ * On a north-up grid `repairPixelPolygon` goes further (what `geo/maskToPolygons` uses): validity decided from
+ * the pixel corners, GEOS only for the rings that touch, the untouched holes put back without an overlay.
  */
 import gdal from 'gdal-async';
 import type { Geometry, LinearRing, MultiPolygon, Polygon } from 'gdal-async';
@@ -153,10 +156,11 @@ export function isCleanPixelPolygon(geometry: Geometry, geoTransform: readonly n
  * `repairPolygon` for a polygon GDAL Polygonize traced on a north-up grid (same point set, valid), with GEOS
  * only where rings touch. Rings meet only at shared corners (see `isCleanPixelPolygon`), so a hole none of whose
  * corners is visited twice touches nothing: it lies inside exactly one part of the repaired polygon, in its
- * interior. GEOS checks and repairs the shell with the holes that do touch something; the others are then put
- * back as holes of the part that contains them (found by an even–odd sweep over the parts' vertical edges,
- * in JavaScript) — no overlay of thousands of holes against a shell of hundreds of thousands of vertices, the
- * bulk of the time and memory of a speckled answer. Valid polygons come back as they are.
+ * interior. Whether the polygon is valid is decided from the corners (`touchesOnlyAsATree`); if not, GEOS's
+ * buffer(0) repairs the shell with the holes that do touch something, and the others are put back as holes of
+ * the part that contains them (found by an even–odd sweep over the parts' vertical edges, in JavaScript) — no
+ * noding or overlay of thousands of holes against a shell of hundreds of thousands of vertices, the bulk of the
+ * time and memory of a speckled answer. Valid polygons come back as they are.
  */
 export function repairPixelPolygon(geometry: Geometry, geoTransform: readonly number[], width: number, height: number): Geometry | null {
   const rings = readPixelRings(geometry, geoTransform, width, height);
