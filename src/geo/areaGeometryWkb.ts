@@ -98,6 +98,46 @@ export function areaGeometryFromWkb(geometry: Geometry): AreaGeometry {
   }
 }
 
+/**
+ * Every ring of a Polygon or MultiPolygon (all parts, shells and holes) as interleaved x, y — the same doubles as
+ * `areaGeometryFromWkb`'s positions, in a sixth of the memory (no array per position): what a sweep over the
+ * rings needs (`geo/zonalMean`).
+ */
+export function areaRingsFromWkb(geometry: Geometry): Float64Array[] {
+  const bytes = geometry.toWKB('LSB');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const rings: Float64Array[] = [];
+  try {
+    const type = view.getUint32(1, true);
+    const parts = type === WKB_POLYGON ? 1 : type === WKB_MULTIPOLYGON ? view.getUint32(5, true) : 0;
+    let offset = type === WKB_POLYGON ? 0 : 9;
+    if (parts === 0) return ringsOf(areaGeometryFromWkb(geometry));
+    for (let p = 0; p < parts; p++) {
+      if (view.getUint8(offset) !== 1 || view.getUint32(offset + 1, true) !== WKB_POLYGON) return ringsOf(areaGeometryFromWkb(geometry));
+      const ringCount = view.getUint32(offset + 5, true);
+      offset += 9;
+      for (let r = 0; r < ringCount; r++) {
+        const n = view.getUint32(offset, true);
+        offset += 4;
+        const ring = new Float64Array(2 * n);
+        for (let i = 0; i < 2 * n; i++) ring[i] = exactCoordinate(view.getFloat64(offset + 8 * i, true));
+        offset += 16 * n;
+        rings.push(ring);
+      }
+    }
+    return rings;
+  } catch (err) {
+    if (err instanceof NeedsOgrFormatting) return ringsOf(areaGeometryFromWkb(geometry));
+    throw err;
+  }
+}
+
+/** The rings of a DTO as interleaved x, y. */
+function ringsOf(dto: AreaGeometry): Float64Array[] {
+  const polygons = dto.type === 'Polygon' ? [dto.coordinates] : dto.coordinates;
+  return polygons.flat().map((ring) => Float64Array.from(ring.flatMap((position) => [position[0]!, position[1]!])));
+}
+
 function fromWkb(geometry: Geometry): AreaGeometry {
   const reader = new WkbReader(geometry.toWKB('LSB'));
   const type = reader.header();

@@ -13,8 +13,8 @@
  */
 import gdal from 'gdal-async';
 import type { Dataset, Geometry, Layer, SpatialReference } from 'gdal-async';
-import type { AreaGeometry, FeatureProperties, FeatureSet, VectorFeature } from '../shared/featureSet.js';
-import { areaGeometryFromWkb } from './areaGeometryWkb.js';
+import type { FeatureProperties, FeatureSet, VectorFeature } from '../shared/featureSet.js';
+import { areaGeometryFromWkb, areaRingsFromWkb } from './areaGeometryWkb.js';
 import { crsCodeOf } from './gisOrderTransform.js';
 
 /** The attribute fields of every vectorized polygon, in output order. */
@@ -92,11 +92,14 @@ export class PolygonLayer {
     }
   }
 
-  /** Each polygon's geometry as the DTO's (`geo/areaGeometryWkb`), made one at a time as they are asked for. */
-  *areaGeometries(): Generator<AreaGeometry> {
+  /**
+   * Each polygon's rings as interleaved x, y — the DTO's coordinates (`geo/areaGeometryWkb.areaRingsFromWkb`) —
+   * made one polygon at a time as they are asked for.
+   */
+  *ringCoordinates(): Generator<Float64Array[]> {
     for (const feature of this.layer.features) {
       const geometry = feature.getGeometry();
-      if (geometry) yield areaGeometryFromWkb(geometry); // never null: `add` takes a geometry
+      if (geometry) yield areaRingsFromWkb(geometry); // never null: `add` takes a geometry
     }
   }
 

@@ -37,9 +37,21 @@ function toPixel(gt: GeoTransform): (p: Position) => [number, number] {
   };
 }
 
-/** Rings of a polygon geometry (all parts), in world coordinates. */
-function ringsOf(geometry: AreaGeometry): Position[][] {
+/**
+ * A polygon: the DTO's geometry, or its rings (all parts) as interleaved x, y (`geo/areaGeometryWkb.areaRingsFromWkb`,
+ * the same doubles in less memory).
+ */
+export type ZonalPolygon = AreaGeometry | readonly Float64Array[];
+
+/** Rings of a polygon (all parts), in world coordinates: positions or interleaved x, y. */
+function ringsOf(geometry: ZonalPolygon): readonly (Position[] | Float64Array)[] {
+  if (!('type' in geometry)) return geometry;
   return geometry.type === 'Polygon' ? geometry.coordinates : geometry.coordinates.flat();
+}
+
+/** Number of positions of a ring. */
+function ringLength(ring: Position[] | Float64Array): number {
+  return ring instanceof Float64Array ? ring.length / 2 : ring.length;
 }
 
 /** Every non-horizontal edge of every polygon, in typed arrays, bucketed by the first row it may cross. */
@@ -71,7 +83,7 @@ function grow<T extends Float64Array | Int32Array>(array: T, needed: number): T 
 }
 
 function buildEdges(
-  geometries: Iterable<AreaGeometry>,
+  geometries: Iterable<ZonalPolygon>,
   gt: GeoTransform,
   height: number,
   rasterWidth: number,
@@ -91,7 +103,7 @@ function buildEdges(
   // One geometry at a time: the caller may make each from OGR as it is asked for and drop it after.
   for (const geometry of geometries) {
     let vertices = 0;
-    for (const ring of ringsOf(geometry)) vertices += Math.max(0, ring.length - 1);
+    for (const ring of ringsOf(geometry)) vertices += Math.max(0, ringLength(ring) - 1);
     if (n + vertices > ax.length) {
       const needed = n + vertices;
       [ax, ay, bx, by] = [grow(ax, needed), grow(ay, needed), grow(bx, needed), grow(by, needed)];
@@ -101,13 +113,15 @@ function buildEdges(
     let minX = Infinity;
     let maxX = -Infinity;
     for (const ring of ringsOf(geometry)) {
+      const at = ring instanceof Float64Array ? (i: number): Position => [ring[2 * i]!, ring[2 * i + 1]!] : (i: number): Position => ring[i]!;
+      const length = ringLength(ring);
       let next: [number, number] | null = null;
-      for (let i = 0; i < ring.length; i++) {
-        const [x1, y1] = next ?? px(ring[i]!);
+      for (let i = 0; i < length; i++) {
+        const [x1, y1] = next ?? px(at(i));
         if (x1 < minX) minX = x1;
         if (x1 > maxX) maxX = x1;
-        if (i + 1 === ring.length) break;
-        next = px(ring[i + 1]!);
+        if (i + 1 === length) break;
+        next = px(at(i + 1));
         const [x2, y2] = next;
         if (y1 === y2) continue; // horizontal: never crosses a row centre
         const lo = Math.min(y1, y2);
@@ -154,7 +168,7 @@ function buildEdges(
  */
 export async function zonalMeans(
   rasterPath: string,
-  geometries: Iterable<AreaGeometry>,
+  geometries: Iterable<ZonalPolygon>,
   options: ZonalOptions = {},
 ): Promise<(number | null)[]> {
   const ds = await gdal.openAsync(rasterPath);

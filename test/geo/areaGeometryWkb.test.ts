@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
-import { areaGeometryFromWkb, areaGeometryToOgr } from '../../src/geo/areaGeometryWkb.js';
+import { areaGeometryFromWkb, areaGeometryToOgr, areaRingsFromWkb } from '../../src/geo/areaGeometryWkb.js';
 import type { AreaGeometry } from '../../src/shared/featureSet.js';
 
 /** What maskToPolygons used to do, and what areaGeometryFromWkb must equal exactly. */
@@ -61,6 +61,22 @@ describe('areaGeometryFromWkb', () => {
       }
       const g = polygon([values]);
       expect(areaGeometryFromWkb(g)).toStrictEqual(viaJson(g));
+    }
+  });
+});
+
+describe('areaRingsFromWkb', () => {
+  it("gives toJSON's coordinates, every ring of every part as interleaved x, y (grid and odd values)", () => {
+    const shell = [400000, 5100000, 400010.5, 5100000, 400010.5, 5099990.25, 400000, 5099990.25];
+    const hole = [400002, 5099998, 400003.5, 5099998, 400003.5, 5099996, 400002, 5099996];
+    const odd = [0.30000000000000004 * 7, 1 / 3, 1e-20, 104550536.24133301, 12.3456789, 2 / 3, 1 / 65536, 0.1];
+    const flatRings = (g: gdal.Geometry): number[][] => {
+      const json = viaJson(g) as AreaGeometry;
+      const polygons = json.type === 'Polygon' ? [json.coordinates] : json.coordinates;
+      return polygons.flat().map((ring) => ring.flatMap((position) => [position[0]!, position[1]!]));
+    };
+    for (const g of [polygon([shell, hole]), multi(polygon([shell, hole]), polygon([odd])), polygon([odd]), new gdal.Polygon()]) {
+      expect(areaRingsFromWkb(g).map((ring) => Array.from(ring))).toStrictEqual(flatRings(g));
     }
   });
 });

@@ -113,6 +113,10 @@ describe('zonalMeans', () => {
       const means = await zonalMeans(raster, cases.map((c) => c.geometry), stripPixels ? { stripPixels } : {});
       expect(means).toEqual(expected);
       means.forEach((m, i) => expect(m).toBe(expected[i]));
+      // The same polygons as interleaved x, y rings (what the answer's OGR geometries are read as).
+      const rings = cases.map((c) => (c.geometry.type === 'Polygon' ? [c.geometry.coordinates] : c.geometry.coordinates).flat().map((ring) => Float64Array.from(ring.flat())));
+      const fromRings = await zonalMeans(raster, rings, stripPixels ? { stripPixels } : {});
+      fromRings.forEach((m, i) => expect(m).toBe(expected[i]));
     }
   });
 
