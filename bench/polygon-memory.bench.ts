@@ -1,6 +1,6 @@
 /**
  * @module bench/polygon-memory.bench
- * `npm run bench:polygon-memory [-- --sizes 6000,12000,20000] [--format gpkg|geojson]` — not a test. Memory of
+ * `npm run bench:polygon-memory [-- --sizes 6000,12000,20000 | --probability p.tif] [--format gpkg|geojson]` — not a test. Memory of
  * the polygon stage of `segearth ask` (issue 15.6) without a model: what the CLI does once the probability
  * raster is written (`inference/scene/result` + the writer), in its own process, on a speckle probability
  * raster = band 1 of `bench/memoryScene`'s scene / 255 (Float32; at the default threshold 0.5 thousands of
@@ -48,10 +48,13 @@ async function child(probabilityPath: string, output: string): Promise<void> {
   stage('done');
 }
 
-/** Band 1 of the scene / 255 as Float32 (tiled, DEFLATE), and its thresholded Byte mask for the peer. */
-function rasters(size: number): { probability: string; mask: string } {
-  const probability = path.join(cacheDir, `probability-${size}.tif`);
-  const mask = path.join(cacheDir, `mask-${size}.tif`);
+/**
+ * Band 1 of the scene / 255 as Float32 (tiled, DEFLATE) — or the probability raster `given` (e.g. one kept by
+ * `segearth ask --probability`) — and its thresholded Byte mask for the peer.
+ */
+function rasters(size: number, given?: string): { probability: string; mask: string } {
+  const probability = given ?? path.join(cacheDir, `probability-${size}.tif`);
+  const mask = path.join(cacheDir, given ? `mask-of-${path.basename(given)}` : `mask-${size}.tif`);
   const co = ['-co', 'TILED=YES', '-co', 'COMPRESS=DEFLATE', '-co', 'BIGTIFF=IF_SAFER'];
   if (!existsSync(probability)) {
     execFileSync('gdal_translate', ['-q', '-b', '1', '-ot', 'Float32', '-scale', '0', '255', '0', '1', ...co, scene(size), `${probability}.part.tif`]);
@@ -105,14 +108,15 @@ function featureCount(file: string): string {
 if (args[0] === '--child') {
   await child(args[1]!, args[2]!);
 } else {
-  const sizes = (opt('--sizes') ?? '6000,12000,20000').split(',').map(Number);
+  const given = opt('--probability');
+  const sizes = given ? [0] : (opt('--sizes') ?? '6000,12000,20000').split(',').map(Number);
   const format = opt('--format') ?? 'gpkg';
   console.log(`polygon-stage memory; ${os.cpus().length} CPU(s), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, output .${format}`);
   const rows: string[][] = [
     ['raster', 'features', 'ours peak MiB', 'ours by stage (MiB)', 'ours wall s', 'gdal_polygonize peak MiB', 'gdal_polygonize wall s', 'ours ÷ peer', 'gdal_polygonize, 256 MB cache: peak MiB', 'ours ÷ that'],
   ];
   for (const size of sizes) {
-    const { probability, mask } = rasters(size);
+    const { probability, mask } = rasters(size, given && path.resolve(given));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'segearth-bench-polymem-'));
     try {
       const ours = await measureOurs(probability, path.join(dir, `ours.${format}`), format);
@@ -132,7 +136,7 @@ if (args[0] === '--child') {
       const capped = peer(256);
       const stages = [...ours.byStage].filter(([k]) => k !== 'start' && k !== 'done').map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
       rows.push([
-        `${size}²`,
+        given ? path.basename(given) : `${size}²`,
         `${featureCount(path.join(dir, `ours.${format}`))} / ${featureCount(peerOut)}`,
         ours.peakMiB.toFixed(0),
         stages,
