@@ -41,6 +41,7 @@ export class PolygonLayer {
   readonly crsCode: string | null;
   #count = 0;
   #totalAreaM2 = 0;
+  #vertexCount = 0;
 
   /**
    * `fields`: further fields after `id`, `area_m2`, `perimeter_m`, unset until `fillFields`. They are declared
@@ -64,7 +65,13 @@ export class PolygonLayer {
     // One call for the three fields (unset, i.e. null, without a measure).
     feature.fields.set(measure ? [++this.#count, measure.areaM2, measure.perimeterM] : [++this.#count]);
     if (measure) this.#totalAreaM2 += measure.areaM2;
+    this.#vertexCount += pointCount(geometry);
     this.layer.features.add(feature);
+  }
+
+  /** Positions of all polygons' rings (closing points included). */
+  get vertexCount(): number {
+    return this.#vertexCount;
   }
 
   get featureCount(): number {
@@ -121,4 +128,12 @@ export class PolygonLayer {
   close(): void {
     this.dataset.close();
   }
+}
+
+/** Positions of a Polygon's or MultiPolygon's rings. */
+function pointCount(geometry: Geometry): number {
+  let n = 0;
+  if (geometry instanceof gdal.MultiPolygon) for (const part of geometry.children) n += pointCount(part);
+  else if (geometry instanceof gdal.Polygon) for (const ring of geometry.rings) n += ring.points.count();
+  return n;
 }

@@ -24,6 +24,11 @@ export interface ZonalOptions {
   band?: number;
   /** Pixels read per strip (default 4 Mi): memory bound of the raster side. */
   stripPixels?: number;
+  /**
+   * The polygons' number of positions, when known: the edge table is allocated once at that size instead of
+   * growing by doubling (whose copies hold up to three times the table while they are made).
+   */
+  vertexCount?: number;
 }
 
 /** World → pixel coordinates of a grid (the inverse of its geotransform). */
@@ -87,15 +92,16 @@ function buildEdges(
   gt: GeoTransform,
   height: number,
   rasterWidth: number,
+  capacity: number,
 ): { edges: EdgeTable; windows: Windows; polygons: number } {
   const px = toPixel(gt);
-  let ax = new Float64Array(1024);
-  let ay = new Float64Array(1024);
-  let bx = new Float64Array(1024);
-  let by = new Float64Array(1024);
-  let polygonOf = new Int32Array(1024);
-  let firstRow = new Int32Array(1024);
-  let lastRow = new Int32Array(1024);
+  let ax = new Float64Array(capacity);
+  let ay = new Float64Array(capacity);
+  let bx = new Float64Array(capacity);
+  let by = new Float64Array(capacity);
+  let polygonOf = new Int32Array(capacity);
+  let firstRow = new Int32Array(capacity);
+  let lastRow = new Int32Array(capacity);
   let left = new Int32Array(64);
   let width = new Int32Array(64);
   let n = 0;
@@ -175,7 +181,7 @@ export async function zonalMeans(
   try {
     const { x: W, y: H } = ds.rasterSize;
     const pixels = ds.bands.get(options.band ?? 1).pixels;
-    const { edges, windows, polygons } = buildEdges(geometries, ds.geoTransform as GeoTransform, H, W);
+    const { edges, windows, polygons } = buildEdges(geometries, ds.geoTransform as GeoTransform, H, W, Math.max(1024, options.vertexCount ?? 0));
     const { ax, ay, bx, by, polygon, lastRow, order, rowStart } = edges;
     const sums = new Float64Array(polygons);
     const counts = new Float64Array(polygons);

@@ -55,6 +55,8 @@ describe('vectorizeMask → PolygonLayer', () => {
     expect(dto.features.map((f) => f.id)).toEqual([1, 2, 3, 4]);
     expect(dto.features.map((f) => f.properties.id)).toEqual([1, 2, 3, 4]);
     expect(dto.features.some((f) => f.geometry.type === 'MultiPolygon')).toBe(true); // the pinched squares
+    const positions = dto.features.reduce((n, f) => n + (f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates).flat().reduce((k, ring) => k + ring.length, 0), 0);
+    expect(polygons.vertexCount).toBe(positions);
   });
 });
 

@@ -90,7 +90,7 @@ export async function annotatePolygons(polygons: PolygonLayer, probabilityPath: 
   if (names.join() !== PROVENANCE_FIELDS.map((f) => f.name).join()) {
     throw new SegEarthError('INTERNAL', 'These polygons have no provenance fields to fill.', { hint: 'Vectorize with { fields: PROVENANCE_FIELDS }.' });
   }
-  const means = await zonalMeans(probabilityPath, polygons.ringCoordinates());
+  const means = await zonalMeans(probabilityPath, polygons.ringCoordinates(), { vertexCount: polygons.vertexCount });
   polygons.fillFields((index) => {
     const mean = means[index] ?? null;
     return [
