@@ -2,8 +2,9 @@
  * @module geo/zonalMean
  * Mean of a raster band inside each of many polygons, in ONE top-to-bottom sweep over the raster: the band is
  * read in strips of rows, and every polygon's edges cross the row centres of the strip as they go (an
- * active-edge scanline over all polygons at once). No per-polygon reads, memory bounded by one strip plus the
- * polygons' edges (a few numbers per vertex), whatever the number of polygons or the size of the raster.
+ * active-edge scanline over all polygons at once). No per-polygon reads, memory bounded by one strip (whole rows
+ * of blocks; GDAL's cached blocks are dropped after each) plus the polygons' edges (a few numbers per vertex),
+ * whatever the number of polygons or the size of the raster.
  *
  * Pixel rule: a pixel counts for a polygon when its centre is inside the polygon (even-odd over all its rings,
  * so holes are excluded; `ceil(x - 0.5) … floor(x - 0.5)` between a pair of crossings). Polygons may overlap
@@ -180,7 +181,8 @@ export async function zonalMeans(
   const ds = await gdal.openAsync(rasterPath);
   try {
     const { x: W, y: H } = ds.rasterSize;
-    const pixels = ds.bands.get(options.band ?? 1).pixels;
+    const band = ds.bands.get(options.band ?? 1);
+    const pixels = band.pixels;
     const { edges, windows, polygons } = buildEdges(geometries, ds.geoTransform as GeoTransform, H, W, Math.max(1024, options.vertexCount ?? 0));
     const { ax, ay, bx, by, polygon, lastRow, order, rowStart } = edges;
     const sums = new Float64Array(polygons);
@@ -190,13 +192,19 @@ export async function zonalMeans(
     let crossPolygon = new Int32Array(1024);
     let crossX = new Float64Array(1024);
     let index = new Int32Array(1024);
-    const rowsPerStrip = Math.max(1, Math.floor((options.stripPixels ?? STRIP_PIXELS) / Math.max(1, W)));
+    // By default whole rows of blocks, so that each block is decoded once although the cache is dropped below.
+    const blockRows = band.blockSize.y;
+    const fitting = Math.max(1, Math.floor((options.stripPixels ?? STRIP_PIXELS) / Math.max(1, W)));
+    const rowsPerStrip = options.stripPixels === undefined ? Math.max(blockRows, fitting - (fitting % blockRows)) : fitting;
     const strip = new Float32Array(rowsPerStrip * W);
     for (let y0 = 0; y0 < H; y0 += rowsPerStrip) {
       const rows = Math.min(rowsPerStrip, H - y0);
       // Nothing can cross these rows: skip reading them.
       if (active.length === 0 && rowStart[y0 + rows]! === rowStart[y0]!) continue;
       await pixels.readAsync(0, y0, W, rows, strip);
+      // The strip is copied out: its blocks need not stay in GDAL's block cache (up to 256 MB, refilled here
+      // after the polygon stage had reused the memory it held while thresholding).
+      await ds.flushAsync();
       for (let row = y0; row < y0 + rows; row++) {
         for (let k = rowStart[row]!; k < rowStart[row + 1]!; k++) active.push(order[k]!);
         if (active.length === 0) continue;
