@@ -21,9 +21,7 @@
 import gdal from 'gdal-async';
 import type { Geometry } from 'gdal-async';
 import type { AreaGeometry, Position } from '../shared/featureSet.js';
-
-const WKB_POLYGON = 3;
-const WKB_MULTIPOLYGON = 6;
+import { polygonParts, WKB_MULTIPOLYGON, WKB_POLYGON } from './polygonWkb.js';
 
 /** Thrown inside the reader when a coordinate needs OGR's own formatting: the caller falls back to `toJSON()`. */
 class NeedsOgrFormatting extends Error {}
@@ -104,24 +102,16 @@ export function areaGeometryFromWkb(geometry: Geometry): AreaGeometry {
  * rings needs (`geo/zonalMean`).
  */
 export function areaRingsFromWkb(geometry: Geometry): Float64Array[] {
-  const bytes = geometry.toWKB('LSB');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts = polygonParts(geometry.toWKB('LSB'));
+  if (parts === null) return ringsOf(areaGeometryFromWkb(geometry));
   const rings: Float64Array[] = [];
   try {
-    const type = view.getUint32(1, true);
-    const parts = type === WKB_POLYGON ? 1 : type === WKB_MULTIPOLYGON ? view.getUint32(5, true) : 0;
-    let offset = type === WKB_POLYGON ? 0 : 9;
-    if (parts === 0) return ringsOf(areaGeometryFromWkb(geometry));
-    for (let p = 0; p < parts; p++) {
-      if (view.getUint8(offset) !== 1 || view.getUint32(offset + 1, true) !== WKB_POLYGON) return ringsOf(areaGeometryFromWkb(geometry));
-      const ringCount = view.getUint32(offset + 5, true);
-      offset += 9;
-      for (let r = 0; r < ringCount; r++) {
-        const n = view.getUint32(offset, true);
-        offset += 4;
+    for (const ringsOfPart of parts) {
+      for (const bytes of ringsOfPart) {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const n = view.getUint32(0, true);
         const ring = new Float64Array(2 * n);
-        for (let i = 0; i < 2 * n; i++) ring[i] = exactCoordinate(view.getFloat64(offset + 8 * i, true));
-        offset += 16 * n;
+        for (let i = 0; i < 2 * n; i++) ring[i] = exactCoordinate(view.getFloat64(4 + 8 * i, true));
         rings.push(ring);
       }
     }

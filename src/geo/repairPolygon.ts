@@ -16,6 +16,7 @@
  */
 import gdal from 'gdal-async';
 import type { Geometry, LinearRing, MultiPolygon, Polygon } from 'gdal-async';
+import { polygonParts, polygonWkb, ringBytes, WKB_POLYGON } from './polygonWkb.js';
 
 /** Polygonal part of a geometry as Polygon or MultiPolygon (MakeValid may return a collection). */
 export function polygonalPart(geometry: Geometry): Geometry | null {
@@ -100,7 +101,7 @@ function readPixelRings(geometry: Geometry, geoTransform: readonly number[], wid
   if (b !== 0 || d !== 0 || !(geometry instanceof gdal.Polygon)) return null;
   const wkb = geometry.toWKB('LSB');
   const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
-  if (view.getUint32(1, true) !== 3) return null;
+  if (view.getUint32(1, true) !== WKB_POLYGON) return null;
   const ringCount = view.getUint32(5, true);
   const keys = new Float64Array(Math.floor((wkb.byteLength - 9) / 16));
   const ringStart = new Int32Array(ringCount + 1);
@@ -225,73 +226,12 @@ function touchesOnlyAsATree(rings: PixelRings, repeated: Set<number>): boolean {
   return true;
 }
 
-/** The bytes of one ring (point count + points) of a little-endian WKB polygon, starting at `offset`. */
-function ringBytes(wkb: Uint8Array, offset: number): Uint8Array {
-  const count = new DataView(wkb.buffer, wkb.byteOffset + offset, 4).getUint32(0, true);
-  return wkb.subarray(offset, offset + 4 + 16 * count);
-}
-
-/** Little-endian WKB of a Polygon (one part) or MultiPolygon (several), from each part's ring bytes. */
-function polygonWkb(parts: Uint8Array[][], multi = parts.length !== 1): Buffer {
-  const polygonSize = (rings: Uint8Array[]) => 9 + rings.reduce((n, ring) => n + ring.byteLength, 0);
-  const size = (multi ? 9 : 0) + parts.reduce((n, rings) => n + polygonSize(rings), 0);
-  const out = Buffer.alloc(size);
-  let offset = 0;
-  const header = (type: number, count: number) => {
-    out.writeUInt8(1, offset);
-    out.writeUInt32LE(type, offset + 1);
-    out.writeUInt32LE(count, offset + 5);
-    offset += 9;
-  };
-  if (multi) header(6, parts.length);
-  for (const rings of parts) {
-    header(3, rings.length);
-    for (const ring of rings) {
-      out.set(ring, offset);
-      offset += ring.byteLength;
-    }
-  }
-  return out;
-}
-
-/** The rings of each part of a little-endian WKB Polygon or MultiPolygon, as byte views. */
-function partsOf(wkb: Uint8Array): Uint8Array[][] | null {
-  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
-  const readPolygon = (offset: number): { rings: Uint8Array[]; end: number } | null => {
-    if (view.getUint8(offset) !== 1 || view.getUint32(offset + 1, true) !== 3) return null;
-    const count = view.getUint32(offset + 5, true);
-    let at = offset + 9;
-    const rings: Uint8Array[] = [];
-    for (let r = 0; r < count; r++) {
-      const ring = ringBytes(wkb, at);
-      rings.push(ring);
-      at += ring.byteLength;
-    }
-    return { rings, end: at };
-  };
-  const type = view.getUint32(1, true);
-  if (type === 3) {
-    const polygon = readPolygon(0);
-    return polygon ? [polygon.rings] : null;
-  }
-  if (type !== 6) return null;
-  const parts: Uint8Array[][] = [];
-  let at = 9;
-  for (let p = 0; p < view.getUint32(5, true); p++) {
-    const polygon = readPolygon(at);
-    if (!polygon) return null;
-    parts.push(polygon.rings);
-    at = polygon.end;
-  }
-  return parts;
-}
-
 /**
  * `repaired` (Polygon or MultiPolygon) with the free holes `free` of `rings` added to the part that contains
  * each; null if a hole's part cannot be told (never for Polygonize polygons; the caller then uses GEOS).
  */
 function withHoles(repaired: Geometry, rings: PixelRings, free: number[], geoTransform: readonly number[], width: number): Geometry | null {
-  const parts = partsOf(repaired.toWKB('LSB'));
+  const parts = polygonParts(repaired.toWKB('LSB'));
   if (!parts) return null;
   const [x0, a, , y0, , e] = geoTransform;
   // A test point per free hole: the centre of the pixel just above its top-left corner — outside the hole, in
