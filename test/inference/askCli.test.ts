@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
@@ -10,6 +10,7 @@ import { runCli } from '../../src/cli/run.js';
 import { InferenceRuntime } from '../../src/inference/runtime/runtime.js';
 import type { SceneRequest } from '../../src/inference/scene/scene.js';
 import { REPO_ROOT, ensureTinyBundle } from '../support/tinyBundle.js';
+import { writeScene } from './support/scenes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'segearth-ask-cli-'));
 const scene = join(dir, 'scene.tif');
@@ -194,6 +195,20 @@ describe('segearth ask --json progress and --aoi <polygons file>', () => {
   });
 });
 
+/** This process's children running the inference worker (from /proc: Linux). */
+function inferenceWorkerProcesses(): number[] {
+  const children = readdirSync('/proc/self/task').flatMap((t) =>
+    readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
+  return children.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('inference.worker');
+    } catch {
+      return false; // already gone
+    }
+  });
+}
+
 describe('segearth ask keeps no views and releases the model before vectorizing (one question, then the process ends)', () => {
   it('asks with cacheViews: false; the worker holds 0 cached views when the model is released, before the polygons are made', async () => {
     const requests: SceneRequest[] = [];
@@ -208,13 +223,19 @@ describe('segearth ask keeps no views and releases the model before vectorizing 
       requests.push(request);
       return ask.call(this, request, options);
     });
+    const workersAtDispose: number[][] = [];
+    const workersAtPolygons: number[][] = [];
     const disposeSpy = vi.spyOn(InferenceRuntime.prototype, 'dispose').mockImplementation(async function (this: InferenceRuntime) {
-      if (!calls.includes('dispose')) cacheAtDispose.push(await this.cacheInfo());
+      if (!calls.includes('dispose')) {
+        cacheAtDispose.push(await this.cacheInfo());
+        workersAtDispose.push(inferenceWorkerProcesses());
+      }
       calls.push('dispose');
       return dispose.call(this);
     });
     const polygonsSpy = vi.spyOn(InferenceRuntime.prototype, 'polygonLayer').mockImplementation(function (this: InferenceRuntime, ...args) {
       calls.push('polygons');
+      workersAtPolygons.push(inferenceWorkerProcesses());
       return polygons.apply(this, args);
     });
     try {
@@ -230,6 +251,11 @@ describe('segearth ask keeps no views and releases the model before vectorizing 
       expect(cacheAtDispose[0]).toMatchObject({ views: 0, bytes: 0 });
       // Released once the probability raster is written, before vectorizing (the CLI's own dispose is a no-op).
       expect(calls.slice(0, 2)).toEqual(['dispose', 'polygons']);
+      // The model ran in a child process (its memory all goes back to the system when it ends), which has
+      // exited when the polygons are made.
+      expect(workersAtDispose).toHaveLength(1);
+      expect(workersAtDispose[0]).toHaveLength(1);
+      expect(workersAtPolygons).toEqual([[]]);
       expect(readFileSync(out, 'utf8')).toMatch(/"FeatureCollection"/);
     } finally {
       askSpy.mockRestore();
@@ -238,3 +264,44 @@ describe('segearth ask keeps no views and releases the model before vectorizing 
     }
   }, 300_000);
 });
+
+describe('segearth ask: Ctrl-C in a terminal', () => {
+  it('reaches the model\'s child process too (the whole process group): exit 130, nothing written, no process left', async () => {
+    const big = join(dir, 'big.tif');
+    writeScene(big, 2300, 1500);
+    const out = join(dir, 'ctrl-c.gpkg');
+    // Its own process group, as a shell gives a foreground job: the SIGINT below goes to every process in it.
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'segearth.js'), 'ask', big, 'where are the roads?', '--model', tiny, '--ep', 'cpu', '--strategy', 'tiled', '--json', '-o', out], {
+      env: { ...process.env, SEGEARTH_FROM_SOURCE: '1' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let workers: number[] = [];
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (workers.length === 0 && /"stage":"tiles"/.test(stderr)) {
+          workers = childPids(child.pid!);
+          process.kill(-child.pid!, 'SIGINT');
+          resolve();
+        }
+      });
+      void exited.then(() => reject(new Error(`ended before its tiles: ${stderr}`)));
+    });
+    expect(await exited, stderr).toBe(130);
+    expect(stderr).toMatch(/[Cc]ancel/);
+    expect(existsSync(out)).toBe(false);
+    expect(workers).toHaveLength(1);
+    // The model's process has ended too.
+    await expect.poll(() => existsSync(`/proc/${workers[0]}`), { timeout: 10_000 }).toBe(false);
+  }, 300_000);
+});
+
+/** The children of `pid` running the inference worker (from /proc: Linux). */
+function childPids(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`)
+    .flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number))
+    .filter((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('inference.worker'));
+}

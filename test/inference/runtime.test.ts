@@ -5,6 +5,7 @@ import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRegion } from '../../src/geo/readRegion.js';
 import { InferenceRuntime } from '../../src/inference/runtime/runtime.js';
+import { InferenceWorker } from '../../src/inference/worker/client.js';
 import { SEGEARTH_NORMALIZE } from '../../src/inference/preprocessing/preprocess.js';
 import { isSegEarthError } from '../../src/shared/errors.js';
 import { ensureTinyBundle } from '../support/tinyBundle.js';
@@ -146,6 +147,40 @@ describe('InferenceRuntime on the tiny bundle', () => {
     // The worker is still usable.
     const ok = await runtime.ask({ rasterPath: small, question: 'roads', strategy: 'view', probabilityPath: join(dir, 'after-cancel.tif'), skipPolygons: true });
     expect(existsSync(ok.probabilityPath)).toBe(true);
+  }, 600_000);
+
+  it('in a child process (one-shot asks): the same probabilities as the thread, cancellable, gone once released; a killed one fails the question', async () => {
+    const worker = await InferenceWorker.start({ modelDir: tiny, ep: 'cpu', host: 'process' });
+    const inProcess = InferenceRuntime.fromWorker(worker);
+    const pid = worker.pid!;
+    expect(pid).toBeGreaterThan(0);
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toMatch(/inference\.worker/);
+    const request = { rasterPath: small, question: 'where are the roads?', strategy: 'view' as const, skipPolygons: true };
+    const there = await inProcess.ask({ ...request, probabilityPath: join(dir, 'process.tif') });
+    const here = await runtime.ask({ ...request, probabilityPath: join(dir, 'thread.tif'), cacheViews: false });
+    expect(there.maxProbability).toBe(here.maxProbability);
+    expect(readProbability(there.probabilityPath).data).toEqual(readProbability(here.probabilityPath).data);
+    // Cancelled between graph runs, nothing written, and the process goes on.
+    const controller = new AbortController();
+    const cancelled = await inProcess
+      .ask({ ...request, strategy: 'tiled', rasterPath: large, probabilityPath: join(dir, 'process-cancelled.tif'), signal: controller.signal, onProgress: (p) => p.stage === 'tiles' && p.tileIndex === 1 && controller.abort() })
+      .catch((e: unknown) => e);
+    expect(isSegEarthError(cancelled, 'CANCELLED')).toBe(true);
+    expect(existsSync(join(dir, 'process-cancelled.tif'))).toBe(false);
+    expect((await inProcess.stats()).image.runs).toBeGreaterThan(0);
+    await inProcess.dispose();
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+
+    // Killed (out of memory, kill -9) while a question runs: the question fails with INFERENCE_FAILED.
+    const doomed = await InferenceWorker.start({ modelDir: tiny, ep: 'cpu', host: 'process' });
+    const doomedRuntime = InferenceRuntime.fromWorker(doomed);
+    const killed = await doomedRuntime
+      .ask({ ...request, strategy: 'tiled', rasterPath: large, probabilityPath: join(dir, 'process-killed.tif'), onProgress: (p) => p.stage === 'tiles' && p.tileIndex === 1 && process.kill(doomed.pid!, 'SIGKILL') })
+      .catch((e: unknown) => e);
+    expect(isSegEarthError(killed, 'INFERENCE_FAILED')).toBe(true);
+    expect(String((killed as Error).message)).toMatch(/SIGKILL/);
+    expect(existsSync(join(dir, 'process-killed.tif'))).toBe(false);
+    await doomedRuntime.dispose();
   }, 600_000);
 
   it('rejects empty and 10,000-character questions before running anything', async () => {

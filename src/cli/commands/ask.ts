@@ -166,7 +166,9 @@ async function runAsk(raster: string, question: string, options: AskOptions, con
   let runtime: InferenceRuntime | null = null;
   try {
     progress.update({ stage: 'reading', message: 'Loading the model', tileIndex: 0, tileCount: 0, fraction: 0, etaSeconds: null });
-    runtime = await InferenceRuntime.open(modelDir, { ep: ep.data as EpRequest, ...(threads ? { threads: { intraOp: threads } } : {}) });
+    // One question: the model runs in a child process, so that when it is released all of its memory goes back
+    // to the system before the polygons are made (a thread's end leaves the allocator's share in this process).
+    runtime = await InferenceRuntime.open(modelDir, { ep: ep.data as EpRequest, host: 'process', ...(threads ? { threads: { intraOp: threads } } : {}) });
     if (context.signal.aborted) throw new SegEarthError('CANCELLED', 'Cancelled.');
     progress.done();
     if (!options.json) context.err(`${describeChoice(runtime.executionProvider)}\n`);

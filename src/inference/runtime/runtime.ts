@@ -23,6 +23,7 @@ import { SegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import type { EpChoice } from '../providers/executionProvider.js';
 import { InferenceWorker } from '../worker/client.js';
+import type { WorkerKind } from '../worker/workerHost.js';
 import { modelInfoOf, type ModelInfo } from '../worker/protocol.js';
 import type { RunStats } from '../sessions/model.js';
 
@@ -65,6 +66,8 @@ export interface RuntimeOptions extends PipelineOptions {
    * Electron main process, a server or a progress bar stays responsive. `false` runs in-process (tests).
    */
   worker?: boolean;
+  /** Where the worker runs (`worker/workerHost`): a thread (default), or a child process for a one-shot question. */
+  host?: WorkerKind;
 }
 
 /**
@@ -84,7 +87,7 @@ export class InferenceRuntime {
   ) {}
 
   static async open(modelDir: string, options: RuntimeOptions = {}, deps: SceneDeps = defaultSceneDeps): Promise<InferenceRuntime> {
-    const { worker = true, ...pipelineOptions } = options;
+    const { worker = true, host, ...pipelineOptions } = options;
     if (worker) {
       const w = await InferenceWorker.start({
         modelDir,
@@ -92,6 +95,7 @@ export class InferenceRuntime {
         ...(pipelineOptions.epChoice ? { epChoice: pipelineOptions.epChoice } : {}),
         ...(pipelineOptions.threads ? { threads: pipelineOptions.threads } : {}),
         ...(pipelineOptions.viewCacheBytes ? { viewCacheBytes: pipelineOptions.viewCacheBytes } : {}),
+        ...(host ? { host } : {}),
       });
       return new InferenceRuntime(w, w.model, w.executionProvider, deps);
     }

@@ -6,14 +6,12 @@
  * validated with zod; worker errors come back as `SegEarthError`s with their codes; aborting a signal sends
  * `cancel`, and the worker stops between two graph runs.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { SegEarthError, fromErrorPayload } from '../../shared/errors.js';
 import type { EpChoice, EpRequest, ThreadSettings } from '../providers/executionProvider.js';
 import type { RunStats } from '../sessions/model.js';
 import type { PredictorInfo, PrefetchedView, RgbWindow, WarmUpReport, WindowPrediction, WindowPredictor } from '../pipeline/pipeline.js';
 import { FromWorkerSchema, type FromWorker, type ModelInfo, type ToWorker } from './protocol.js';
+import { startWorkerHost, type WorkerHost, type WorkerKind } from './workerHost.js';
 
 export interface StartOptions {
   modelDir: string;
@@ -22,6 +20,11 @@ export interface StartOptions {
   epChoice?: EpChoice;
   threads?: Partial<ThreadSettings>;
   viewCacheBytes?: number;
+  /**
+   * `thread` (default): a worker thread. `process`: a child process, whose memory all goes back to the system
+   * when it ends (a one-shot question: `workerHost`).
+   */
+  host?: WorkerKind;
 }
 
 interface Pending {
@@ -31,52 +34,37 @@ interface Pending {
   onNeedWindow?: () => void;
 }
 
-/**
- * Starts the worker script: the compiled `.js` next to this file, or — running from source — the `.ts` file
- * loaded through tsx's `tsImport` in a small bootstrap (worker threads do not inherit the tsx loader).
- */
-function spawnWorker(): Worker {
-  const js = new URL('./inference.worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js);
-  const ts = new URL('./inference.worker.ts', import.meta.url).href;
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const boot =
-    `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(ts)}, ${JSON.stringify(import.meta.url)}))` +
-    `.catch((e) => { console.error(e); process.exit(70); });`;
-  return new Worker(boot, { eval: true });
-}
-
 export class InferenceWorker implements WindowPredictor {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private exited = false;
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly worker: WorkerHost,
     readonly model: ModelInfo,
     readonly executionProvider: EpChoice,
   ) {
-    worker.on('message', (raw: unknown) => this.onMessage(raw));
-    worker.on('error', (err) => this.failAll(new SegEarthError('INFERENCE_FAILED', `The inference worker crashed: ${err.message}`)));
-    worker.on('exit', (code) => {
+    worker.onMessage((raw: unknown) => this.onMessage(raw));
+    worker.onError((err) => this.failAll(new SegEarthError('INFERENCE_FAILED', `The inference worker crashed: ${err.message}`)));
+    worker.onExit((how) => {
       this.exited = true;
-      this.failAll(new SegEarthError('INFERENCE_FAILED', `The inference worker exited (code ${code}).`));
+      this.failAll(new SegEarthError('INFERENCE_FAILED', `The inference worker exited (${how}).`));
     });
   }
 
   /** Starts a worker and loads the model in it; rejects with the loading error (MODEL_NOT_FOUND, ...). */
   static async start(options: StartOptions): Promise<InferenceWorker> {
-    const worker = spawnWorker();
+    const worker = startWorkerHost(options.host ?? 'thread');
     const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
-      worker.on('message', (raw: unknown) => {
+      worker.onMessage((raw: unknown) => {
         const parsed = FromWorkerSchema.safeParse(raw);
         if (!parsed.success) return;
         const m = parsed.data;
         if (m.type === 'ready') resolve(m);
         else if (m.type === 'error' && m.id === null) reject(fromErrorPayload(m.error));
       });
-      worker.once('error', (err) => reject(new SegEarthError('INFERENCE_FAILED', `The inference worker failed to start: ${err.message}`)));
-      worker.once('exit', (code) => reject(new SegEarthError('INFERENCE_FAILED', `The inference worker exited during start (code ${code}).`)));
+      worker.onError((err) => reject(new SegEarthError('INFERENCE_FAILED', `The inference worker failed to start: ${err.message}`)));
+      worker.onExit((how) => reject(new SegEarthError('INFERENCE_FAILED', `The inference worker exited during start (${how}).`)));
       const init: ToWorker = {
         type: 'init',
         modelDir: options.modelDir,
@@ -85,15 +73,18 @@ export class InferenceWorker implements WindowPredictor {
         ...(options.threads ? { threads: options.threads } : {}),
         ...(options.viewCacheBytes ? { viewCacheBytes: options.viewCacheBytes } : {}),
       };
-      worker.postMessage(init);
+      worker.post(init);
     }).catch(async (err: unknown) => {
       await worker.terminate();
       throw err;
     });
-    worker.removeAllListeners('message');
-    worker.removeAllListeners('error');
-    worker.removeAllListeners('exit');
+    worker.removeAllListeners();
     return new InferenceWorker(worker, ready.model, ready.executionProvider);
+  }
+
+  /** The id of the child process the model runs in (`host: 'process'`); null in a thread. */
+  get pid(): number | null {
+    return this.worker.pid;
   }
 
   get info(): PredictorInfo {
@@ -183,8 +174,8 @@ export class InferenceWorker implements WindowPredictor {
   /** Stops the worker, releasing the sessions and all their memory. */
   async dispose(): Promise<void> {
     if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.worker.onExit(() => resolve()));
     this.post({ type: 'dispose' });
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
     if ((await Promise.race([exited, timeout])) === 'timeout') await this.worker.terminate();
   }
@@ -201,7 +192,7 @@ export class InferenceWorker implements WindowPredictor {
   }
 
   private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
-    if (!this.exited) this.worker.postMessage(message, transfer);
+    if (!this.exited) this.worker.post(message, transfer);
   }
 
   private onMessage(raw: unknown): void {

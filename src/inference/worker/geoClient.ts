@@ -7,35 +7,21 @@
  * both ways; errors come back as `SegEarthError`s with their codes; aborting a request's signal sends
  * `cancel` and rejects at once (the process stops the request between two stages).
  *
- * A child process rather than a worker thread, because gdal-async cannot be loaded in a second thread.
- * `child_process.fork` runs the compiled `geo.process.js` next to this file, or — from sources — the `.ts` file
- * through tsx; in Electron's main process `ELECTRON_RUN_AS_NODE=1` makes the Electron binary run it as Node
- * (with the gdal-async built for Electron's ABI).
+ * A child process rather than a worker thread, because gdal-async cannot be loaded in a second thread
+ * (`forkModule`: the compiled `geo.process.js` or the `.ts` source through tsx; Node inside Electron).
  */
-import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { SegEarthError, fromErrorPayload, isSegEarthError } from '../../shared/errors.js';
 import type { FeatureSet } from '../../shared/featureSet.js';
 import type { PolygonSettings, Provenance } from '../scene/result.js';
 import { FeatureAssembler } from './geoFeatureStream.js';
+import { forkModule } from './forkModule.js';
 import { FromGeoSchema, type FromGeo, type ToGeo } from './geoProtocol.js';
 
 interface Pending {
   features: FeatureAssembler;
   resolve(answer: FeatureSet): void;
   reject(error: Error): void;
-}
-
-/** Forks the geo process: the compiled `.js` when there is one next to this file, else the `.ts` through tsx. */
-function spawnGeoProcess(): ChildProcess {
-  const env = { ...process.env, ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) };
-  // `advanced`: structured clone, so the typed arrays of `features` messages arrive as copies, not parsed JSON.
-  const options: ForkOptions = { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' };
-  const js = fileURLToPath(new URL('./geo.process.js', import.meta.url));
-  if (existsSync(js)) return fork(js, [], { ...options, execArgv: [] });
-  const ts = fileURLToPath(new URL('./geo.process.ts', import.meta.url));
-  return fork(ts, [], { ...options, execArgv: ['--import', import.meta.resolve('tsx')] });
 }
 
 function cancelled(signal: AbortSignal): SegEarthError {
@@ -61,7 +47,7 @@ export class GeoWorker {
   /** Starts the geo process unless it runs; resolves once it is ready to take requests. */
   start(): Promise<void> {
     if (this.started) return this.started;
-    const child = spawnGeoProcess();
+    const child = forkModule(import.meta.url, 'geo.process');
     this.child = child;
     // Once started, an idle geo process never keeps the app's process alive (a request in flight does: see
     // `holdWhileBusy`).

@@ -1,19 +1,18 @@
 /**
  * @module inference/worker/inference.worker
- * Worker-thread entry: hosts one `SegEarthPipeline` so that onnxruntime's synchronous graph runs never block
+ * Worker entry (a worker thread, or a child process: `workerHost`): hosts one `SegEarthPipeline` so that onnxruntime's synchronous graph runs never block
  * the main thread (Electron main process, server, CLI progress bar). Predictions and prefetches run one at a
  * time in arrival order; `cancel` aborts the request's AbortSignal, checked between graph runs. A prefetch
  * (a view read ahead of its question) is stopped by a predict for another view or a newer prefetch; a predict
  * for its own view waits for it in the queue and finds the view cached. This file imports
  * no GDAL (see `protocol.ts`).
  */
-import { parentPort } from 'node:worker_threads';
 import { SegEarthError, toErrorPayload } from '../../shared/errors.js';
 import { SegEarthPipeline, type RgbWindow } from '../pipeline/pipeline.js';
 import { FromWorkerSchema, ToWorkerSchema, modelInfoOf, type FromWorker, type ToWorker } from './protocol.js';
+import { hostPort } from './workerHost.js';
 
-if (!parentPort) throw new Error('inference.worker must run in a worker thread');
-const port = parentPort;
+const port = hostPort();
 
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(FromWorkerSchema.parse(message), transfer);
