@@ -1,6 +1,6 @@
 /**
  * @module bench/memory.bench
- * `npm run bench:memory [-- --sizes 6000,12000,20000] [--model models/tiny-test] [--baseline <git rev> [--only-baseline]] [--floor-only]`
+ * `npm run bench:memory [-- --sizes 6000,12000,20000] [--format geojson|gpkg] [--model models/tiny-test] [--baseline <git rev> [--only-baseline]] [--floor-only]`
  * — not a test. Memory of an ask (issue 15.6): peak RSS of `segearth ask <scene> … --strategy tiled`, each in
  * its own process, on synthetic tiled + DEFLATE-compressed RGB GeoTIFFs of the given sizes, next to the
  * model's own floor — a `view` ask of a 1024² scene (the model loaded, one pass, nothing else).
@@ -14,7 +14,9 @@
  * `--baseline <rev>` runs the same asks with the CLI of another commit (exported with `git archive` into a
  * temporary folder, this checkout's node_modules linked in): the peer in the same run, on the same scenes.
  * Scenes are made once with GDAL (`gdal_translate -outsize` of a 512² noise pattern) and cached in
- * `$TMPDIR/segearth-bench-memory/`. With the tiny bundle a tile costs ~2 CPU-s: 20000² (529 tiles) takes
+ * `$TMPDIR/segearth-bench-memory/`. `--format` is the answer's file (default GeoJSON; GDAL's GeoJSON writer holds
+ * a feature's whole JSON tree, ~0.7 KB a vertex, so a speckled answer's giant polygon costs more there than in a
+ * GeoPackage). With the tiny bundle a tile costs ~2 CPU-s: 20000² (529 tiles) takes
  * 20–60 minutes on 2 shared cores.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -34,6 +36,8 @@ const modelDir = path.resolve(opt('--model') ?? 'models/tiny-test');
 const baseline = opt('--baseline');
 const floorOnly = args.includes('--floor-only');
 const onlyBaseline = args.includes('--only-baseline');
+const format = opt('--format') ?? 'geojson';
+if (!['geojson', 'gpkg'].includes(format)) throw new Error(`--format ${format}: geojson or gpkg`);
 const repo = path.resolve('.');
 
 /** A CLI of commit `rev`: `git archive` into a temporary folder, with this checkout's node_modules. */
@@ -95,7 +99,7 @@ async function measure(cwd: string, argv: string[]): Promise<Measured> {
 }
 
 function ask(cwd: string, file: string, strategy: string): Promise<Measured> {
-  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'segearth-bench-memory-out-')), 'answer.geojson');
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'segearth-bench-memory-out-')), `answer.${format}`);
   return measure(cwd, ['ask', file, 'where are the roads?', '--model', modelDir, '--ep', 'cpu', '--strategy', strategy, '-o', out]).finally(() =>
     rmSync(path.dirname(out), { recursive: true, force: true }),
   );
@@ -107,7 +111,7 @@ if (baseline) cliDirs.push([`baseline ${baseline}`, baselineCheckout(baseline)])
 const rows: string[][] = [['CLI', 'scene', 'strategy', 'peak RSS MiB', 'during tiles', 'stitching + vectorizing', 'wall s', 'polygons']];
 const mib = (n: number): string => (n > 0 ? n.toFixed(0) : '—');
 const gdalCache = process.env.GDAL_CACHEMAX ? `GDAL_CACHEMAX=${process.env.GDAL_CACHEMAX}` : 'GDAL_CACHEMAX unset';
-console.log(`memory benchmark; ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}, model ${path.basename(modelDir)}, ${gdalCache}`);
+console.log(`memory benchmark; ${os.cpus().length} CPU(s), ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}, model ${path.basename(modelDir)}, ${gdalCache}, answer written as ${format}`);
 for (const [label, cwd] of cliDirs) {
   const floor = await ask(cwd, scene(1024), 'view');
   rows.push([label, '1024² (model floor)', 'view', mib(floor.peakMiB), '—', '—', floor.wallS.toFixed(0), floor.polygons + (floor.ok ? '' : ' FAILED')]);
