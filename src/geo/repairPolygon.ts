@@ -132,11 +132,34 @@ function readPixelRings(geometry: Geometry, geoTransform: readonly number[], wid
   return { wkb, ringOffsets, ringStart, keys: keys.subarray(0, used) };
 }
 
-/** Corners visited more than once (by one ring or by two), as keys. */
+/**
+ * Corners visited more than once (by one ring or by two), as keys. An open-addressing hash table of key
+ * indices (Fibonacci hashing, linear probing) at most half full: one pass, no sorted copy — this runs on
+ * every polygon (400 000 corners at 4000², ~7 ms against ~17 ms for sorting a copy).
+ */
 function repeatedCorners(keys: Float64Array): Set<number> {
-  const sorted = Float64Array.from(keys).sort();
   const repeated = new Set<number>();
-  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) repeated.add(sorted[i]!);
+  let bits = 4;
+  while (1 << bits < 2 * keys.length) bits++;
+  const slots = new Int32Array(1 << bits); // index + 1 of the first key that took each slot; 0 = free
+  const last = (1 << bits) - 1;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    // Keys are integers below 2^33: both 32-bit halves feed the hash.
+    let slot = Math.imul((key >>> 0) ^ (key / 4294967296), 0x9e3779b1) >>> (32 - bits);
+    for (;;) {
+      const held = slots[slot]!;
+      if (held === 0) {
+        slots[slot] = i + 1;
+        break;
+      }
+      if (keys[held - 1] === key) {
+        repeated.add(key);
+        break;
+      }
+      slot = (slot + 1) & last;
+    }
+  }
   return repeated;
 }
 
