@@ -41,7 +41,7 @@ export class PolygonLayer {
   readonly crsCode: string | null;
   #count = 0;
   #totalAreaM2 = 0;
-  #vertexCount = 0;
+  #vertexCount: number | null = 0;
 
   /**
    * `fields`: further fields after `id`, `area_m2`, `perimeter_m`, unset until `fillFields`. They are declared
@@ -65,12 +65,23 @@ export class PolygonLayer {
     // One call for the three fields (unset, i.e. null, without a measure).
     feature.fields.set(measure ? [++this.#count, measure.areaM2, measure.perimeterM] : [++this.#count]);
     if (measure) this.#totalAreaM2 += measure.areaM2;
-    this.#vertexCount += pointCount(geometry);
+    this.#vertexCount = null;
     this.layer.features.add(feature);
   }
 
-  /** Positions of all polygons' rings (closing points included). */
+  /**
+   * Positions of all polygons' rings (closing points included). Counted when first asked (one pass over
+   * the polygons), not in `add`: the count costs a JavaScript wrapper per ring, and only some callers ask.
+   */
   get vertexCount(): number {
+    if (this.#vertexCount === null) {
+      let count = 0;
+      for (const feature of this.layer.features) {
+        const geometry = feature.getGeometry();
+        if (geometry) count += pointCount(geometry);
+      }
+      this.#vertexCount = count;
+    }
     return this.#vertexCount;
   }
 
