@@ -299,8 +299,19 @@ export async function openDirectMask(input: MaskInput, threshold: number | undef
     source.close();
     throw err;
   }
-  const srs = source.srs ? gdal.SpatialReference.fromWKT(source.srs.toWKT()) : null;
   const geoTransform = (source.geoTransform as GeoTransform | null) ?? IDENTITY;
+  // The CRS is read when first asked, from a second handle of the file: the first use of PROJ in a process
+  // (proj.db) costs ~15 ms, which `geo/maskToPolygons` spends while Polygonize reads `source` on GDAL's thread
+  // (gdal-async locks a dataset during an asynchronous operation, so `source.srs` would wait for it).
+  let srs: SpatialReference | null | undefined;
+  const readSrs = (): SpatialReference | null => {
+    const again = gdal.open(input.path);
+    try {
+      return again.srs ? gdal.SpatialReference.fromWKT(again.srs.toWKT()) : null;
+    } finally {
+      again.close();
+    }
+  };
   return {
     dataset: source,
     close: async () => source.close(),
@@ -309,7 +320,9 @@ export async function openDirectMask(input: MaskInput, threshold: number | undef
     width,
     height,
     geoTransform,
-    srs,
+    get srs() {
+      return (srs ??= readSrs());
+    },
     rule: thresholdRule('integer', undefined),
     foregroundPixels: null,
   };

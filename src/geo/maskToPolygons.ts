@@ -70,7 +70,9 @@ async function polygonize(
   onProgress: MaskToPolygonsOptions['onProgress'],
 ): Promise<{ memory: Dataset; layer: Layer }> {
   const memory = gdal.open('segearth-polygons', 'w', 'Memory');
-  const layer = memory.layers.create('polygons', mask.srs, gdal.wkbPolygon);
+  // No CRS on this working layer: its polygons are copied into the result, which has the mask's
+  // (`PolygonLayer`), and the direct path's CRS is read while this runs (`openDirectMask`).
+  const layer = memory.layers.create('polygons', null, gdal.wkbPolygon);
   layer.fields.add(new gdal.FieldDefn(VALUE_FIELD, gdal.OFTInteger));
   const band = mask.dataset.bands.get(mask.band);
   await gdal.polygonizeAsync({
@@ -161,8 +163,14 @@ export async function vectorizeMask(input: MaskInput, options: MaskToPolygonsOpt
   let polygons: { memory: Dataset; layer: Layer } | undefined;
   if (mask) {
     try {
-      checkGround(mask);
-      polygons = await polygonize(mask, onProgress);
+      const polygonizing = polygonize(mask, onProgress);
+      try {
+        checkGround(mask);
+      } catch (err) {
+        await polygonizing.then((done) => done.memory.close(), () => {});
+        throw err;
+      }
+      polygons = await polygonizing;
     } catch (err) {
       await mask.close();
       // On the direct path GDAL reads the file itself: a damaged file fails here, as it would on any read.

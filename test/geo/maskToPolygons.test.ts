@@ -286,6 +286,22 @@ describe('maskToPolygons reading files', () => {
     expect(onlyTwo.features.map((f) => f.properties.area_m2)).toEqual([250_000]);
   });
 
+  it('takes the CRS of a file read directly, and refuses m² options for a file without one (its dataset then closed)', async () => {
+    const noCrs = join(work, 'no-crs.tif');
+    writeMaskFile(noCrs, { data: rasterize(W, H, [RECT], 1), width: W, height: H, geoTransform: [0, 1, 0, 0, 0, 1] });
+    const plain = await maskToPolygons({ kind: 'file', path: noCrs });
+    expect(plain.crsWkt).toBeNull();
+    expect(plain.features[0].properties).toEqual({ id: 1, area_m2: null, perimeter_m: null });
+    await expect(maskToPolygons({ kind: 'file', path: noCrs }, { minAreaM2: 10 })).rejects.toMatchObject({ code: 'NOT_GEOREFERENCED' });
+    await expect(maskToPolygons({ kind: 'file', path: noCrs }, { fillHolesM2: 10 })).rejects.toMatchObject({ code: 'NOT_GEOREFERENCED' });
+    rmSync(noCrs); // not held open (Windows could not remove it)
+    const utm = join(work, 'utm.tif');
+    writeMaskFile(utm, { data: rasterize(W, H, [RECT], 1), width: W, height: H, geoTransform: GRIDS.utm.geoTransform, crs: GRIDS.utm.crs });
+    const projected = await maskToPolygons({ kind: 'file', path: utm }, { minAreaM2: 10 });
+    expect(projected.crsCode).toBe('EPSG:32618');
+    expect(projected.features[0].properties.area_m2).toBe(500_000);
+  });
+
   it('reads Float32 probabilities from a file with p >= threshold', async () => {
     const path = join(work, 'prob.tif');
     const data = new Float32Array(W * H);
