@@ -103,7 +103,7 @@ function readPixelRings(geometry: Geometry, geoTransform: readonly number[], wid
   const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
   if (view.getUint32(1, true) !== WKB_POLYGON) return null;
   const ringCount = view.getUint32(5, true);
-  const keys = new Float64Array(Math.floor((wkb.byteLength - 9) / 16));
+  const keys = scratch(Math.floor((wkb.byteLength - 9) / 16), 'keys');
   const ringStart = new Int32Array(ringCount + 1);
   const ringOffsets: number[] = [];
   let used = 0;
@@ -132,6 +132,17 @@ function readPixelRings(geometry: Geometry, geoTransform: readonly number[], wid
   return { wkb, ringOffsets, ringStart, keys: keys.subarray(0, used) };
 }
 
+/** Reused between polygons up to this many entries (most have a few hundred corners); larger ones get their own. */
+const SCRATCH_LIMIT = 1 << 16;
+const scratchArrays = { keys: new Float64Array(SCRATCH_LIMIT), slots: new Int32Array(2 * SCRATCH_LIMIT) };
+
+/** A working array of at least `length` entries, valid until the next call for the same purpose. */
+function scratch<K extends keyof typeof scratchArrays>(length: number, purpose: K): (typeof scratchArrays)[K] {
+  const reused = scratchArrays[purpose];
+  if (length <= reused.length) return reused;
+  return (purpose === 'keys' ? new Float64Array(length) : new Int32Array(length)) as (typeof scratchArrays)[K];
+}
+
 /**
  * Corners visited more than once (by one ring or by two), as keys. An open-addressing hash table of key
  * indices (Fibonacci hashing, linear probing) at most half full: one pass, no sorted copy — this runs on
@@ -141,7 +152,8 @@ function repeatedCorners(keys: Float64Array): Set<number> {
   const repeated = new Set<number>();
   let bits = 4;
   while (1 << bits < 2 * keys.length) bits++;
-  const slots = new Int32Array(1 << bits); // index + 1 of the first key that took each slot; 0 = free
+  const slots = scratch(1 << bits, 'slots'); // index + 1 of the first key that took each slot; 0 = free
+  slots.fill(0, 0, 1 << bits);
   const last = (1 << bits) - 1;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
