@@ -288,7 +288,7 @@ describe('maskToPolygons reading files', () => {
 
   it('takes the CRS of a file read directly, and refuses m² options for a file without one (its dataset then closed)', async () => {
     const noCrs = join(work, 'no-crs.tif');
-    writeMaskFile(noCrs, { data: rasterize(W, H, [RECT], 1), width: W, height: H, geoTransform: [0, 1, 0, 0, 0, 1] });
+    writeMaskFile(noCrs, { data: rasterize(W, H, [RECT], 1), width: W, height: H, geoTransform: [0, 1, 0, 0, 0, 1], crs: null });
     const plain = await maskToPolygons({ kind: 'file', path: noCrs });
     expect(plain.crsWkt).toBeNull();
     expect(plain.features[0].properties).toEqual({ id: 1, area_m2: null, perimeter_m: null });
