@@ -12,7 +12,7 @@
  * polygons.close();
  */
 import gdal from 'gdal-async';
-import type { Dataset, Geometry, Layer, SpatialReference } from 'gdal-async';
+import type { Dataset, Feature, Geometry, Layer, SpatialReference } from 'gdal-async';
 import type { FeatureProperties, FeatureSet, VectorFeature } from '../shared/featureSet.js';
 import { areaGeometryFromWkb, areaRingsFromWkb } from './areaGeometryWkb.js';
 import { crsCodeOf } from './gisOrderTransform.js';
@@ -42,6 +42,7 @@ export class PolygonLayer {
   #count = 0;
   #totalAreaM2 = 0;
   #vertexCount: number | null = 0;
+  #feature: Feature | undefined;
 
   /**
    * `fields`: further fields after `id`, `area_m2`, `perimeter_m`, unset until `fillFields`. They are declared
@@ -60,10 +61,11 @@ export class PolygonLayer {
 
   /** Adds the next polygon (ids run 1..n in the order of the calls); `measure` null when areas are unknown. */
   add(geometry: Geometry, measure: PolygonMeasure | null): void {
-    const feature = new gdal.Feature(this.layer);
+    // One feature object for every call: the Memory layer stores a copy (and a new FID) of what it is given.
+    const feature = (this.#feature ??= new gdal.Feature(this.layer));
     feature.setGeometry(geometry);
     // One call for the three fields (unset, i.e. null, without a measure).
-    feature.fields.set(measure ? [++this.#count, measure.areaM2, measure.perimeterM] : [++this.#count]);
+    feature.fields.set(measure ? [++this.#count, measure.areaM2, measure.perimeterM] : [++this.#count, null, null]);
     if (measure) this.#totalAreaM2 += measure.areaM2;
     this.#vertexCount = null;
     this.layer.features.add(feature);
