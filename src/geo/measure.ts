@@ -114,17 +114,18 @@ function areaOf(geometry: Geometry): number {
   return 0;
 }
 
-/** Total length of all rings (exterior and holes) of a Polygon / MultiPolygon / collection. */
+/**
+ * Total length of all rings (exterior and holes) of a Polygon / MultiPolygon / collection. Indexed, not
+ * `for…of`: gdal-async's iterators ask the count again at every step (this runs on every vectorized polygon).
+ */
 export function boundaryLength(geometry: Geometry): number {
+  let total = 0;
   if (geometry instanceof gdal.Polygon) {
-    let total = 0;
-    for (const ring of geometry.rings) total += ring.getLength();
-    return total;
+    const rings = geometry.rings;
+    for (let i = 0, n = rings.count(); i < n; i++) total += rings.get(i).getLength();
+  } else if (geometry instanceof gdal.GeometryCollection) {
+    const children = geometry.children;
+    for (let i = 0, n = children.count(); i < n; i++) total += boundaryLength(children.get(i));
   }
-  if (geometry instanceof gdal.GeometryCollection) {
-    let total = 0;
-    for (const child of geometry.children) total += boundaryLength(child);
-    return total;
-  }
-  return 0;
+  return total;
 }
