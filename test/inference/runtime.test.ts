@@ -111,7 +111,14 @@ describe('InferenceRuntime on the tiny bundle', () => {
     const oneShot = await InferenceRuntime.open(tiny, { ep: 'cpu' });
     const aoi: [number, number, number, number] = [500200, 4000000 - 500, 500700, 4000000 - 200];
     const request = { rasterPath: small, question: 'where are the roads?', aoi, strategy: 'view' as const, threshold: 0.3 };
-    const released = await oneShot.ask({ ...request, probabilityPath: join(dir, 'released.tif') }, { releaseModelBeforePolygons: true });
+    // Released as soon as the last graph has run: before the probability raster's last pass is written.
+    const order: string[] = [];
+    const dispose = oneShot.dispose.bind(oneShot);
+    oneShot.dispose = () => (order.push('dispose'), dispose());
+    const onProgress = (p: { stage: string }): void => void (order.at(-1) !== p.stage && order.push(p.stage));
+    const released = await oneShot.ask({ ...request, probabilityPath: join(dir, 'released.tif') }, { releaseModelBeforePolygons: true, onProgress });
+    expect(order.indexOf('dispose')).toBeGreaterThan(order.indexOf('image'));
+    expect(order.indexOf('dispose')).toBeLessThan(order.indexOf('stitching'));
     // The same answer as a runtime that keeps its model (the polygons are made from the raster alone).
     const kept = await runtime.ask({ ...request, probabilityPath: join(dir, 'kept.tif'), cacheViews: false });
     expect(released.features.features.length).toBeGreaterThan(0);

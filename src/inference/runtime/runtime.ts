@@ -125,8 +125,9 @@ export class InferenceRuntime {
   /**
    * Answers a question about a scene (see the module header); features carry provenance and mean probability.
    * `signal` / `onProgress` may be given in the request or in `options`. `releaseModelBeforePolygons` (a
-   * one-shot ask, e.g. `segearth ask`): the model is released once the probability raster is written, so its
-   * memory is not held while vectorizing — the runtime answers no further question.
+   * one-shot ask, e.g. `segearth ask`): the model is released as soon as its last graph has run (while the
+   * probability raster's last pass is written), so its memory is not held while stitching and vectorizing — the
+   * runtime answers no further question.
    */
   ask(request: SceneRequest, options: AskOptions = {}): Promise<AskResult> {
     const empty = (scene: SceneResult): FeatureSet => ({ crsWkt: scene.grid.crsWkt, crsCode: scene.crsCode, features: [] });
@@ -155,8 +156,14 @@ export class InferenceRuntime {
     if (this.released) throw new SegEarthError('INTERNAL', 'This runtime has released its model.', { hint: 'Open a new InferenceRuntime for another question.' });
     const createdAt = new Date().toISOString();
     const threshold = request.threshold ?? 0.5;
-    const scene = await askScene(this.predictor, request, this.deps);
-    if (releaseModelBeforePolygons) await this.dispose();
+    // A one-shot ask releases the model as soon as its last graph has run: the probability raster's last pass is
+    // written, and the polygons made, without it.
+    let releasing: Promise<void> | null = null;
+    // (Started while the scene run goes on, so never left to reject unawaited: a model that fails to release is
+    // not used again either way.)
+    const release = (): Promise<void> => (releasing ??= this.dispose().catch(() => undefined));
+    const scene = await askScene(this.predictor, releaseModelBeforePolygons ? { ...request, onModelDone: () => void release() } : request, this.deps);
+    if (releaseModelBeforePolygons) await release();
     let features: F;
     if (!request.skipPolygons) {
       const step = { tileIndex: 0, tileCount: 0, etaSeconds: null };

@@ -101,6 +101,11 @@ export interface SceneRequest {
   skipPolygons?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: SceneProgress) => void;
+  /**
+   * Called once no graph will run any more for this request, before the probability raster's last pass is
+   * written (a one-shot ask releases the model there: `InferenceRuntime.ask`'s `releaseModelBeforePolygons`).
+   */
+  onModelDone?: () => void;
 }
 
 export interface SceneResult {

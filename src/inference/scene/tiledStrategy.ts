@@ -85,6 +85,7 @@ export async function runTiled(run: SceneRun, coarseToFine: boolean): Promise<St
       }
       await sink.add(tile, logits, weights);
     }
+    request.onModelDone?.();
     run.clock.report('stitching', 'Writing the probability raster', 0.9, selected.length, selected.length);
   });
   return { grid, written, tiles: { total: plan.tiles.length, refined: selected.length }, viewCached: false };

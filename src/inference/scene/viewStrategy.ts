@@ -47,6 +47,7 @@ export async function runView(run: SceneRun): Promise<StrategyOutcome> {
   const grid: RasterGrid = { width: outW, height: outH, geoTransform: windowGeoTransform(info.geoTransform, window, outW, outH), crsWkt: info.crs?.wkt ?? null };
   const { prediction, valid, readW, readH } = await viewPass(run);
   throwIfAborted(request.signal);
+  request.onModelDone?.();
   run.clock.report('stitching', 'Writing the probability raster', 0.8);
   const logits = SegEarthPipeline.toGrid(prediction, outW, outH);
   const written = await writeProbabilityGrid(request.probabilityPath, grid, run.writeOptions, logits, resampleMask(valid, readW, readH, outW, outH));
