@@ -49,6 +49,15 @@ let configured: GdalEnvironment | undefined;
  */
 export const GDAL_CACHE_MB = 256;
 
+/**
+ * GDAL block cache (MB) of a one-shot `segearth ask` (`configureGdalEnvironment({ cacheMb })`): the tiled
+ * writer's accumulator is uncompressed, so its evicted blocks are written and read back from the OS's page cache
+ * at little cost, and the scene is read once, window by window — a smaller cache costs no measurable time
+ * (6000² tiled ask: 58.7 s with 64 MB, 57.9 s with 256 MB, under load) and keeps ~190 MB less resident while the
+ * model runs (docs/PERFORMANCE.md, "Memory of an ask").
+ */
+export const ONE_SHOT_GDAL_CACHE_MB = 64;
+
 /** Rewrite a path inside `app.asar` to the matching `app.asar.unpacked` path (no-op elsewhere). */
 export function unpackedPath(p: string): string {
   return p.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
@@ -65,10 +74,11 @@ function firstExisting(candidates: Array<string | undefined>): string | undefine
 
 /**
  * Configure GDAL_DATA and the PROJ search path, plus a few GDAL options SegEarth relies on
- * (the block cache capped at {@link GDAL_CACHE_MB}, external overviews compressed). Idempotent: later calls return the first result. PAM stays enabled so
+ * (the block cache capped at `cacheMb`, default {@link GDAL_CACHE_MB}; external overviews compressed). Idempotent:
+ * later calls return the first result — a command that wants another cap calls it before any raster I/O. PAM stays enabled so
  * `.aux.xml` georeferencing is honoured; SegEarth computes its own statistics and never asks GDAL to persist any.
  */
-export function configureGdalEnvironment(): GdalEnvironment {
+export function configureGdalEnvironment(options: { cacheMb?: number } = {}): GdalEnvironment {
   if (configured) return configured;
   const root = unpackedPath(gdalAsyncRoot());
   const bundledGdalData = path.join(root, 'deps', 'libgdal', 'gdal', 'data');
@@ -101,7 +111,7 @@ export function configureGdalEnvironment(): GdalEnvironment {
   // GDAL's block cache defaults to 5% of the machine's memory (1.2 GB on a 24 GiB machine), which a large
   // scene fills (tiled writes, polygonizing): a fixed cap keeps an ask's memory flat in the scene size. GDAL
   // users' own GDAL_CACHEMAX (environment) wins. Must be set before the first raster I/O: GDAL reads it once.
-  if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', String(GDAL_CACHE_MB));
+  if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', String(options.cacheMb ?? GDAL_CACHE_MB));
 
   // External overviews (.ovr) built on request: compressed, BigTIFF when needed.
   gdal.config.set('COMPRESS_OVERVIEW', 'DEFLATE');

@@ -7,17 +7,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configureGdalEnvironment, GDAL_CACHE_MB, geoVersions, unpackedPath } from '../../src/geo/env.js';
+import { configureGdalEnvironment, GDAL_CACHE_MB, ONE_SHOT_GDAL_CACHE_MB, geoVersions, unpackedPath } from '../../src/geo/env.js';
+import { ensureTinyBundle } from '../support/tinyBundle.js';
 import { createRaster } from '../support/syntheticRaster.js';
 
 /** The block cache size (MB) GDAL announces in a `segearth info` process (GDAL reads GDAL_CACHEMAX once, at first use). */
-function gdalCacheMaxOfCli(env: Record<string, string>): number {
+function gdalCacheMaxOfCli(env: Record<string, string>, ask?: { model: string }): number {
   const dir = mkdtempSync(join(tmpdir(), 'segearth-cachemax-'));
   try {
     const file = createRaster(join(dir, 'small.tif'), { width: 8, height: 8, srs: 32633, geoTransform: [500000, 10, 0, 5000000, 0, -10], value: (_b, x) => x });
     const base = { ...process.env };
     delete base.GDAL_CACHEMAX;
-    const run = spawnSync(process.execPath, ['bin/segearth.js', 'info', file], { env: { ...base, CPL_DEBUG: 'ON', ...env }, encoding: 'utf8' });
+    const args = ask ? ['ask', file, 'where are the roads?', '--model', ask.model, '--ep', 'cpu', '-o', join(dir, 'out.gpkg')] : ['info', file];
+    const run = spawnSync(process.execPath, ['bin/segearth.js', ...args], { env: { ...base, CPL_DEBUG: 'ON', ...env }, encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const m = /GDAL_CACHEMAX = (\d+) MB/.exec(run.stderr);
     expect(m, run.stderr).not.toBeNull();
@@ -56,4 +58,10 @@ describe('geo env', () => {
     expect(gdalCacheMaxOfCli({})).toBe(GDAL_CACHE_MB);
     expect(gdalCacheMaxOfCli({ GDAL_CACHEMAX: '64' })).toBe(64);
   }, 60_000);
+
+  it(`a one-shot \`segearth ask\` caps it at ${ONE_SHOT_GDAL_CACHE_MB} MB; GDAL_CACHEMAX in the environment still wins`, async () => {
+    const model = await ensureTinyBundle();
+    expect(gdalCacheMaxOfCli({}, { model })).toBe(ONE_SHOT_GDAL_CACHE_MB);
+    expect(gdalCacheMaxOfCli({ GDAL_CACHEMAX: '300' }, { model })).toBe(300);
+  }, 180_000);
 });

@@ -15,6 +15,7 @@ import { SegEarthError } from '../../shared/errors.js';
 import type { Extent } from '../../shared/rasterInfo.js';
 import { checkOutputTargets, refuseInputAsOutput } from '../../geo/atomicWrite.js';
 import { makeTempFolder } from '../../geo/tempFolders.js';
+import { configureGdalEnvironment, ONE_SHOT_GDAL_CACHE_MB } from '../../geo/env.js';
 import { openRaster } from '../../geo/openRaster.js';
 import type { PolygonLayer } from '../../geo/polygonLayer.js';
 import { readAoiPolygons } from '../../geo/readAoiPolygons.js';
@@ -135,6 +136,8 @@ export async function writeAnswerPolygons(polygons: PolygonLayer, output: string
 }
 
 async function runAsk(raster: string, question: string, options: AskOptions, context: CliContext): Promise<void> {
+  // One question, then the process ends: a small block cache (before any raster I/O: GDAL reads it once).
+  configureGdalEnvironment({ cacheMb: ONE_SHOT_GDAL_CACHE_MB });
   const threshold = parseNumber('--threshold', options.threshold, (n) => n > 0 && n < 1, 'The threshold is a probability in (0, 1); 0.5 is the model\'s own boundary.');
   const minAreaM2 = parseNumber('--min-area', options.minArea, (n) => n >= 0, 'Give the minimum polygon area in m², e.g. 100.');
   const overlap = parseNumber('--overlap', options.overlap, (n) => Number.isInteger(n) && n >= 0 && n < 512, 'Give the tile overlap in pixels, 0 to 511 (default 128).');
