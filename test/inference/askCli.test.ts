@@ -305,3 +305,24 @@ function childPids(pid: number): number[] {
     .flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number))
     .filter((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('inference.worker'));
 }
+
+describe('onnxruntime\'s telemetry', () => {
+  it('is off: a question leaves none of its files (.ses, mat-debug-*.log) in TMPDIR; ORT_DISABLE_TELEMETRY=0 turns it back on', () => {
+    // Not inherited from this process (whose own imports have set it): the CLI must set it itself.
+    const base = { ...process.env };
+    delete base.ORT_DISABLE_TELEMETRY;
+    const files = (env: Record<string, string>): string[] => {
+      const tmp = mkdtempSync(join(dir, 'tmpdir-'));
+      const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'segearth.js'), 'ask', scene, 'where are the roads?', '--model', tiny, '--ep', 'cpu', '-o', join(tmp, 'out.gpkg')], {
+        encoding: 'utf8',
+        env: { ...base, SEGEARTH_FROM_SOURCE: '1', TMPDIR: tmp, ...env },
+        timeout: 300_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return readdirSync(tmp).filter((n) => n === '.ses' || n.startsWith('mat-debug-'));
+    };
+    expect(files({})).toEqual([]);
+    // The switch is onnxruntime's own: with it set to 0, the client starts and writes its files.
+    expect(files({ ORT_DISABLE_TELEMETRY: '0' }).length).toBeGreaterThan(0);
+  }, 300_000);
+});

@@ -6,6 +6,7 @@
  * them, and turns onnxruntime failures into `SegEarthError`s.
  */
 import { join } from 'node:path';
+import '../providers/noTelemetry.js'; // before onnxruntime-node: its telemetry off
 import * as ort from 'onnxruntime-node';
 import { SegEarthError } from '../../shared/errors.js';
 import type { GraphName, GraphSpec } from '../bundle/manifest.js';

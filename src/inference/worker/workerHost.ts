@@ -18,6 +18,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, parentPort } from 'node:worker_threads';
 import { forkModule } from './forkModule.js';
+// onnxruntime's telemetry off in the real environment, from the thread that starts the worker: a worker
+// thread's `process.env` is its own copy, which the library does not see.
+import '../providers/noTelemetry.js';
 
 export type WorkerKind = 'thread' | 'process';
 
