@@ -112,6 +112,35 @@ describe('inference service', () => {
     expect(isSegEarthError(gone, 'NOT_FOUND')).toBe(true);
   });
 
+  it('makes the heatmap PNG when it is first asked for, not before the result (then keeps it); a failed one is made again', async () => {
+    let made = 0;
+    let fail = true;
+    const geo = fakeGeo();
+    const counting = await createBackend({
+      mode: 'server', appVersion: 'test', roots: [dir], dataDir: join(dir, 'data2'), logsDir: null,
+      geo: { ...geo, heatmapPng: async (grid) => (made++, fail ? ((fail = false), Promise.reject(new Error('encoder failed'))) : Uint8Array.of(0x89, 0x50, grid.width)) },
+      runtime: scriptedRuntime(), testHooks: false,
+    });
+    const seen: JobEvent[] = [];
+    counting.events.subscribe((e) => void (e.event === 'inference.job' && seen.push(e.payload as JobEvent)));
+    try {
+      const layer = await counting.api.workspace.openRaster({ path: 'scene.tif' }, { transport: 'direct' });
+      await counting.api.inference.ask({ layerId: layer.id, question: 'roads?', aoi: { kind: 'scene' }, threshold: 0.3, minAreaM2: 0, strategy: 'auto' }, { transport: 'direct' });
+      await until(() => release !== null);
+      release!();
+      await counting.inference.idle();
+      const result = seen.at(-1) as Extract<JobEvent, { type: 'result' }>;
+      expect(result.type).toBe('result');
+      expect(made).toBe(0); // the answer was sent without it
+      await expect(counting.inference.probabilityPng(result.result.id)).rejects.toThrow(/encoder failed/);
+      expect([...(await counting.inference.probabilityPng(result.result.id))]).toEqual([0x89, 0x50, 1]);
+      expect([...(await counting.inference.probabilityPng(result.result.id))]).toEqual([0x89, 0x50, 1]);
+      expect(made).toBe(2); // the failure, then once
+    } finally {
+      await counting.inference.idle();
+    }
+  });
+
   it('cancels a run: a CANCELLED error event, nothing kept', async () => {
     const layer = await backend.api.workspace.openRaster({ path: 'scene.tif' }, { transport: 'direct' });
     const { jobId } = await backend.api.inference.ask(

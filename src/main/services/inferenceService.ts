@@ -25,8 +25,11 @@ interface StoredResult {
   bundleSha256: string;
   features: ResultFeatures;
   probabilityPath: string;
-  /** The heatmap layer (PNG), null when the answer brought no preview. */
-  heatmap: Uint8Array | null;
+  /**
+   * The heatmap layer (PNG), made when first asked for — off the answer's critical path (~70–90 ms for the
+   * 1024² preview) — and then kept; null when the answer brought no preview.
+   */
+  heatmap: (() => Promise<Uint8Array>) | null;
 }
 
 export interface InferenceService {
@@ -112,7 +115,15 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
         { modelDir: current.modelDir, executionProvider: current.executionProvider },
       );
       if (controller.signal.aborted) throw new SegEarthError('CANCELLED', 'The question was cancelled.');
-      const heatmap = answer.preview ? await geo.heatmapPng(answer.preview) : null;
+      const preview = answer.preview;
+      let png: Promise<Uint8Array> | null = null;
+      const heatmap = preview
+        ? () =>
+            (png ??= geo.heatmapPng(preview).catch((err: unknown) => {
+              png = null; // asked again, it is made again
+              throw err;
+            }))
+        : null;
       const summary: ResultSummary = {
         id: resultId,
         layerId: layer.id,
@@ -199,7 +210,7 @@ export function createInferenceService(deps: InferenceServiceDeps): InferenceSer
     async probabilityPng(resultId) {
       const { heatmap } = get(resultId);
       if (!heatmap) throw new SegEarthError('NOT_FOUND', 'This result has no probability heatmap.', { hint: 'Ask the question again.' });
-      return heatmap;
+      return heatmap();
     },
     asking: () => jobs.size > 0,
     cancelAll() {
