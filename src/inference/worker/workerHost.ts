@@ -52,6 +52,12 @@ function spawnThread(): Worker {
   return new Worker(boot, { eval: true });
 }
 
+/**
+ * The events `removeAllListeners` clears, and only these: a Worker's own listeners (which keep its port
+ * referenced while 'message' has listeners) must stay.
+ */
+const HOST_EVENTS = ['message', 'error', 'exit'] as const;
+
 function threadHost(worker: Worker): WorkerHost {
   return {
     pid: null,
@@ -59,18 +65,14 @@ function threadHost(worker: Worker): WorkerHost {
     onMessage: (listener) => void worker.on('message', listener),
     onError: (listener) => void worker.on('error', listener),
     onExit: (listener) => void worker.on('exit', (code) => listener(`code ${code}`)),
-    // Only these three: the Worker's own listeners (which keep its port referenced while 'message' has
-    // listeners) must stay.
     removeAllListeners: () => {
-      for (const event of ['message', 'error', 'exit']) worker.removeAllListeners(event);
+      for (const event of HOST_EVENTS) worker.removeAllListeners(event);
     },
     terminate: async () => void (await worker.terminate()),
   };
 }
 
 function processHost(child: ChildProcess): WorkerHost {
-  let exited = child.exitCode !== null || child.signalCode !== null;
-  child.once('exit', () => (exited = true));
   return {
     pid: child.pid ?? null,
     // Transfer lists are a thread's: a process gets copies.
@@ -81,13 +83,11 @@ function processHost(child: ChildProcess): WorkerHost {
     onError: (listener) => void child.on('error', listener),
     onExit: (listener) => void child.on('exit', (code, signal) => listener(signal ? `signal ${signal}` : `code ${code}`)),
     removeAllListeners: () => {
-      child.removeAllListeners('message');
-      child.removeAllListeners('error');
-      child.removeAllListeners('exit');
-      child.once('exit', () => (exited = true));
+      for (const event of HOST_EVENTS) child.removeAllListeners(event);
     },
     terminate: async () => {
-      if (exited) return;
+      // Node sets these as the process ends, before 'exit' is emitted.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGKILL');
       await gone;
