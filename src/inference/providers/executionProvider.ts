@@ -13,8 +13,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import './noTelemetry.js'; // before onnxruntime-node: its telemetry off
-import * as ort from 'onnxruntime-node';
+import { ort } from './onnxruntime.js';
 import { z } from 'zod';
 import { SegEarthError } from '../../shared/errors.js';
 import { probeModelBytes } from './probeModel.js';

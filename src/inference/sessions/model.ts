@@ -10,8 +10,7 @@
  * Attention is causal, so splitting the prompt this way gives exactly the single-pass result. This class holds
  * no cache policy itself: `pipeline.ts` keeps views in an LRU.
  */
-import '../providers/noTelemetry.js'; // before onnxruntime-node: its telemetry off
-import * as ort from 'onnxruntime-node';
+import { ort } from '../providers/onnxruntime.js';
 import { SegEarthError } from '../../shared/errors.js';
 import { SafetensorsFile } from '../bundle/safetensors.js';
 import { kvName, type Manifest } from '../bundle/manifest.js';

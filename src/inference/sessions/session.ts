@@ -6,8 +6,7 @@
  * them, and turns onnxruntime failures into `SegEarthError`s.
  */
 import { join } from 'node:path';
-import '../providers/noTelemetry.js'; // before onnxruntime-node: its telemetry off
-import * as ort from 'onnxruntime-node';
+import { ort } from '../providers/onnxruntime.js';
 import { SegEarthError } from '../../shared/errors.js';
 import type { GraphName, GraphSpec } from '../bundle/manifest.js';
 import { sessionOptions, spinFor, type ExecutionProvider, type ThreadSettings } from '../providers/executionProvider.js';
