@@ -1,7 +1,7 @@
 /**
  * @module bench/clock.bench
  * `npm run bench:clock [-- <bundle-dir>] [--size 4096] [--strategy view|auto|tiled|coarse-to-fine]
- * [--no-preload] [--cps 5]` — not a test. The analyst's clock: the time each step takes as the analyst lives it, measured
+ * [--no-preload] [--cps 5] [--look 3]` — not a test. The analyst's clock: the time each step takes as the analyst lives it, measured
  * end to end in Chromium through server mode (as the browser tests drive it: e2e/support/browser.ts), with
  * Playwright waiting on the UI itself and the model's graph times beside each step, so our overhead shows:
  *
@@ -15,7 +15,9 @@
  * 4. a follow-up question on the second scene (its view is cached: LLM over the question + head only);
  * 5. a third scene, the question *typed* at `--cps` characters a second (default 5) before Ask: the view is read
  *    while typing (`useViewPrefetch`), Ask → polygons drawn is what is left (steps 3–4 *paste* the question and
- *    press Ask at once: nothing can be read ahead);
+ *    press Ask as soon as the scene's first tiles are drawn: nothing can be read ahead);
+ * 5b. a fourth scene looked at for `--look` seconds (default 3), then the question pasted and Ask pressed: the
+ *    view is read from the moment the scene is known (`useViewPrefetch`);
  * 6. the threshold slider moved 10 steps down → the redrawn polygons (`revectorized`; the model does not run).
  *
  * Without a bundle argument it runs the tiny test bundle (random tiny weights: checks the harness, not speed).
@@ -48,21 +50,23 @@ const strategy = option('--strategy') ?? 'view';
 const preload = !args.includes('--no-preload');
 /** An analyst's typing speed for the typed question (5 characters a second ≈ 60 words a minute). */
 const TYPED_CPS = Number(option('--cps') ?? 5);
-const givenBundle = args.find((a, i) => !a.startsWith('--') && !['--size', '--strategy', '--cps'].includes(args[i - 1] ?? ''));
+/** How long the analyst looks at the fourth scene before pasting the question (seconds). */
+const LOOK_S = Number(option('--look') ?? 3);
+const givenBundle = args.find((a, i) => !a.startsWith('--') && !['--size', '--strategy', '--cps', '--look'].includes(args[i - 1] ?? ''));
 const bundle = givenBundle ? resolve(givenBundle) : await ensureTinyBundle();
 if (!existsSync(join(bundle, 'manifest.json'))) {
   console.error(`No bundle at ${bundle}.`);
   process.exit(2);
 }
 
-/** Three scenes of `size`², tiled, with overviews (as analysts' scenes usually are), each made once. */
+/** Four scenes of `size`², tiled, with overviews (as analysts' scenes usually are), each made once. */
 function ensureScenes(): string {
   const dir = join(os.tmpdir(), `segearth-bench-clock-${size}`);
   mkdirSync(dir, { recursive: true });
   const river = { size, centreY: size / 3, amplitude: size / 10, period: size / 8, halfWidth: size / 30, fieldX: size * 0.6, fieldY: size * 0.6 };
-  for (const [name, originX, phase] of [['scene_a.tif', 300000, 0], ['scene_b.tif', 320000, size / 5], ['scene_c.tif', 340000, size / 3]] as const) {
+  for (const [name, originX, phase] of [['scene_a.tif', 300000, 0], ['scene_b.tif', 320000, size / 5], ['scene_c.tif', 340000, size / 3], ['scene_d.tif', 360000, size / 2]] as const) {
     const done = join(dir, `.${name}.done`);
-    if (existsSync(done) || (name !== 'scene_c.tif' && existsSync(join(dir, '.done')))) continue;
+    if (existsSync(done) || (name !== 'scene_c.tif' && name !== 'scene_d.tif' && existsSync(join(dir, '.done')))) continue;
     const raw = join(dir, `raw_${name}`);
     makeRiverScene(raw, { ...river, originX, phase });
     const src = gdal.open(raw);
@@ -208,6 +212,12 @@ try {
     'where could flood water spread?',
     TYPED_CPS,
   );
+  const viewsRead = async (): Promise<number> => (await eventCount(page, 'prefetch-read')) + (await eventCount(page, 'prefetch-cached'));
+  const readBefore = await viewsRead();
+  await openThroughPicker(page, 'scene_d.tif');
+  await new Promise((r) => setTimeout(r, LOOK_S * 1000));
+  console.error(`fourth scene: its view read ${(await viewsRead()) > readBefore ? 'before' : 'not yet finished when'} Ask was pressed`);
+  await ask(`Ask → polygons drawn, question pasted ${LOOK_S} s after the fourth scene's first tiles (its view read on opening)`, 'where could flood water spread?');
 
   const redrawn = await eventCount(page, 'revectorized');
   t = performance.now();

@@ -1,10 +1,10 @@
 /**
- * Browser end-to-end (server mode, Debian's Chromium, tiny bundle): typing a question reads its view ahead of
- * it. With a scene open and the model loaded, the analyst clicks into the question box and types at a
- * human pace; the status bar says the view is being read, then that it is ready, and the model's image graph
- * has run once (the backend's graph run counters, read in this process); pressing Ask then answers from
- * the cached view — no image graph run, only the question's tokens and the head — and draws the polygons.
- * Typing on about the same view reads nothing again.
+ * Browser end-to-end (server mode, Debian's Chromium, tiny bundle): the question's view is read before the
+ * question. With the model loaded, opening a scene reads its view (the status bar says so, then that it is
+ * ready; the model's image graph has run once: the backend's graph run counters, read in this process); the
+ * analyst then types a question — nothing is read again — and Ask answers from the cached view: no image
+ * graph run, only the question's tokens and the head. With the "current view" AOI tool (whose area moves with
+ * the map) nothing is read on opening; typing reads the view, and Ask again runs no image graph.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,25 +38,25 @@ afterAll(async () => {
 
 const stats = async (): Promise<RunStats> => (await runtime.graphStats!(settings))!;
 
-describe('the question’s view is read while the analyst types', () => {
-  it('typing the question reads the view; Ask then answers from the cached view', async () => {
+describe('the question’s view is read before the question', () => {
+  it('opening a scene reads its view; typing reads nothing more; Ask then answers from the cached view', async () => {
     const { page } = session;
-    await openThroughPicker(page, 'river_utm31.tif');
     // The model loads and warms up at start; the status bar says so until it is done.
     await page.getByTestId('model-load').waitFor({ state: 'detached', timeout: 120_000 });
     const s0 = await stats();
 
-    await page.getByTestId('question-input').click();
-    await page.getByTestId('question-input').pressSequentially('where could flood water spread?', { delay: 40 });
+    await openThroughPicker(page, 'river_utm31.tif');
     await waitForEvent(page, 'prefetch-read');
     await page.getByTestId('view-prefetch').filter({ hasText: 'View read: ready for your question' }).waitFor();
-    expect(await eventCount(page, 'prefetch-started')).toBe(1);
     const s1 = await stats();
     // The image graph and the LLM over the view's tokens ran, once; no question yet.
     expect(s1.image.runs - s0.image.runs).toBe(1);
     expect(s1.head.runs - s0.head.runs).toBe(0);
     await screenshot(page, 'view-prefetched');
 
+    await page.getByTestId('question-input').click();
+    await page.getByTestId('question-input').pressSequentially('where could flood water spread?', { delay: 40 });
+    expect(await eventCount(page, 'prefetch-started')).toBe(1);
     await page.getByTestId('ask').click();
     await waitForEvent(page, 'result');
     const s2 = await stats();
@@ -72,5 +72,31 @@ describe('the question’s view is read while the analyst types', () => {
     await page.getByTestId('question-input').pressSequentially('which fields could be irrigated?', { delay: 40 });
     await waitForEvent(page, 'prefetch-cached');
     expect((await stats()).image.runs).toBe(s2.image.runs);
+  });
+
+  it('with the "current view" tool, typing the question reads the view; Ask then answers from the cached view', async () => {
+    const { page } = session;
+    await page.getByTestId('aoi-view').check();
+    // Longer than the wait before a known view is read (useViewPrefetch's SETTLE_MS).
+    await new Promise((r) => setTimeout(r, 1500));
+    const started = await eventCount(page, 'prefetch-started');
+    const s0 = await stats();
+    // The map's view moved: the view a question would now be about has not been read.
+    const box = (await page.getByTestId('map').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -200);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await eventCount(page, 'prefetch-started')).toBe(started);
+
+    await page.getByTestId('question-input').fill('');
+    await page.getByTestId('question-input').click();
+    await page.getByTestId('question-input').pressSequentially('where could flood water spread?', { delay: 40 });
+    await waitForEvent(page, 'prefetch-read');
+    expect(await eventCount(page, 'prefetch-started')).toBe(started + 1);
+    const s1 = await stats();
+    expect(s1.image.runs - s0.image.runs).toBe(1);
+    await page.getByTestId('ask').click();
+    await waitForEvent(page, 'result', 2);
+    expect((await stats()).image.runs).toBe(s1.image.runs);
   });
 });

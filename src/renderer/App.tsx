@@ -74,6 +74,7 @@ export function App({ connection }: { connection: Connection }) {
     testEvent,
     jobRunning: state.job !== null,
     viewContext: JSON.stringify([state.activeLayerId, aoiMode, drawnAoi]),
+    readWhenKnown: aoiMode !== 'view' && state.system?.model.load === 'loaded' && state.system.model.state === 'ready',
   });
 
   const ask = useCallback(
@@ -179,6 +180,7 @@ export function App({ connection }: { connection: Connection }) {
           onAoiMode={setAoiMode}
           onAsk={(q, strategy) => void ask(q, strategy)}
           onQuestionActivity={viewPrefetch.onQuestionActivity}
+          onDetail={viewPrefetch.onDetail}
           onCancel={() => {
             if (!state.job) return;
             dispatch({ type: 'job-cancelling' });

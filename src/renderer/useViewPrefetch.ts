@@ -1,11 +1,16 @@
 /**
  * @module renderer/useViewPrefetch
- * Reads the question's view while the analyst types it: the first activity in the question box (focus,
- * typing, an example chosen) with a scene open and the model loaded asks the backend to read the view the
- * question will be about (`inference.prefetchView`: active layer, the AOI tool's area, the chosen detail),
- * so that Ask then only runs the question. Once per view (scene, AOI, detail): typing on does not ask again;
- * none while a question runs; a view that was cancelled or skipped may be asked for again. The status bar
- * tells what is happening (`note`).
+ * Reads the question's view before the question: the image side of a model pass does not depend on the
+ * question (`inference.prefetchView`: active layer, the AOI tool's area, the chosen detail), so Ask then only
+ * runs the question. Two moments start it, with a scene open and the model loaded:
+ * - **the view is known** — a scene opened or made active, an area drawn, another detail chosen, the model
+ *   ready: the analyst looks at the scene before asking, and that time reads the view (as SAM demos encode
+ *   the image on load). Not for the "current view" AOI tool, whose area moves with every pan and zoom, and
+ *   only once the model has warmed up;
+ * - **the first activity in the question box** (focus, typing, an example chosen): for the "current view"
+ *   tool, and whenever the earlier read was stopped or skipped.
+ * Once per view (scene, AOI, detail): typing on does not ask again; none while a question runs; a view that
+ * was cancelled or skipped may be asked for again. The status bar tells what is happening (`note`).
  */
 import { useCallback, useEffect, useRef, useState, type MutableRefObject } from 'react';
 import type { ApiClient } from '../shared/api/contract';
@@ -15,10 +20,17 @@ import type { WorkspaceState } from './state';
 
 /** How long after the first activity the request goes out (focus and the first key come together). */
 const COALESCE_MS = 150;
+/**
+ * How long a newly known view waits before it is read: flicking through layers reads only the one stopped
+ * at, and the scene's first map tiles are read before the model's pass starts.
+ */
+const SETTLE_MS = 400;
 
 export interface ViewPrefetch {
   /** Called on every activity in the question box, with the chosen detail (strategy). */
   onQuestionActivity(strategy: Strategy): void;
+  /** Called when another detail (strategy) is chosen, with or without a question in the box. */
+  onDetail(strategy: Strategy): void;
   /** What the status bar says about it; null when nothing is being read or ready. */
   note: string | null;
 }
@@ -31,10 +43,15 @@ export function useViewPrefetch(deps: {
   jobRunning: boolean;
   /** Changes when the view a question would be about may change (active layer, AOI tool, drawn AOI). */
   viewContext: string;
+  /** Whether the view is read as soon as it is known: the model has loaded and warmed up, and the AOI tool is
+   * not "current view". */
+  readWhenKnown: boolean;
 }): ViewPrefetch {
   const { client, stateRef, aoiFor, testEvent } = deps;
   const [phase, setPhase] = useState<{ view: string; reading: boolean } | null>(null);
   const lastView = useRef<string | null>(null);
+  /** The detail the next question will use, as the question panel last said ('auto' until it says). */
+  const detail = useRef<Strategy>('auto');
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
 
@@ -78,6 +95,7 @@ export function useViewPrefetch(deps: {
 
   const onQuestionActivity = useCallback(
     (strategy: Strategy) => {
+      detail.current = strategy;
       if (timer.current) return;
       timer.current = setTimeout(() => {
         timer.current = null;
@@ -88,13 +106,29 @@ export function useViewPrefetch(deps: {
   );
 
   // A question started (it reads or finds the view itself), or another scene or area was chosen: nothing to
-  // tell until the question box is used again.
-  const { jobRunning, viewContext } = deps;
+  // tell until the view is read again.
+  const { jobRunning, viewContext, readWhenKnown } = deps;
   useEffect(() => {
     setPhase(null);
     if (!jobRunning) lastView.current = null;
   }, [jobRunning, viewContext]);
 
+  // The view is known (another scene, area or detail, or the model just became ready): read it once it has
+  // settled. Not after a question ends (its view is in the cache already, or it was not cached on purpose).
+  const [detailChosen, setDetailChosen] = useState(0);
+  useEffect(() => {
+    if (!readWhenKnown) return;
+    const settle = setTimeout(() => {
+      if (!stateRef.current.job) start(detail.current);
+    }, SETTLE_MS);
+    return () => clearTimeout(settle);
+  }, [readWhenKnown, viewContext, detailChosen, start, stateRef]);
+
+  const onDetail = useCallback((strategy: Strategy) => {
+    detail.current = strategy;
+    setDetailChosen((n) => n + 1);
+  }, []);
+
   const note = !phase || jobRunning ? null : phase.reading ? 'Reading the view… (ready for your question)' : 'View read: ready for your question';
-  return { onQuestionActivity, note };
+  return { onQuestionActivity, onDetail, note };
 }

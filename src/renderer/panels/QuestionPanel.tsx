@@ -39,6 +39,8 @@ export interface QuestionPanelProps {
   onAsk(question: string, strategy: Strategy): void;
   /** Focus, typing or an example in the question box: the view can be read meanwhile (`useViewPrefetch`). */
   onQuestionActivity?(strategy: Strategy): void;
+  /** Another detail (strategy) chosen: its first pass can be read before the question (`useViewPrefetch`). */
+  onDetail?(strategy: Strategy): void;
   onCancel(): void;
   onRerun(result: ResultView): void;
   onDelete(resultId: string): void;
@@ -161,7 +163,8 @@ export function QuestionPanel(props: QuestionPanelProps) {
               <select value={strategy} onChange={(e) => {
                   const next = e.target.value as Strategy;
                   setStrategy(next);
-                  // Another detail reads another first pass: read it instead, if a question is under way.
+                  // Another detail reads another first pass: read it instead.
+                  props.onDetail?.(next);
                   if (question.trim()) props.onQuestionActivity?.(next);
                 }} data-testid="strategy">
                 {STRATEGIES.map(([id, label]) => (
