@@ -22,7 +22,7 @@ import type { WorkspaceState } from './state';
 const COALESCE_MS = 150;
 /**
  * How long a newly known view waits before it is read: flicking through layers reads only the one stopped
- * at, and the scene's first map tiles are read before the model's pass starts.
+ * at, and the scene's first map tiles get a head start on the model's pass.
  */
 const SETTLE_MS = 400;
 
