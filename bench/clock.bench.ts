@@ -15,7 +15,7 @@
  * 4. a follow-up question on the second scene (its view is cached: LLM over the question + head only);
  * 5. a third scene, the question *typed* at `--cps` characters a second (default 5) before Ask: the view is read
  *    while typing (`useViewPrefetch`), Ask → polygons drawn is what is left (steps 3–4 *paste* the question and
- *    press Ask as soon as the scene's first tiles are drawn: nothing can be read ahead);
+ *    press Ask as soon as the scene's first tiles are drawn: next to nothing can be read ahead);
  * 5b. a fourth scene looked at for `--look` seconds (default 3), then the question pasted and Ask pressed: the
  *    view is read from the moment the scene is known (`useViewPrefetch`);
  * 6. the threshold slider moved 10 steps down → the redrawn polygons (`revectorized`; the model does not run).
@@ -174,6 +174,13 @@ try {
   await openThroughPicker(page, 'scene_a.tif');
   steps.push({ step: `open a ${size}² scene → first tiles drawn`, ms: performance.now() - t, graphs: null });
 
+  /** Views read ahead so far (`useViewPrefetch`), and their count when the last scene was opened. */
+  const viewsRead = async (): Promise<number> => (await eventCount(page, 'prefetch-read')) + (await eventCount(page, 'prefetch-cached'));
+  let readAtOpen = 0;
+  const openScene = async (name: string): Promise<void> => {
+    readAtOpen = await viewsRead();
+    await openThroughPicker(page, name);
+  };
   /**
    * Puts a question in the box, presses Ask and waits until its polygons are on the map; the clock runs from
    * pressing Ask. Pasted (`typedCps` absent): the question appears at once and Ask follows — no time to read
@@ -187,8 +194,7 @@ try {
       await page.getByTestId('question-input').click();
       await page.getByTestId('question-input').pressSequentially(question, { delay: 1000 / typedCps });
       const typed = performance.now() - typingStart;
-      const readAhead = (await eventCount(page, 'prefetch-read')) + (await eventCount(page, 'prefetch-cached'));
-      console.error(`${label}: typed ${question.length} characters in ${(typed / 1000).toFixed(1)} s; view read ahead ${readAhead > 0 ? 'before' : 'not yet finished when'} Ask was pressed`);
+      console.error(`${label}: typed ${question.length} characters in ${(typed / 1000).toFixed(1)} s; view read ahead ${(await viewsRead()) > readAtOpen ? 'before' : 'not yet finished when'} Ask was pressed`);
     } else {
       await page.getByTestId('question-input').fill(question);
     }
@@ -203,20 +209,18 @@ try {
   // Chosen once, with the question box empty (a detail chosen with a question typed reads its view ahead).
   await page.getByTestId('strategy').selectOption(strategy);
   await ask(`Ask → polygons drawn, cold (first question${preload ? ' after the model loaded' : ', model loads with it'})`, 'where could flood water spread?');
-  await openThroughPicker(page, 'scene_b.tif');
+  await openScene('scene_b.tif');
   await ask('Ask → polygons drawn, warm (same question, second scene: a new view)', 'where could flood water spread?');
   await ask('follow-up question (same view: cached) → polygons drawn', 'which fields could be irrigated?');
-  await openThroughPicker(page, 'scene_c.tif');
+  await openScene('scene_c.tif');
   await ask(
     `Ask → polygons drawn, question typed at ${TYPED_CPS} characters/s first (third scene: a new view, read while typing)`,
     'where could flood water spread?',
     TYPED_CPS,
   );
-  const viewsRead = async (): Promise<number> => (await eventCount(page, 'prefetch-read')) + (await eventCount(page, 'prefetch-cached'));
-  const readBefore = await viewsRead();
-  await openThroughPicker(page, 'scene_d.tif');
+  await openScene('scene_d.tif');
   await new Promise((r) => setTimeout(r, LOOK_S * 1000));
-  console.error(`fourth scene: its view read ${(await viewsRead()) > readBefore ? 'before' : 'not yet finished when'} Ask was pressed`);
+  console.error(`fourth scene: its view read ${(await viewsRead()) > readAtOpen ? 'before' : 'not yet finished when'} Ask was pressed`);
   await ask(`Ask → polygons drawn, question pasted ${LOOK_S} s after the fourth scene's first tiles (its view read on opening)`, 'where could flood water spread?');
 
   const redrawn = await eventCount(page, 'revectorized');

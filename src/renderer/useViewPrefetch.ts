@@ -51,7 +51,7 @@ export function useViewPrefetch(deps: {
   const [phase, setPhase] = useState<{ view: string; reading: boolean } | null>(null);
   const lastView = useRef<string | null>(null);
   /** The detail the next question will use, as the question panel last said ('auto' until it says). */
-  const detail = useRef<Strategy>('auto');
+  const [detail, setDetail] = useState<Strategy>('auto');
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
 
@@ -95,7 +95,7 @@ export function useViewPrefetch(deps: {
 
   const onQuestionActivity = useCallback(
     (strategy: Strategy) => {
-      detail.current = strategy;
+      setDetail(strategy);
       if (timer.current) return;
       timer.current = setTimeout(() => {
         timer.current = null;
@@ -115,20 +115,14 @@ export function useViewPrefetch(deps: {
 
   // The view is known (another scene, area or detail, or the model just became ready): read it once it has
   // settled. Not after a question ends (its view is in the cache already, or it was not cached on purpose).
-  const [detailChosen, setDetailChosen] = useState(0);
   useEffect(() => {
     if (!readWhenKnown) return;
     const settle = setTimeout(() => {
-      if (!stateRef.current.job) start(detail.current);
+      if (!stateRef.current.job) start(detail);
     }, SETTLE_MS);
     return () => clearTimeout(settle);
-  }, [readWhenKnown, viewContext, detailChosen, start, stateRef]);
-
-  const onDetail = useCallback((strategy: Strategy) => {
-    detail.current = strategy;
-    setDetailChosen((n) => n + 1);
-  }, []);
+  }, [readWhenKnown, viewContext, detail, start, stateRef]);
 
   const note = !phase || jobRunning ? null : phase.reading ? 'Reading the view… (ready for your question)' : 'View read: ready for your question';
-  return { onQuestionActivity, onDetail, note };
+  return { onQuestionActivity, onDetail: setDetail, note };
 }
